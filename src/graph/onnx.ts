@@ -1,0 +1,140 @@
+/**
+ * Serialises a graph to ONNX ModelProto bytes with onnx-proto.
+ *
+ * Only the nodes needed for the requested outputs are emitted (autodiff leaves
+ * unused branches behind; pruning them here keeps every rule simple). Parameters
+ * and data are graph inputs, so weights stay in JavaScript memory that ORT
+ * reads without copying; constants become initializers.
+ */
+import onnxProto from 'onnx-proto';
+import { opDef, type Emitter, type OnnxAttr } from './registry.js';
+import { ONNX_DTYPE } from './ops/elementwise.js';
+import { Graph, GraphError, type Node, type Tensor } from './tensor.js';
+
+const { onnx } = onnxProto;
+
+export const OPSET = 20;
+
+export interface GraphOutputs {
+  readonly [name: string]: Tensor;
+}
+
+/** The pruned graph: which inputs the compiled model reads, in order. */
+export interface EmittedModel {
+  readonly bytes: Uint8Array;
+  readonly inputs: readonly Tensor[];
+}
+
+export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): EmittedModel {
+  const outTensors = Object.entries(outputs);
+  if (outTensors.length === 0) throw new GraphError('toOnnx: no outputs requested');
+  for (const [key, t] of outTensors) {
+    if (t.graph !== graph) throw new GraphError(`toOnnx: output '${key}' belongs to another graph`);
+  }
+
+  // Prune: mark everything the outputs depend on.
+  const needed = new Set<number>();
+  const stack = outTensors.map(([, t]) => t);
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (needed.has(t.id)) continue;
+    needed.add(t.id);
+    if (t.producer) stack.push(...t.producer.inputs);
+  }
+  const nodes = graph.nodes.filter((n) => n.outputs.some((o) => needed.has(o.id)));
+  const inputs = graph.inputs.map((i) => i.tensor).filter((t) => needed.has(t.id));
+  const outNames = new Set(outTensors.map(([k]) => k));
+  for (const t of graph.inputs) {
+    if (outNames.has(t.tensor.name)) throw new GraphError(`toOnnx: output name '${t.tensor.name}' clashes with an input`);
+  }
+
+  const protoNodes: onnxProto.onnx.INodeProto[] = [];
+  const initializers: onnxProto.onnx.ITensorProto[] = [];
+  const int64Cache = new Map<string, string>();
+  const floatCache = new Map<string, string>();
+  let tmpId = 0;
+  const emitter: Emitter = {
+    add(opType, ins, outs, attrs = {}, domain = '') {
+      protoNodes.push({
+        opType,
+        domain,
+        name: `${opType}_${protoNodes.length}`,
+        input: [...ins],
+        output: [...outs],
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      });
+    },
+    tmp: (hint) => `_${hint}_${tmpId++}`,
+    int64(values) {
+      const key = values.join(',');
+      let n = int64Cache.get(key);
+      if (!n) {
+        n = `_i64_${int64Cache.size}`;
+        int64Cache.set(key, n);
+        initializers.push({ name: n, dataType: ONNX_DTYPE.int64, dims: [values.length], rawData: bytesOf(new BigInt64Array(values.map(BigInt))) });
+      }
+      return n;
+    },
+    float(value) {
+      const key = typeof value === 'number' ? `s${value}` : `v${value.join(',')}`;
+      let n = floatCache.get(key);
+      if (!n) {
+        n = `_f32_${floatCache.size}`;
+        floatCache.set(key, n);
+        const data = new Float32Array(typeof value === 'number' ? [value] : value);
+        initializers.push({ name: n, dataType: ONNX_DTYPE.float32, dims: typeof value === 'number' ? [] : [value.length], rawData: bytesOf(data) });
+      }
+      return n;
+    },
+    name: (t) => t.name,
+  };
+
+  for (const c of graph.constants) {
+    if (needed.has(c.tensor.id)) {
+      initializers.push({ name: c.tensor.name, dataType: ONNX_DTYPE[c.tensor.dtype], dims: [...c.tensor.shape], rawData: bytesOf(c.data) });
+    }
+  }
+  for (const n of nodes) emitNode(n, emitter);
+  for (const [key, t] of outTensors) emitter.add('Identity', [t.name], [key]);
+
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'inkwell',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name,
+      node: protoNodes,
+      initializer: initializers,
+      input: inputs.map((t) => valueInfo(t.name, t)),
+      output: outTensors.map(([k, t]) => valueInfo(k, t)),
+    },
+  });
+  return { bytes: onnx.ModelProto.encode(model).finish(), inputs };
+}
+
+function emitNode(n: Node, e: Emitter): void {
+  try {
+    opDef(n.op).emit(n, e);
+  } catch (err) {
+    throw new GraphError(`toOnnx: emitting ${n.op} (${n.outputs[0]}): ${(err as Error).message}`);
+  }
+}
+
+function valueInfo(name: string, t: Tensor): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: { tensorType: { elemType: ONNX_DTYPE[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } },
+  };
+}
+
+function attribute(name: string, v: OnnxAttr): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') return { name, type: T.INT, i: v };
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: [...v] };
+  return { name, type: T.FLOAT, f: (v as { float: number }).float };
+}
+
+function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}

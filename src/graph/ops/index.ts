@@ -1,0 +1,7 @@
+/** All graph ops, in the spirit of torch.nn.functional: `import * as F from './graph/ops/index.js'`. */
+export * from './elementwise.js';
+export * from './matmul.js';
+export * from './reduce.js';
+export * from './shape.js';
+export * from './nn.js';
+export type { MatmulOptions } from './matmul.js';

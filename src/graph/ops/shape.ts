@@ -1,0 +1,326 @@
+/** Ops that move data without arithmetic: reshape, transpose, slice/pad, concat/split, gather/scatter, one-hot. */
+import { attrInts, attrNum, defineOp } from '../registry.js';
+import type { Tensor, Shape, DType } from '../tensor.js';
+import { fmt, normAxis, shapeSize, shapeEq, GraphError } from '../tensor.js';
+import { nd, strides, unravel, type NDArray } from '../ndarray.js';
+import { expand } from './reduce.js';
+import { inversePerm, range } from './util.js';
+
+// ---------------------------------------------------------------- reshape
+
+defineOp('reshape', {
+  emit: (n, e) => e.add('Reshape', [e.name(n.inputs[0]!), e.int64(n.outputs[0]!.shape)], [e.name(n.outputs[0]!)]),
+  ref: (n, [x]) => [{ shape: [...n.outputs[0]!.shape], data: x!.data }],
+  grad: (n, [dy]) => [reshape(dy!, n.inputs[0]!.shape)],
+});
+
+/** Reshape; one dimension may be -1 (inferred). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const known = shape.filter((d) => d !== -1);
+  const holes = shape.length - known.length;
+  const knownSize = shapeSize(known);
+  const resolved = shape.map((d) => (d === -1 ? x.size / knownSize : d));
+  if (holes > 1 || resolved.some((d) => !Number.isInteger(d) || d < 0) || shapeSize(resolved) !== x.size) {
+    throw new GraphError(`reshape: cannot reshape ${x} to ${fmt(shape)}`);
+  }
+  if (shapeEq(resolved, x.shape)) return x;
+  return x.graph.addNode('reshape', [x], {}, [{ dtype: x.dtype, shape: resolved }])[0]!;
+}
+
+// ---------------------------------------------------------------- transpose
+
+function transposeRef(x: NDArray, perm: readonly number[]): NDArray {
+  const outShape = perm.map((p) => x.shape[p]!);
+  const out = nd(outShape);
+  const inStrides = strides(x.shape);
+  for (let k = 0; k < out.data.length; k++) {
+    const idx = unravel(k, outShape);
+    let off = 0;
+    idx.forEach((v, i) => (off += v * inStrides[perm[i]!]!));
+    out.data[k] = x.data[off]!;
+  }
+  return out;
+}
+
+defineOp('transpose', {
+  emit: (n, e) => e.add('Transpose', [e.name(n.inputs[0]!)], [e.name(n.outputs[0]!)], { perm: attrInts(n, 'perm') }),
+  ref: (n, [x]) => [transposeRef(x!, attrInts(n, 'perm'))],
+  grad: (n, [dy]) => [transpose(dy!, inversePerm(attrInts(n, 'perm')))],
+});
+
+export function transpose(x: Tensor, perm: readonly number[]): Tensor {
+  const sorted = [...perm].sort((a, b) => a - b);
+  if (perm.length !== x.rank || sorted.some((p, i) => p !== i)) {
+    throw new GraphError(`transpose: perm [${perm.join(',')}] is not a permutation of ${x.rank} axes (${x})`);
+  }
+  if (perm.every((p, i) => p === i)) return x;
+  return x.graph.addNode('transpose', [x], { perm: [...perm] }, [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }])[0]!;
+}
+
+/** Swaps the last two axes (matrix transpose of every batch entry). */
+export function transposeLast(x: Tensor): Tensor {
+  const perm = range(x.rank);
+  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1]!, perm[x.rank - 2]!];
+  return transpose(x, perm);
+}
+
+// ---------------------------------------------------------------- slice / pad (adjoint pair)
+
+/** Copies the window [start, end) along `axis` of `src` into `dst` at offset `at` along the same axis. */
+function copyAlong(src: NDArray, dst: NDArray, axis: number, start: number, len: number, at: number): void {
+  const sStr = strides(src.shape)[axis]!;
+  const dStr = strides(dst.shape)[axis]!;
+  const outer = src.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < len; j++) {
+      const s = o * src.shape[axis]! * sStr + (start + j) * sStr;
+      const d = o * dst.shape[axis]! * dStr + (at + j) * dStr;
+      for (let i = 0; i < sStr; i++) dst.data[d + i] = src.data[s + i]!;
+    }
+  }
+}
+
+defineOp('slice', {
+  emit: (n, e) => {
+    const [axis, start, end] = [attrNum(n, 'axis'), attrNum(n, 'start'), attrNum(n, 'end')];
+    e.add('Slice', [e.name(n.inputs[0]!), e.int64([start]), e.int64([end]), e.int64([axis])], [e.name(n.outputs[0]!)]);
+  },
+  ref: (n, [x]) => {
+    const [axis, start, end] = [attrNum(n, 'axis'), attrNum(n, 'start'), attrNum(n, 'end')];
+    const out = nd(n.outputs[0]!.shape);
+    copyAlong(x!, out, axis, start, end - start, 0);
+    return [out];
+  },
+  grad: (n, [dy]) => {
+    const x = n.inputs[0]!;
+    const axis = attrNum(n, 'axis');
+    return [pad(dy!, axis, attrNum(n, 'start'), x.shape[axis]! - attrNum(n, 'end'))];
+  },
+});
+
+/** x[..., start:end, ...] along `axis` (Python-style negative bounds allowed). */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const a = normAxis('slice', axis, x.rank);
+  const d = x.shape[a]!;
+  const s = start < 0 ? start + d : start;
+  const en = end < 0 ? end + d : Math.min(end, d);
+  if (s < 0 || s > en || en > d) throw new GraphError(`slice: [${start}:${end}] out of range for axis ${axis} of ${x}`);
+  if (s === 0 && en === d) return x;
+  const shape = [...x.shape];
+  shape[a] = en - s;
+  return x.graph.addNode('slice', [x], { axis: a, start: s, end: en }, [{ dtype: x.dtype, shape }])[0]!;
+}
+
+defineOp('pad', {
+  emit: (n, e) => {
+    const x = n.inputs[0]!;
+    const pads = new Array<number>(2 * x.rank).fill(0);
+    pads[attrNum(n, 'axis')] = attrNum(n, 'before');
+    pads[x.rank + attrNum(n, 'axis')] = attrNum(n, 'after');
+    e.add('Pad', [e.name(x), e.int64(pads)], [e.name(n.outputs[0]!)], { mode: 'constant' });
+  },
+  ref: (n, [x]) => {
+    const out = nd(n.outputs[0]!.shape);
+    const axis = attrNum(n, 'axis');
+    copyAlong(x!, out, axis, 0, x!.shape[axis]!, attrNum(n, 'before'));
+    return [out];
+  },
+  grad: (n, [dy]) => {
+    const axis = attrNum(n, 'axis');
+    const before = attrNum(n, 'before');
+    return [slice(dy!, axis, before, before + n.inputs[0]!.shape[axis]!)];
+  },
+});
+
+/** Zero-pads `before` and `after` entries along `axis`. */
+export function pad(x: Tensor, axis: number, before: number, after: number): Tensor {
+  const a = normAxis('pad', axis, x.rank);
+  if (before < 0 || after < 0) throw new GraphError(`pad: negative padding ${before},${after}`);
+  if (before === 0 && after === 0) return x;
+  const shape = [...x.shape];
+  shape[a] = shape[a]! + before + after;
+  return x.graph.addNode('pad', [x], { axis: a, before, after }, [{ dtype: x.dtype, shape }])[0]!;
+}
+
+// ---------------------------------------------------------------- concat / split (adjoint pair)
+
+defineOp('concat', {
+  emit: (n, e) => e.add('Concat', n.inputs.map(e.name), [e.name(n.outputs[0]!)], { axis: attrNum(n, 'axis') }),
+  ref: (n, xs) => {
+    const axis = attrNum(n, 'axis');
+    const out = nd(n.outputs[0]!.shape);
+    let at = 0;
+    for (const x of xs) {
+      copyAlong(x, out, axis, 0, x.shape[axis]!, at);
+      at += x.shape[axis]!;
+    }
+    return [out];
+  },
+  grad: (n, [dy]) => {
+    const axis = attrNum(n, 'axis');
+    let at = 0;
+    return n.inputs.map((x) => {
+      const s = slice(dy!, axis, at, at + x.shape[axis]!);
+      at += x.shape[axis]!;
+      return s;
+    });
+  },
+});
+
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new GraphError('concat: no inputs');
+  const first = xs[0]!;
+  const a = normAxis('concat', axis, first.rank);
+  for (const x of xs) {
+    const ok = x.rank === first.rank && x.dtype === first.dtype && x.shape.every((d, i) => i === a || d === first.shape[i]);
+    if (!ok) throw new GraphError(`concat: ${x} does not match ${first} outside axis ${axis}`);
+  }
+  if (xs.length === 1) return first;
+  const shape = [...first.shape];
+  shape[a] = xs.reduce((s, x) => s + x.shape[a]!, 0);
+  return first.graph.addNode('concat', xs, { axis: a }, [{ dtype: first.dtype, shape }])[0]!;
+}
+
+defineOp('split', {
+  emit: (n, e) =>
+    e.add('Split', [e.name(n.inputs[0]!), e.int64(attrInts(n, 'sizes'))], n.outputs.map(e.name), { axis: attrNum(n, 'axis') }),
+  ref: (n, [x]) => {
+    const axis = attrNum(n, 'axis');
+    let at = 0;
+    return n.outputs.map((o) => {
+      const out = nd(o.shape);
+      copyAlong(x!, out, axis, at, o.shape[axis]!, 0);
+      at += o.shape[axis]!;
+      return out;
+    });
+  },
+  // Outputs that received no gradient contribute zeros.
+  grad: (n, dys) => [concat(n.outputs.map((o, i) => dys[i] ?? zeros(o)), attrNum(n, 'axis'))],
+});
+
+/** Splits along `axis` into pieces of the given sizes (or `sizes` equal pieces when a number). */
+export function split(x: Tensor, axis: number, sizes: number | readonly number[]): Tensor[] {
+  const a = normAxis('split', axis, x.rank);
+  const d = x.shape[a]!;
+  const list = typeof sizes === 'number' ? new Array<number>(sizes).fill(d / sizes) : [...sizes];
+  if (list.some((s) => !Number.isInteger(s) || s <= 0) || list.reduce((s, v) => s + v, 0) !== d) {
+    throw new GraphError(`split: sizes [${list.join(',')}] do not partition axis ${axis} of ${x}`);
+  }
+  const outs = list.map((s) => {
+    const shape = [...x.shape];
+    shape[a] = s;
+    return { dtype: x.dtype, shape };
+  });
+  return x.graph.addNode('split', [x], { axis: a, sizes: list }, outs);
+}
+
+/** A float32 zero tensor shaped like `t`, broadcast from one scalar (no large constant). */
+export function zeros(t: { shape: Shape; graph: Tensor['graph'] }): Tensor {
+  return expand(t.graph.constant(new Float32Array([0]), 'float32', []), t.shape);
+}
+
+// ---------------------------------------------------------------- gather / scatterAddRows (adjoint pair)
+
+function isIndex(dtype: DType): boolean {
+  return dtype === 'int64' || dtype === 'int32';
+}
+
+defineOp('gather', {
+  emit: (n, e) => e.add('Gather', n.inputs.map(e.name), [e.name(n.outputs[0]!)], { axis: attrNum(n, 'axis') }),
+  ref: (n, [data, idx]) => {
+    const axis = attrNum(n, 'axis');
+    const outShape = n.outputs[0]!.shape;
+    const out = nd(outShape);
+    const dStr = strides(data!.shape);
+    const m = idx!.shape.length;
+    for (let k = 0; k < out.data.length; k++) {
+      const o = unravel(k, outShape);
+      const idxFlat = o.slice(axis, axis + m).reduce((acc, v, i) => acc * idx!.shape[i]! + v, 0);
+      let row = idx!.data[idxFlat]!;
+      if (row < 0) row += data!.shape[axis]!;
+      const src = [...o.slice(0, axis), row, ...o.slice(axis + m)];
+      out.data[k] = data!.data[src.reduce((acc, v, i) => acc + v * dStr[i]!, 0)]!;
+    }
+    return [out];
+  },
+  grad: (n, [dy]) => {
+    const [data, idx] = n.inputs;
+    const axis = attrNum(n, 'axis');
+    const m = idx!.rank;
+    // Bring the gathered-index axes to the front, flatten them to rows, scatter-add, then move the row axis back.
+    const pre = range(axis);
+    const post = range(dy!.rank - axis - m).map((i) => axis + m + i);
+    const front = transpose(dy!, [...range(m).map((i) => axis + i), ...pre, ...post]);
+    const rows = reshape(front, [idx!.size, ...front.shape.slice(m)]);
+    const scattered = scatterAddRows(rows, reshape(idx!, [idx!.size]), data!.shape[axis]!);
+    return [transpose(scattered, [...range(axis).map((i) => i + 1), 0, ...post.map((_, i) => axis + 1 + i)]), undefined];
+  },
+});
+
+/** Picks entries of `data` along `axis` at `indices` (any shape); the embedding lookup is gather(wte, ids, 0). */
+export function gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
+  if (!isIndex(indices.dtype)) throw new GraphError(`gather: indices must be int64 or int32, got ${indices}`);
+  const a = normAxis('gather', axis, data.rank);
+  const shape = [...data.shape.slice(0, a), ...indices.shape, ...data.shape.slice(a + 1)];
+  return data.graph.addNode('gather', [data, indices], { axis: a }, [{ dtype: data.dtype, shape }])[0]!;
+}
+
+defineOp('scatterAddRows', {
+  emit: (n, e) => {
+    const [upd, idx] = n.inputs;
+    const out = n.outputs[0]!;
+    const zero = e.tmp('zeros');
+    e.add('Expand', [e.float(0), e.int64(out.shape)], [zero]);
+    let idx64 = e.name(idx!);
+    if (idx!.dtype !== 'int64') {
+      idx64 = e.tmp('idx64');
+      e.add('Cast', [e.name(idx!)], [idx64], { to: 7 });
+    }
+    const col = e.tmp('idx_col');
+    e.add('Reshape', [idx64, e.int64([idx!.size, 1])], [col]);
+    e.add('ScatterND', [zero, col, e.name(upd!)], [e.name(out)], { reduction: 'add' });
+  },
+  ref: (n, [upd, idx]) => {
+    const out = nd(n.outputs[0]!.shape);
+    const rowLen = shapeSize(upd!.shape.slice(1));
+    for (let r = 0; r < idx!.data.length; r++) {
+      let row = idx!.data[r]!;
+      if (row < 0) row += out.shape[0]!;
+      for (let i = 0; i < rowLen; i++) out.data[row * rowLen + i]! += upd!.data[r * rowLen + i]!;
+    }
+    return [out];
+  },
+  grad: (n, [dy]) => [gather(dy!, n.inputs[1]!, 0), undefined],
+});
+
+/** out[indices[r]] += updates[r] into `rows` zero rows: the adjoint of gather along axis 0. */
+export function scatterAddRows(updates: Tensor, indices: Tensor, rows: number): Tensor {
+  if (!isIndex(indices.dtype) || indices.rank !== 1 || indices.shape[0] !== updates.shape[0]) {
+    throw new GraphError(`scatterAddRows: indices ${indices} must be 1-d ints matching the rows of ${updates}`);
+  }
+  return updates.graph.addNode('scatterAddRows', [updates, indices], {}, [{ dtype: 'float32', shape: [rows, ...updates.shape.slice(1)] }])[0]!;
+}
+
+// ---------------------------------------------------------------- one-hot (no gradient)
+
+defineOp('oneHot', {
+  emit: (n, e) => {
+    const depth = n.outputs[0]!.shape.at(-1)!;
+    e.add('OneHot', [e.name(n.inputs[0]!), e.int64([depth]), e.float([0, 1])], [e.name(n.outputs[0]!)], { axis: -1 });
+  },
+  ref: (n, [idx]) => {
+    const depth = n.outputs[0]!.shape.at(-1)!;
+    const out = nd(n.outputs[0]!.shape);
+    idx!.data.forEach((v, i) => {
+      const c = v < 0 ? v + depth : v;
+      if (c >= 0 && c < depth) out.data[i * depth + c] = 1;
+    });
+    return [out];
+  },
+});
+
+/** float32 one-hot vectors of length `depth` along a new last axis. */
+export function oneHot(indices: Tensor, depth: number): Tensor {
+  if (!isIndex(indices.dtype)) throw new GraphError(`oneHot: indices must be int64 or int32, got ${indices}`);
+  return indices.graph.addNode('oneHot', [indices], {}, [{ dtype: 'float32', shape: [...indices.shape, depth] }])[0]!;
+}

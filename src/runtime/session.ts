@@ -1,0 +1,151 @@
+/**
+ * Compiles graphs into ONNX Runtime sessions and runs them with typed-array feeds.
+ *
+ * ORT wraps input buffers without copying, so weights are fed straight from
+ * the model's Float32Arrays on every run; every output comes back as a fresh
+ * array. Feeds are validated by name, dtype and size before ORT sees them, so a
+ * mistake names the input rather than failing deep inside the native engine.
+ */
+import os from 'node:os';
+import fs from 'node:fs';
+import ort from 'onnxruntime-node';
+import { toOnnx, type GraphOutputs } from '../graph/onnx.js';
+import { type DType, type Graph, type InputKind, type Shape, fmt, shapeSize } from '../graph/tensor.js';
+import { InkwellError } from '../utils/errors.js';
+
+export type TypedArray = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export type Feeds = Readonly<Record<string, TypedArray>>;
+
+export interface CompileOptions {
+  /** Intra-op threads; defaults to every core. */
+  threads?: number;
+  /** ORT graph optimisation level; 'all' (the default) enables its fusions (Gemm, FusedMatMul, Gelu, SkipLayerNorm). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Also write the model to this `.onnx` path, for inspection with Netron or onnx tools. */
+  dumpPath?: string;
+}
+
+export interface RunOptions {
+  /** Uniform [0, 1) source for dropout masks; required when the graph has dropout. */
+  random?: () => number;
+  /** Outputs that must be finite (e.g. the loss): a NaN or ±inf raises NonFiniteError. */
+  checkFinite?: readonly string[];
+}
+
+export interface IOSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+export interface InputSpec extends IOSpec {
+  readonly kind: InputKind;
+  readonly p?: number;
+}
+
+export class NonFiniteError extends InkwellError {
+  constructor(readonly output: string) {
+    super(`${output} is not finite (NaN or infinity)`, 'lower the learning rate, enable gradient clipping, or check the input data');
+  }
+}
+
+const ARRAY_OF: Record<DType, string> = { float32: 'Float32Array', int64: 'BigInt64Array', int32: 'Int32Array', bool: 'Uint8Array' };
+
+export class CompiledGraph {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: readonly InputSpec[],
+    readonly outputs: readonly IOSpec[],
+    /** Names of every input of the source graph, including those pruned away (feeding them is harmless). */
+    private readonly knownInputs: ReadonlySet<string>,
+  ) {}
+
+  static async compile(graph: Graph, outputs: GraphOutputs, opts: CompileOptions = {}): Promise<CompiledGraph> {
+    const { bytes, inputs } = toOnnx(graph, outputs);
+    if (opts.dumpPath) fs.writeFileSync(opts.dumpPath, bytes);
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: opts.optimization ?? 'all',
+    });
+    const kinds = new Map(graph.inputs.map((i) => [i.tensor.id, i]));
+    const inputSpecs = inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, kind: kinds.get(t.id)!.kind, p: kinds.get(t.id)!.p }));
+    const outputSpecs = Object.entries(outputs).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
+    return new CompiledGraph(session, inputSpecs, outputSpecs, new Set(graph.inputs.map((i) => i.tensor.name)));
+  }
+
+  async run(feeds: Feeds, opts: RunOptions = {}): Promise<Record<string, TypedArray>> {
+    for (const name of Object.keys(feeds)) {
+      if (!this.knownInputs.has(name)) {
+        const expected = this.inputs.filter((i) => i.kind !== 'dropoutMask').map((i) => i.name);
+        throw new InkwellError(`unknown feed '${name}'`, `this graph takes: ${expected.join(', ')}`);
+      }
+    }
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const spec of this.inputs) {
+      // A dropout mask is drawn from `random` unless the caller feeds one (tests, debugging).
+      const drawn = spec.kind === 'dropoutMask' && feeds[spec.name] === undefined;
+      const data = drawn ? dropoutMask(spec, opts.random) : checkFeed(spec, feeds[spec.name]);
+      ortFeeds[spec.name] = new ort.Tensor(spec.dtype, data, [...spec.shape]);
+    }
+    const result = await this.session.run(ortFeeds);
+    const out: Record<string, TypedArray> = {};
+    for (const spec of this.outputs) out[spec.name] = result[spec.name]!.data as TypedArray;
+    for (const name of opts.checkFinite ?? []) {
+      const v = out[name];
+      if (!(v instanceof Float32Array)) throw new InkwellError(`checkFinite: '${name}' is not a float output`);
+      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) throw new NonFiniteError(name);
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function checkFeed(spec: InputSpec, data: TypedArray | undefined): TypedArray {
+  if (data === undefined) throw new InkwellError(`missing feed '${spec.name}' (${spec.dtype}${fmt(spec.shape)})`);
+  // Token ids usually arrive as Int32Array; ONNX gathers and losses want int64.
+  if (spec.dtype === 'int64' && data instanceof Int32Array) data = BigInt64Array.from(data, (v) => BigInt(v));
+  const want = ARRAY_OF[spec.dtype];
+  if (data.constructor.name !== want) {
+    throw new InkwellError(`feed '${spec.name}' must be a ${want} (${spec.dtype}), got ${data.constructor.name}`);
+  }
+  const n = shapeSize(spec.shape);
+  if (data.length !== n) {
+    throw new InkwellError(`feed '${spec.name}' has ${data.length} values; shape ${fmt(spec.shape)} needs ${n}`);
+  }
+  return data;
+}
+
+function dropoutMask(spec: InputSpec, random: (() => number) | undefined): Uint8Array {
+  if (!random) throw new InkwellError('this graph has dropout: pass `random` (a seeded RNG) to run()');
+  const keep = 1 - spec.p!;
+  const mask = new Uint8Array(shapeSize(spec.shape));
+  for (let i = 0; i < mask.length; i++) mask[i] = random() < keep ? 1 : 0;
+  return mask;
+}
+
+/** Compiled graphs by key (e.g. 'gpt/train/B12xT64'): a session per shape, built once. */
+export class SessionCache {
+  private readonly cache = new Map<string, Promise<CompiledGraph>>();
+  constructor(private readonly opts: CompileOptions = {}) {}
+
+  get(key: string, build: () => { graph: Graph; outputs: GraphOutputs }): Promise<CompiledGraph> {
+    let c = this.cache.get(key);
+    if (!c) {
+      const { graph, outputs } = build();
+      c = CompiledGraph.compile(graph, outputs, this.opts);
+      this.cache.set(key, c);
+    }
+    return c;
+  }
+
+  async clear(): Promise<void> {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    await Promise.all(all.map(async (c) => (await c).release()));
+  }
+}
