@@ -53,26 +53,35 @@ export async function checkForward(g: Graph, outs: Tensor[], feeds: Values, atol
   await compiled.release();
 }
 
-/**
- * Gradient check: L = Σ_i Σ(out_i ⊙ R_i) with fixed random R_i; ORT's dL/dp for every
- * float param p against central differences of L in float64. `maxPerParam` samples
- * elements of large params to keep the check quick.
- */
-export async function checkGradients(g: Graph, outs: Tensor[], feeds: Values, rng: Rng, opts: { eps?: number; atol?: number; rtol?: number; maxPerParam?: number } = {}): Promise<void> {
-  const { eps = 1e-5, atol = 1e-3, rtol = 1e-2, maxPerParam = 40 } = opts;
+export interface GradCheckOptions {
+  eps?: number;
+  atol?: number;
+  rtol?: number;
+  /** Sample this many elements of larger params to keep the check quick. */
+  maxPerParam?: number;
+}
+
+/** Gradient check of L = Σ_i Σ(out_i ⊙ R_i) with fixed random R_i, so every output element matters. */
+export async function checkGradients(g: Graph, outs: Tensor[], feeds: Values, rng: Rng, opts: GradCheckOptions = {}): Promise<void> {
   let loss: Tensor | undefined;
   for (const o of outs) {
     const r = g.constant(Float32Array.from({ length: o.size }, () => rng.float() * 2 - 1), 'float32', o.shape);
     const term = F.reduceSum(F.mul(o, r), Array.from({ length: o.rank }, (_, i) => i));
     loss = loss ? F.add(loss, term) : term;
   }
+  await checkLossGradients(g, loss!, feeds, rng, opts);
+}
+
+/** ORT's autodiff dL/dp for every float param p against central differences of L in float64. */
+export async function checkLossGradients(g: Graph, loss: Tensor, feeds: Values, rng: Rng, opts: GradCheckOptions = {}): Promise<void> {
+  const { eps = 1e-5, atol = 1e-3, rtol = 1e-2, maxPerParam = 40 } = opts;
   const params = g.params;
-  const grads = gradients(loss!, params);
+  const grads = gradients(loss, params);
   const compiled = await CompiledGraph.compile(g, Object.fromEntries(grads.map((d, i) => [`d_${params[i]!.name}`, d])));
   const got = await compiled.run(toTyped(g, feeds));
   await compiled.release();
 
-  const lossAt = (): number => evaluate(g, feeds, [loss!])[0]!.data[0]!;
+  const lossAt = (): number => evaluate(g, feeds, [loss])[0]!.data[0]!;
   for (const p of params) {
     const x = feeds[p.name]!;
     const analytic = got[`d_${p.name}`]! as Float32Array;

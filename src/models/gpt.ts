@@ -1,0 +1,133 @@
+/**
+ * GPT-2: token + learned position embeddings, n_layer pre-LayerNorm blocks of
+ * causal self-attention and a tanh-GELU MLP with residuals, a final LayerNorm,
+ * and an output projection tied to the token embedding.
+ *
+ * Parameter names and layouts are Hugging Face GPT-2's (Conv1D weights stored
+ * [in, out]), so a checkpoint loads in transformers as GPT2LMHeadModel.
+ */
+import type { Tensor } from '../graph/tensor.js';
+import * as F from '../graph/ops/index.js';
+import { normal, ones, zeros, type ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
+import { InkwellError } from '../utils/errors.js';
+import type { ForwardOptions, ForwardResult, LanguageModel } from './lm.js';
+
+export interface GptConfig {
+  vocabSize: number;
+  /** Context length (GPT-2's n_positions, nanoGPT's block_size). */
+  nPositions: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  /** Biases in Linear layers and LayerNorms (GPT-2 has them). */
+  bias: boolean;
+  dropout: number;
+  layerNormEps: number;
+}
+
+export function gptParamSpecs(c: GptConfig): ParamSpecs {
+  const C = c.nEmbd;
+  const w = (shape: number[], std = 0.02): ParamSpec => ({ shape, init: normal(std), decay: true });
+  const b = (n: number): ParamSpec => ({ shape: [n], init: zeros, decay: false });
+  const g = (n: number): ParamSpec => ({ shape: [n], init: ones, decay: false });
+  // GPT-2 scales the init of the projections that write into the residual stream by 1/√(2·n_layer).
+  const residStd = 0.02 / Math.sqrt(2 * c.nLayer);
+  const s: Record<string, ParamSpec> = {
+    'transformer.wte.weight': w([c.vocabSize, C]),
+    'transformer.wpe.weight': w([c.nPositions, C]),
+  };
+  const linear = (name: string, nIn: number, nOut: number, std = 0.02) => {
+    s[`${name}.weight`] = w([nIn, nOut], std);
+    if (c.bias) s[`${name}.bias`] = b(nOut);
+  };
+  const norm = (name: string) => {
+    s[`${name}.weight`] = g(C);
+    if (c.bias) s[`${name}.bias`] = b(C);
+  };
+  for (let i = 0; i < c.nLayer; i++) {
+    const h = `transformer.h.${i}`;
+    norm(`${h}.ln_1`);
+    linear(`${h}.attn.c_attn`, C, 3 * C);
+    linear(`${h}.attn.c_proj`, C, C, residStd);
+    norm(`${h}.ln_2`);
+    linear(`${h}.mlp.c_fc`, C, 4 * C);
+    linear(`${h}.mlp.c_proj`, 4 * C, C, residStd);
+  }
+  norm('transformer.ln_f');
+  return s;
+}
+
+export function validateGptConfig(c: GptConfig): void {
+  if (c.nEmbd % c.nHead !== 0) throw new InkwellError(`n_embd (${c.nEmbd}) must be divisible by n_head (${c.nHead})`);
+  for (const [k, v] of Object.entries({ vocabSize: c.vocabSize, nPositions: c.nPositions, nEmbd: c.nEmbd, nLayer: c.nLayer, nHead: c.nHead })) {
+    if (!Number.isInteger(v) || v <= 0) throw new InkwellError(`GPT config: ${k} must be a positive integer, got ${v}`);
+  }
+}
+
+export class Gpt implements LanguageModel {
+  readonly kind = 'gpt';
+  readonly specs: ParamSpecs;
+  constructor(readonly config: GptConfig) {
+    validateGptConfig(config);
+    this.specs = gptParamSpecs(config);
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  forward(p: ParamScope, ids: Tensor, { train }: ForwardOptions): ForwardResult {
+    const c = this.config;
+    const [B, T] = ids.shape as [number, number];
+    if (T > c.nPositions) throw new InkwellError(`sequence length ${T} exceeds the model's context of ${c.nPositions}`);
+    const drop = (x: Tensor) => F.dropout(x, train ? c.dropout : 0);
+
+    const tokEmb = F.gather(p.get('transformer.wte.weight'), ids); // B,T,C
+    const posEmb = F.slice(p.get('transformer.wpe.weight'), 0, 0, T); // T,C
+    let x = drop(F.add(tokEmb, posEmb));
+    const causal = causalMask(ids, T);
+    for (let i = 0; i < c.nLayer; i++) {
+      const h = `transformer.h.${i}`;
+      x = F.add(x, drop(this.attention(p, h, this.ln(p, `${h}.ln_1`, x), causal, B, T, train)));
+      x = F.add(x, drop(this.mlp(p, h, this.ln(p, `${h}.ln_2`, x))));
+    }
+    x = this.ln(p, 'transformer.ln_f', x);
+    // lm_head is tied to wte: logits = x · wteᵀ
+    return { logits: F.matmul(x, p.get('transformer.wte.weight'), { transB: true }) };
+  }
+
+  private ln(p: ParamScope, name: string, x: Tensor): Tensor {
+    return F.layerNorm(x, p.get(`${name}.weight`), p.maybe(`${name}.bias`), this.config.layerNormEps);
+  }
+
+  private linear(p: ParamScope, name: string, x: Tensor): Tensor {
+    const y = F.matmul(x, p.get(`${name}.weight`));
+    const b = p.maybe(`${name}.bias`);
+    return b ? F.add(y, b) : y;
+  }
+
+  /** Causal self-attention: B,T,C → B,T,C with n_head heads of size C / n_head. */
+  private attention(p: ParamScope, h: string, x: Tensor, causal: Tensor, B: number, T: number, train: boolean): Tensor {
+    const { nEmbd: C, nHead: H } = this.config;
+    const D = C / H;
+    const [q, k, v] = F.split(this.linear(p, `${h}.attn.c_attn`, x), -1, 3).map(
+      (t) => F.transpose(F.reshape(t, [B, T, H, D]), [0, 2, 1, 3]), // B,H,T,D
+    ) as [Tensor, Tensor, Tensor];
+    let att = F.mul(F.matmul(q, k, { transB: true }), 1 / Math.sqrt(D)); // B,H,T,T
+    att = F.softmax(F.where(causal, att, -1e9));
+    att = F.dropout(att, train ? this.config.dropout : 0);
+    const y = F.reshape(F.transpose(F.matmul(att, v), [0, 2, 1, 3]), [B, T, C]); // B,T,C
+    return this.linear(p, `${h}.attn.c_proj`, y);
+  }
+
+  private mlp(p: ParamScope, h: string, x: Tensor): Tensor {
+    return this.linear(p, `${h}.mlp.c_proj`, F.gelu(this.linear(p, `${h}.mlp.c_fc`, x)));
+  }
+}
+
+/** [T, T] bool, true where query t may attend to key s ≤ t. */
+function causalMask(ref: Tensor, T: number): Tensor {
+  const m = new Uint8Array(T * T);
+  for (let t = 0; t < T; t++) for (let s = 0; s <= t; s++) m[t * T + s] = 1;
+  return ref.graph.constant(m, 'bool', [T, T]);
+}
