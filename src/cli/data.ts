@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { InkwellError } from '../utils/errors.js';
+import { createProgress } from '../utils/progress.js';
+import { resolveCacheDir } from '../data/cache.js';
+import { NLTK_GUTENBERG, findCatalogEntry } from '../data/catalog.js';
+import { downloadEbooks, type DownloadResult } from '../data/download.js';
+import { corpusStatistics, formatStatsTable } from '../data/stats.js';
+import { prepareTokenCache } from '../data/token-cache.js';
+import { loadTokenizer } from '../tokenizers/io.js';
+import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
+import { fractionOption, intOption } from './options.js';
+
+/** `inkwell data download|prepare|stats`. */
+export function register(program: Command): void {
+  const data = program.command('data').description('download, inspect and encode text corpora');
+
+  data.command('download')
+    .description("fetch books from Project Gutenberg into the cache (default: NLTK's 18 gutenberg texts)")
+    .argument('[books...]', 'NLTK ids (austen-emma) or ebook numbers (158)')
+    .option('--cache <dir>', 'cache directory (default $INKWELL_CACHE or ~/.cache/inkwell)')
+    .option('--mirror <url>', 'mirror base URL, or a URL template containing {id}')
+    .option('--retries <n>', 'retries per URL', intOption(0), 3)
+    .option('--timeout <ms>', 'give up after this long without data', intOption(1), 30_000)
+    .option('--delay <ms>', 'pause between downloads (be polite)', intOption(0), 2_000)
+    .option('--force', 'download again even if cached')
+    .option('--list', 'only list the catalog')
+    .action(async (books: string[], opts: { cache?: string; mirror?: string; retries: number; timeout: number; delay: number; force?: boolean; list?: boolean }) => {
+      if (opts.list) {
+        for (const e of NLTK_GUTENBERG) console.log(`${e.id.padEnd(22)} ${String(e.ebook).padStart(5)}  ${e.title} — ${e.author}`);
+        return;
+      }
+      const ebooks = (books.length > 0 ? books : NLTK_GUTENBERG.map((e) => e.id)).map(parseBook);
+      const cacheDir = resolveCacheDir(opts.cache);
+      const progress = createProgress();
+      progress.start(ebooks.length, 'starting');
+      let finished = 0;
+      let results: DownloadResult[];
+      try {
+        results = await downloadEbooks(ebooks, {
+          cacheDir,
+          ...(opts.mirror === undefined ? {} : { mirror: opts.mirror }),
+          retries: opts.retries,
+          idleTimeoutMs: opts.timeout,
+          politeDelayMs: opts.delay,
+          force: opts.force ?? false,
+          onEvent: (e) => {
+            if (e.type === 'fetching') progress.update(finished, `ebook ${e.ebook}`);
+            if (e.type === 'retry') process.stderr.write(`\nretrying ebook ${e.ebook}: ${e.error}\n`);
+            if (e.type === 'stale-fallback') process.stderr.write(`\nusing cached ebook ${e.ebook}: ${e.error}\n`);
+            if (e.type === 'done' || e.type === 'cached') progress.update(++finished, `ebook ${e.ebook}`);
+          },
+        });
+      } finally {
+        progress.stop();
+      }
+      for (const r of results) console.log(`${String(r.ebook).padStart(5)}  ${r.fromCache ? 'cached ' : 'fetched'}  ${r.bytes.toLocaleString('en-US').padStart(10)} B  ${r.sha256.slice(0, 16)}  ${r.path}`);
+    });
+
+  data.command('stats')
+    .description('per-book and total counts: characters, words, sentences, vocabulary, type/token ratio')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--cache <dir>', 'cache directory used when --corpus is absent')
+    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--json', 'print JSON instead of a table')
+    .action((opts: CorpusFlags & { json?: boolean }) => {
+      const docs = corpusFromFlags(opts);
+      const progress = createProgress();
+      progress.start(docs.length, 'analysing');
+      const report = corpusStatistics(docs, (done, name) => progress.update(done, name));
+      progress.stop();
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatsTable(report));
+    });
+
+  data.command('prepare')
+    .description('encode a corpus once into a token cache (train.bin, val.bin, meta.json)')
+    .requiredOption('--tokenizer <path>', 'tokenizer.json, or a directory containing it')
+    .requiredOption('--out <dir>', 'token cache directory to write')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--cache <dir>', 'cache directory used when --corpus is absent')
+    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--val-fraction <f>', 'share of documents held out for validation', fractionOption, 0.1)
+    .option('--seed <n>', 'seed of the train/validation split', intOption(0), 0)
+    .option('--no-separator', 'do not append the eos token after each document')
+    .action((opts: CorpusFlags & { tokenizer: string; out: string; valFraction: number; seed: number; separator: boolean }) => {
+      const tokenizer = loadTokenizer(opts.tokenizer);
+      const docs = corpusFromFlags(opts);
+      const progress = createProgress();
+      progress.start(docs.length, 'encoding');
+      const meta = prepareTokenCache(docs, tokenizer, opts.out, {
+        valFraction: opts.valFraction,
+        seed: opts.seed,
+        separateDocuments: opts.separator,
+        onProgress: (done, _total, name) => progress.update(done, name),
+      });
+      progress.stop();
+      const valDocs = meta.documents.filter((d) => d.split === 'val').map((d) => d.name);
+      console.log(`train: ${meta.splits.train.tokens.toLocaleString('en-US')} tokens, val: ${meta.splits.val.tokens.toLocaleString('en-US')} tokens (${valDocs.join(', ') || 'none'}), ${meta.dtype}, in ${opts.out}`);
+    });
+}
+
+function parseBook(book: string): number {
+  const entry = findCatalogEntry(book);
+  if (entry) return entry.ebook;
+  if (/^\d+$/.test(book)) return Number(book);
+  throw new InkwellError(`unknown book "${book}"`, 'use an NLTK id such as austen-emma or a Project Gutenberg ebook number (see `inkwell data download --list`)');
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { InkwellError } from '../utils/errors.js';
+import { register as registerData } from './data.js';
+import { register as registerTokenizer } from './tokenizer.js';
+
+const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');
+registerData(program);
+registerTokenizer(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof InkwellError)) throw err;
+  process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+  process.exitCode = 1;
+}

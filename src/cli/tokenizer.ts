@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InkwellError, errorMessage } from '../utils/errors.js';
+import { createProgress } from '../utils/progress.js';
+import { trainByteLevelBpe } from '../tokenizers/bpe-trainer.js';
+import { loadTokenizer, saveTokenizer } from '../tokenizers/io.js';
+import { trainWordLevel } from '../tokenizers/word-level.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
+import { intOption } from './options.js';
+
+type TrainFlags = CorpusFlags & {
+  type: string;
+  out: string;
+  vocabSize?: number;
+  minFrequency?: number;
+  special?: string[];
+  lowercase?: boolean;
+};
+
+/** `inkwell tokenizer train|encode|decode`. */
+export function register(program: Command): void {
+  const tok = program.command('tokenizer').description('train and use tokenizers (Hugging Face tokenizer.json)');
+
+  tok.command('train')
+    .description('train a char, word or byte-level BPE tokenizer on a corpus')
+    .requiredOption('--out <dir>', 'directory for tokenizer.json and tokenizer_config.json')
+    .option('--type <type>', 'bpe | char | word', 'bpe')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--cache <dir>', 'cache directory used when --corpus is absent')
+    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--vocab-size <n>', 'vocabulary size (bpe default 8000; char/word: no limit)', intOption(1))
+    .option('--min-frequency <n>', 'ignore pairs/units seen fewer times', intOption(1))
+    .option('--special <tokens...>', 'special tokens (bpe default <|endoftext|>; char/word <pad> <unk> <bos> <eos>)')
+    .option('--lowercase', 'word tokenizer: lowercase text')
+    .action((opts: TrainFlags) => {
+      const docs = corpusFromFlags(opts);
+      const texts = docs.map((d) => d.text);
+      const started = performance.now();
+      const tokenizer = trainTokenizer(texts, opts);
+      const path = saveTokenizer(tokenizer, opts.out);
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      console.log(`${opts.type} tokenizer, ${tokenizer.vocabSize} tokens, trained in ${seconds} s on ${docs.length} documents: ${path}`);
+    });
+
+  tok.command('encode')
+    .description('print the token ids of a text (argument, --file, or standard input)')
+    .requiredOption('--tokenizer <path>', 'tokenizer.json, directory, or GPT-2 vocab.json')
+    .argument('[text]', 'text to encode')
+    .option('--file <path>', 'read the text from a file')
+    .option('--tokens', 'print token strings instead of ids')
+    .action((text: string | undefined, opts: { tokenizer: string; file?: string; tokens?: boolean }) => {
+      const tokenizer = loadTokenizer(opts.tokenizer);
+      const ids = tokenizer.encode(inputText(text, opts.file));
+      console.log(opts.tokens ? JSON.stringify(ids.map((id) => tokenizer.idToToken(id))) : ids.join(' '));
+    });
+
+  tok.command('decode')
+    .description('print the text of token ids (arguments or standard input, separated by spaces or commas)')
+    .requiredOption('--tokenizer <path>', 'tokenizer.json, directory, or GPT-2 vocab.json')
+    .argument('[ids...]', 'token ids')
+    .action((ids: string[], opts: { tokenizer: string }) => {
+      const tokenizer = loadTokenizer(opts.tokenizer);
+      const raw = ids.length > 0 ? ids.join(' ') : inputText(undefined, undefined);
+      process.stdout.write(tokenizer.decode(parseIds(raw, tokenizer)) + '\n');
+    });
+}
+
+function trainTokenizer(texts: string[], opts: TrainFlags): Tokenizer {
+  if (opts.type === 'bpe') {
+    const progress = createProgress();
+    const vocabSize = opts.vocabSize ?? 8000;
+    progress.start(vocabSize, 'merges');
+    try {
+      return trainByteLevelBpe(texts, {
+        vocabSize,
+        ...(opts.special ? { specialTokens: opts.special } : {}),
+        ...(opts.minFrequency ? { minFrequency: opts.minFrequency } : {}),
+        onProgress: (done, total) => progress.update(Math.round((done / total) * vocabSize), `${done}/${total} merges`),
+      });
+    } finally {
+      progress.stop();
+    }
+  }
+  if (opts.type === 'char' || opts.type === 'word') {
+    return trainWordLevel(texts, opts.type, {
+      ...(opts.vocabSize ? { vocabSize: opts.vocabSize } : {}),
+      ...(opts.minFrequency ? { minFrequency: opts.minFrequency } : {}),
+      ...(opts.special ? { specialTokens: opts.special } : {}),
+      lowercase: opts.lowercase ?? false,
+    });
+  }
+  throw new InkwellError(`--type must be bpe, char or word, got "${opts.type}"`);
+}
+
+function inputText(text: string | undefined, file: string | undefined): string {
+  if (text !== undefined) return text;
+  const source = file ?? 0;
+  if (source === 0 && process.stdin.isTTY) throw new InkwellError('no input', 'give the text as an argument, with --file, or on standard input');
+  try {
+    return readFileSync(source, 'utf8');
+  } catch (err) {
+    throw new InkwellError(`cannot read ${file ?? 'standard input'}: ${errorMessage(err)}`);
+  }
+}
+
+function parseIds(raw: string, tokenizer: Tokenizer): number[] {
+  const parts = raw.split(/[\s,[\]]+/).filter((p) => p.length > 0);
+  return parts.map((p) => {
+    const id = Number(p);
+    if (!Number.isInteger(id) || id < 0 || id >= tokenizer.vocabSize) {
+      throw new InkwellError(`"${p}" is not a token id (0..${tokenizer.vocabSize - 1})`);
+    }
+    return id;
+  });
+}
