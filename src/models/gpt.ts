@@ -76,6 +76,53 @@ export class Gpt implements LanguageModel {
     return this.config.vocabSize;
   }
 
+  /** A GPT-2 config.json: transformers loads the checkpoint as GPT2LMHeadModel. */
+  configJson(): Record<string, unknown> {
+    const c = this.config;
+    return {
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      vocab_size: c.vocabSize,
+      n_positions: c.nPositions,
+      n_ctx: c.nPositions,
+      n_embd: c.nEmbd,
+      n_layer: c.nLayer,
+      n_head: c.nHead,
+      n_inner: null,
+      activation_function: 'gelu_new',
+      resid_pdrop: c.dropout,
+      embd_pdrop: c.dropout,
+      attn_pdrop: c.dropout,
+      layer_norm_epsilon: c.layerNormEps,
+      initializer_range: 0.02,
+      tie_word_embeddings: true,
+      scale_attn_weights: true,
+      // Not GPT-2 fields: transformers ignores them; inkwell reads them back.
+      inkwell_bias: c.bias,
+    };
+  }
+
+  static fromConfigJson(j: Record<string, unknown>, source: string): Gpt {
+    const num = (k: string, fallback?: number): number => {
+      const v = j[k] ?? fallback;
+      if (typeof v !== 'number') throw new InkwellError(`${source}: '${k}' must be a number`);
+      return v;
+    };
+    if (j.activation_function !== undefined && j.activation_function !== 'gelu_new') {
+      throw new InkwellError(`${source}: activation_function '${String(j.activation_function)}' is not supported (inkwell's GPT uses gelu_new)`);
+    }
+    return new Gpt({
+      vocabSize: num('vocab_size'),
+      nPositions: num('n_positions'),
+      nEmbd: num('n_embd'),
+      nLayer: num('n_layer'),
+      nHead: num('n_head'),
+      bias: j.inkwell_bias === undefined ? true : Boolean(j.inkwell_bias),
+      dropout: num('resid_pdrop', 0),
+      layerNormEps: num('layer_norm_epsilon', 1e-5),
+    });
+  }
+
   forward(p: ParamScope, ids: Tensor, { train }: ForwardOptions): ForwardResult {
     const c = this.config;
     const [B, T] = ids.shape as [number, number];

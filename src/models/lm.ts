@@ -25,6 +25,8 @@ export interface LanguageModel {
   readonly kind: string;
   readonly vocabSize: number;
   readonly specs: ParamSpecs;
+  /** The Hugging Face style config.json describing this model. */
+  configJson(): Record<string, unknown>;
   /** ids: [B, T] int64 token ids. */
   forward(scope: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult;
 }

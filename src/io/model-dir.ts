@@ -1,0 +1,64 @@
+/**
+ * A model directory, Hugging Face style: config.json, model.safetensors,
+ * tokenizer.json + tokenizer_config.json, generation_config.json. All files of
+ * one save are replaced together (see transaction.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LanguageModel } from '../models/lm.js';
+import { modelFromConfigJson } from '../models/registry.js';
+import { validateWeights, type Weights } from '../nn/params.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { loadTokenizer } from '../tokenizers/io.js';
+import { InkwellError, errorMessage } from '../utils/errors.js';
+import { encodeSafetensors, readSafetensors, type NamedTensor } from './safetensors.js';
+import { recover, writeFilesAtomically } from './transaction.js';
+
+export interface ModelBundle {
+  model: LanguageModel;
+  weights: Weights;
+  tokenizer: Tokenizer;
+}
+
+export const MODEL_FILE = 'model.safetensors';
+
+/** The files of a saved model, ready to be written (extra files, e.g. training state, can join the same transaction). */
+export function modelFiles(b: ModelBundle, metadata: Record<string, string> = {}): Map<string, Uint8Array | string> {
+  const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+  const tensors = new Map<string, NamedTensor>();
+  for (const [name, spec] of Object.entries(b.model.specs)) tensors.set(name, { shape: spec.shape, data: b.weights.get(name)! });
+  const special = b.tokenizer.special;
+  return new Map<string, Uint8Array | string>([
+    ['config.json', json({ ...b.model.configJson(), bos_token_id: special.bos ?? null, eos_token_id: special.eos ?? null })],
+    [MODEL_FILE, encodeSafetensors(tensors, { format: 'pt', ...metadata })],
+    ['tokenizer.json', json(b.tokenizer.toJSON())],
+    ['tokenizer_config.json', json(b.tokenizer.config())],
+    ['generation_config.json', json({ bos_token_id: special.bos ?? null, eos_token_id: special.eos ?? null, do_sample: true, temperature: 0.8, top_k: 40, max_new_tokens: 200 })],
+  ]);
+}
+
+export function saveModel(dir: string, b: ModelBundle): void {
+  writeFilesAtomically(dir, modelFiles(b));
+}
+
+export function loadModel(dir: string): ModelBundle & { metadata: Record<string, string> } {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InkwellError(`model directory ${dir} does not exist`);
+  recover(dir);
+  const configPath = path.join(dir, 'config.json');
+  let config: unknown;
+  try {
+    config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new InkwellError(`cannot read ${configPath}: ${errorMessage(err)}`, 'is this an inkwell or Hugging Face model directory?');
+  }
+  const model = modelFromConfigJson(config, configPath);
+  const weightsPath = path.join(dir, MODEL_FILE);
+  const { tensors, metadata } = readSafetensors(weightsPath);
+  const weights: Weights = new Map([...tensors].map(([k, t]) => [k, t.data]));
+  validateWeights(model.specs, weights, weightsPath);
+  const tokenizer = loadTokenizer(path.join(dir, 'tokenizer.json'));
+  if (tokenizer.vocabSize > model.vocabSize) {
+    throw new InkwellError(`${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`);
+  }
+  return { model, weights, tokenizer, metadata };
+}

@@ -1,0 +1,361 @@
+/**
+ * The training loop: batches → compiled train step (loss + gradients in one ORT
+ * run) → gradient accumulation, clipping and the optimizer in JS → periodic
+ * evaluation, best-model keeping, early stopping and atomic checkpoints that
+ * resume exactly (weights, optimizer slots, step, RNG, data position and any
+ * carried recurrent state).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { WindowBatcher, type BatcherState, type SamplingMode } from '../data/batches.js';
+import type { TokenSource } from '../data/token-source.js';
+import { loadModel, modelFiles, saveModel, type ModelBundle } from '../io/model-dir.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
+import { recover, writeFilesAtomically } from '../io/transaction.js';
+import { buildEvalGraph, buildTrainGraph, GRAD_PREFIX } from '../models/lm.js';
+import { CompiledGraph, NonFiniteError, type TypedArray } from '../runtime/session.js';
+import { InkwellError, errorMessage } from '../utils/errors.js';
+import { Rng } from '../utils/rng.js';
+import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
+import { learningRate, type ScheduleConfig } from './schedule.js';
+
+export interface TrainConfig {
+  batchSize: number;
+  contextLength: number;
+  /** Optimizer updates to run in total. */
+  maxSteps: number;
+  /** Micro-batches summed per update (effective batch = batchSize · gradAccum). */
+  gradAccum?: number;
+  optimizer: OptimizerConfig;
+  schedule: ScheduleConfig;
+  /** Clip the global gradient norm to this (0 = off). */
+  gradClip?: number;
+  /** Evaluate every this many steps (and at the end); 0 = only at the end. */
+  evalInterval?: number;
+  /** Validation batches averaged per evaluation. */
+  evalBatches?: number;
+  /** Stop after this many evaluations without a new best validation loss (0 = never). */
+  patience?: number;
+  /** Save a resumable checkpoint every this many steps (and at the end). */
+  checkpointInterval?: number;
+  /** Report (and write metrics.jsonl) every this many steps. */
+  logInterval?: number;
+  /** 'random' windows (GPT) or 'sequential' lanes with carried state (RNN truncated BPTT). */
+  sampling?: SamplingMode;
+  seed: number;
+  threads?: number;
+}
+
+export interface StepInfo {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  elapsedSeconds: number;
+}
+
+export interface EvalInfo {
+  step: number;
+  valLoss: number;
+  bestValLoss: number;
+  improved: boolean;
+}
+
+export interface TrainerEvents {
+  onStep?(info: StepInfo): void;
+  onEval?(info: EvalInfo): void;
+  onCheckpoint?(step: number, dir: string): void;
+}
+
+export interface TrainResult {
+  steps: number;
+  finalTrainLoss: number;
+  finalValLoss: number | null;
+  bestValLoss: number | null;
+  bestStep: number | null;
+  stoppedEarly: boolean;
+  seconds: number;
+}
+
+interface TrainerState {
+  version: 1;
+  step: number;
+  bestValLoss: number | null;
+  bestStep: number | null;
+  evalsWithoutImprovement: number;
+  data: BatcherState;
+  rng: number[];
+  config: TrainConfig;
+  elapsedSeconds: number;
+}
+
+const STATE_FILE = 'trainer_state.json';
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+const METRICS_FILE = 'metrics.jsonl';
+/** Carried recurrent state is checkpointed beside the optimizer slots under this prefix. */
+const CARRY_PREFIX = 'carry.';
+
+export interface TrainerOptions {
+  bundle: ModelBundle;
+  train: TokenSource;
+  val?: TokenSource;
+  config: TrainConfig;
+  /** Where checkpoints, the best model and metrics.jsonl go; nothing is written without it. */
+  outDir?: string;
+  events?: TrainerEvents;
+}
+
+export class Trainer {
+  private readonly cfg: ResolvedConfig;
+  private readonly batcher: WindowBatcher;
+  private readonly optimizer: Optimizer;
+  private readonly rng: Rng;
+  private step = 0;
+  private bestValLoss: number | null = null;
+  private bestStep: number | null = null;
+  private evalsWithoutImprovement = 0;
+  private elapsedBefore = 0;
+  private carry = new Map<string, Float32Array>();
+  private trainStep?: CompiledGraph;
+  private evalStep?: CompiledGraph;
+
+  constructor(private readonly o: TrainerOptions) {
+    this.cfg = withDefaults(o.config);
+    this.batcher = new WindowBatcher(o.train, { batchSize: this.cfg.batchSize, contextLength: this.cfg.contextLength, mode: this.cfg.sampling, seed: this.cfg.seed });
+    this.optimizer = createOptimizer(this.cfg.optimizer, o.bundle.model.specs);
+    this.rng = new Rng(`${this.cfg.seed}:dropout`);
+  }
+
+  /**
+   * Continues the run saved in `outDir` exactly where its last checkpoint left
+   * it: same weights, optimizer slots, step, RNG and data order. `overrides`
+   * may extend the run (e.g. a larger maxSteps).
+   */
+  static resume(outDir: string, data: { train: TokenSource; val?: TokenSource }, events?: TrainerEvents, overrides: Partial<TrainConfig> = {}): Trainer {
+    recover(outDir);
+    const state = readState(outDir);
+    const trainer = new Trainer({ bundle: loadModel(outDir), ...data, config: { ...state.config, ...overrides }, outDir, events });
+    trainer.resumeFrom(outDir);
+    return trainer;
+  }
+
+  /** Loads optimizer slots, step, RNG, data position and carried state from `outDir`. */
+  private resumeFrom(outDir: string): void {
+    const state = readState(outDir);
+    const file = path.join(outDir, OPTIMIZER_FILE);
+    const { tensors, metadata } = decodeSafetensors(fs.readFileSync(file), file);
+    if (metadata.step !== String(state.step)) throw new InkwellError(`${file} is from step ${metadata.step}, but ${STATE_FILE} says ${state.step}`);
+    const slots = new Map<string, Float32Array>();
+    for (const [k, t] of tensors) (k.startsWith(CARRY_PREFIX) ? this.carry : slots).set(k.replace(CARRY_PREFIX, ''), t.data);
+    this.optimizer.loadState(slots, state.step);
+    this.batcher.restore(state.data);
+    this.rng.setState(state.rng);
+    this.step = state.step;
+    this.bestValLoss = state.bestValLoss;
+    this.bestStep = state.bestStep;
+    this.evalsWithoutImprovement = state.evalsWithoutImprovement;
+    this.elapsedBefore = state.elapsedSeconds;
+    // Keep the metrics of the steps this checkpoint covers; later lines belong to the lost tail of the old run.
+    const metrics = path.join(outDir, METRICS_FILE);
+    if (fs.existsSync(metrics)) {
+      const kept = fs.readFileSync(metrics, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= state.step);
+      fs.writeFileSync(metrics, kept.map((l) => l + '\n').join(''));
+    }
+  }
+
+  get currentStep(): number {
+    return this.step;
+  }
+
+  async run(): Promise<TrainResult> {
+    const { model, weights } = this.o.bundle;
+    const c = this.cfg;
+    this.trainStep ??= await compile(buildTrainGraph(model, c.batchSize, c.contextLength), c.threads);
+    if (this.o.val) this.evalStep ??= await compile(buildEvalGraph(model, c.batchSize, c.contextLength), c.threads);
+    const stateInputs = this.trainStep.inputs.filter((i) => i.name.startsWith('state.'));
+
+    const t0 = performance.now();
+    let windowStart = performance.now();
+    let windowTokens = 0;
+    let lastLoss = NaN;
+    let stoppedEarly = false;
+    let lastVal: number | null = null;
+    while (this.step < c.maxSteps && !stoppedEarly) {
+      const lr = learningRate(c.schedule, this.step);
+      let grads: Map<string, Float32Array> | undefined;
+      let lossSum = 0;
+      for (let micro = 0; micro < c.gradAccum; micro++) {
+        const batch = this.batcher.next();
+        if (batch.newEpoch) this.carry.clear();
+        const feeds: Record<string, TypedArray> = { ...Object.fromEntries(weights), ids: batch.x, targets: batch.y };
+        for (const s of stateInputs) feeds[s.name] = this.carry.get(s.name) ?? new Float32Array(s.shape.reduce((a, b) => a * b, 1));
+        let out: Record<string, TypedArray>;
+        try {
+          out = await this.trainStep.run(feeds, { random: () => this.rng.float(), checkFinite: ['loss'] });
+        } catch (err) {
+          if (err instanceof NonFiniteError) throw this.divergedError();
+          throw err;
+        }
+        for (const s of stateInputs) this.carry.set(s.name, out[`${s.name}.out`] as Float32Array);
+        lossSum += (out.loss as Float32Array)[0]!;
+        if (!grads) {
+          grads = new Map(Object.keys(model.specs).map((n) => [n, out[GRAD_PREFIX + n] as Float32Array]));
+        } else {
+          for (const [n, g] of grads) {
+            const add = out[GRAD_PREFIX + n] as Float32Array;
+            for (let i = 0; i < g.length; i++) g[i]! += add[i]!;
+          }
+        }
+      }
+      if (c.gradAccum > 1) for (const g of grads!.values()) for (let i = 0; i < g.length; i++) g[i]! /= c.gradAccum;
+      const gradNorm = clipGradNorm(grads!, c.gradClip);
+      if (!Number.isFinite(gradNorm)) throw this.divergedError();
+      this.optimizer.step(weights, grads!, lr);
+      this.step++;
+      lastLoss = lossSum / c.gradAccum;
+      windowTokens += c.batchSize * c.contextLength * c.gradAccum;
+
+      const last = this.step === c.maxSteps;
+      if (this.step % c.logInterval === 0 || last) {
+        const now = performance.now();
+        const info: StepInfo = {
+          step: this.step,
+          loss: lastLoss,
+          lr,
+          gradNorm,
+          tokensPerSecond: windowTokens / ((now - windowStart) / 1000),
+          elapsedSeconds: this.elapsedBefore + (now - t0) / 1000,
+        };
+        windowStart = now;
+        windowTokens = 0;
+        this.appendMetrics({ step: info.step, loss: info.loss, lr: info.lr, grad_norm: gradNorm, tokens_per_s: info.tokensPerSecond, elapsed_s: info.elapsedSeconds });
+        this.o.events?.onStep?.(info);
+      }
+      if (this.evalStep && ((c.evalInterval > 0 && this.step % c.evalInterval === 0) || last)) {
+        lastVal = await this.evaluate();
+        const improved = this.bestValLoss === null || lastVal < this.bestValLoss;
+        if (improved) {
+          this.bestValLoss = lastVal;
+          this.bestStep = this.step;
+          this.evalsWithoutImprovement = 0;
+          if (this.o.outDir) saveModel(path.join(this.o.outDir, 'best'), this.o.bundle);
+        } else {
+          this.evalsWithoutImprovement++;
+        }
+        this.appendMetrics({ step: this.step, val_loss: lastVal, best_val_loss: this.bestValLoss });
+        this.o.events?.onEval?.({ step: this.step, valLoss: lastVal, bestValLoss: this.bestValLoss!, improved });
+        stoppedEarly = c.patience > 0 && this.evalsWithoutImprovement >= c.patience;
+      }
+      if (this.o.outDir && (this.step % c.checkpointInterval === 0 || last || stoppedEarly)) {
+        this.checkpoint(this.elapsedBefore + (performance.now() - t0) / 1000);
+      }
+    }
+    return {
+      steps: this.step,
+      finalTrainLoss: lastLoss,
+      finalValLoss: lastVal,
+      bestValLoss: this.bestValLoss,
+      bestStep: this.bestStep,
+      stoppedEarly,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  /** Mean loss over `evalBatches` validation batches; the same batches at every evaluation, so numbers compare. */
+  async evaluate(): Promise<number> {
+    const c = this.cfg;
+    if (!this.o.val) throw new InkwellError('no validation data was given');
+    this.evalStep ??= await compile(buildEvalGraph(this.o.bundle.model, c.batchSize, c.contextLength), c.threads);
+    const batcher = new WindowBatcher(this.o.val, { batchSize: c.batchSize, contextLength: c.contextLength, mode: 'random', seed: 1 });
+    const stateInputs = this.evalStep.inputs.filter((i) => i.name.startsWith('state.'));
+    let sum = 0;
+    for (let i = 0; i < c.evalBatches; i++) {
+      const b = batcher.next();
+      const feeds: Record<string, TypedArray> = { ...Object.fromEntries(this.o.bundle.weights), ids: b.x, targets: b.y };
+      for (const s of stateInputs) feeds[s.name] = new Float32Array(s.shape.reduce((a, x) => a * x, 1));
+      sum += ((await this.evalStep.run(feeds)).loss as Float32Array)[0]!;
+    }
+    return sum / c.evalBatches;
+  }
+
+  async release(): Promise<void> {
+    await this.trainStep?.release();
+    await this.evalStep?.release();
+  }
+
+  private checkpoint(elapsedSeconds: number): void {
+    const dir = this.o.outDir!;
+    const meta = { step: String(this.step) };
+    const files = modelFiles(this.o.bundle, meta);
+    const opt = new Map<string, NamedTensor>();
+    for (const [k, v] of this.optimizer.state()) opt.set(k, { shape: [v.length], data: v });
+    for (const [k, v] of this.carry) opt.set(CARRY_PREFIX + k, { shape: [v.length], data: v });
+    files.set(OPTIMIZER_FILE, encodeSafetensors(opt, meta));
+    const state: TrainerState = {
+      version: 1,
+      step: this.step,
+      bestValLoss: this.bestValLoss,
+      bestStep: this.bestStep,
+      evalsWithoutImprovement: this.evalsWithoutImprovement,
+      data: this.batcher.state(),
+      rng: this.rng.getState(),
+      config: this.o.config,
+      elapsedSeconds,
+    };
+    files.set(STATE_FILE, JSON.stringify(state, null, 2) + '\n');
+    writeFilesAtomically(dir, files);
+    this.o.events?.onCheckpoint?.(this.step, dir);
+  }
+
+  private appendMetrics(record: Record<string, unknown>): void {
+    if (this.o.outDir) {
+      fs.mkdirSync(this.o.outDir, { recursive: true });
+      fs.appendFileSync(path.join(this.o.outDir, METRICS_FILE), JSON.stringify(record) + '\n');
+    }
+  }
+
+  private divergedError(): InkwellError {
+    const where = this.o.outDir ? `; the last good checkpoint is in ${this.o.outDir}` : '';
+    return new InkwellError(`training diverged: the loss or gradients became NaN/inf at step ${this.step + 1}${where}`, 'lower the learning rate or enable --grad-clip');
+  }
+}
+
+function compile({ graph, outputs }: ReturnType<typeof buildTrainGraph>, threads: number | undefined): Promise<CompiledGraph> {
+  return CompiledGraph.compile(graph, outputs, { threads });
+}
+
+type ResolvedConfig = Required<Omit<TrainConfig, 'threads'>> & Pick<TrainConfig, 'threads'>;
+
+function withDefaults(c: TrainConfig): ResolvedConfig {
+  const positive = (name: string, v: number) => {
+    if (!(Number.isInteger(v) && v > 0)) throw new InkwellError(`${name} must be a positive integer, got ${v}`);
+  };
+  positive('maxSteps', c.maxSteps);
+  positive('batchSize', c.batchSize);
+  positive('contextLength', c.contextLength);
+  return {
+    gradAccum: 1,
+    gradClip: 0,
+    evalInterval: 0,
+    evalBatches: 20,
+    patience: 0,
+    checkpointInterval: c.maxSteps,
+    logInterval: 10,
+    sampling: 'random',
+    ...c,
+  };
+}
+
+function readState(outDir: string): TrainerState {
+  const file = path.join(outDir, STATE_FILE);
+  if (!fs.existsSync(file)) throw new InkwellError(`no checkpoint to resume in ${outDir} (missing ${STATE_FILE})`);
+  let s: TrainerState;
+  try {
+    s = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerState;
+  } catch (err) {
+    throw new InkwellError(`${file} is not valid JSON: ${errorMessage(err)}`);
+  }
+  if (s.version !== 1 || !Number.isInteger(s.step) || !s.data || !Array.isArray(s.rng) || !s.config) throw new InkwellError(`${file} is not an inkwell trainer state`);
+  return s;
+}
