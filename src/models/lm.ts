@@ -38,19 +38,19 @@ export function buildTrainGraph(model: LanguageModel, batch: number, ctx: number
   return buildLossGraph(model, batch, ctx, true);
 }
 
-/** Inputs `ids`, `targets` [B, T]; outputs `loss` (dropout off) and carried state. */
-export function buildEvalGraph(model: LanguageModel, batch: number, ctx: number): { graph: Graph; outputs: GraphOutputs } {
-  return buildLossGraph(model, batch, ctx, false);
+/** Inputs `ids`, `targets` [B, T]; outputs `loss` (dropout off), carried state, and with `withLogits` the `logits` [B, T, V]. */
+export function buildEvalGraph(model: LanguageModel, batch: number, ctx: number, opts: { withLogits?: boolean } = {}): { graph: Graph; outputs: GraphOutputs } {
+  return buildLossGraph(model, batch, ctx, false, opts.withLogits ?? false);
 }
 
-function buildLossGraph(model: LanguageModel, batch: number, ctx: number, train: boolean) {
+function buildLossGraph(model: LanguageModel, batch: number, ctx: number, train: boolean, withLogits = false) {
   const graph = new Graph();
   const scope = new ParamScope(graph, model.specs);
   const ids = graph.input('ids', 'int64', [batch, ctx]);
   const targets = graph.input('targets', 'int64', [batch, ctx]);
   const { logits, state = {} } = model.forward(scope, ids, { train });
   const loss = F.crossEntropy(logits, targets);
-  const outputs: Record<string, Tensor> = { loss };
+  const outputs: Record<string, Tensor> = withLogits ? { loss, logits } : { loss };
   for (const [name, t] of Object.entries(state)) outputs[`${name}.out`] = t;
   if (train) {
     const params = Object.keys(model.specs).map((n) => scope.get(n));

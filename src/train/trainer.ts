@@ -347,6 +347,13 @@ function withDefaults(c: TrainConfig): ResolvedConfig {
   };
 }
 
+/** Step and planned length of the run checkpointed in `outDir`. */
+export function checkpointInfo(outDir: string): { step: number; maxSteps: number } {
+  recover(outDir);
+  const s = readState(outDir);
+  return { step: s.step, maxSteps: s.config.maxSteps };
+}
+
 function readState(outDir: string): TrainerState {
   const file = path.join(outDir, STATE_FILE);
   if (!fs.existsSync(file)) throw new InkwellError(`no checkpoint to resume in ${outDir} (missing ${STATE_FILE})`);
