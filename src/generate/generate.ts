@@ -1,0 +1,246 @@
+/**
+ * Text generation over an IncrementalDecoder: one prompt or several decoded
+ * together, streamed as text increments or returned whole.
+ *
+ * Prompts of different lengths share one decoder: their common length is fed
+ * in one call, then every step feeds one token per sequence — the next prompt
+ * token while a sequence is still reading its prompt, its last sampled token
+ * afterwards. All sequences therefore sit at the same position, and when that
+ * position reaches the decoder's maxLength the window slides: the decoder is
+ * reset and the last maxLength/2 tokens of every sequence are fed again
+ * (RNN decoders have no maxLength and never slide).
+ */
+import { randomInt } from 'node:crypto';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { InkwellError } from '../utils/errors.js';
+import { Rng } from '../utils/rng.js';
+import type { IncrementalDecoder } from './decoder.js';
+import { resolveSampling, TokenSampler, type SamplingOptions } from './sampling.js';
+import { IncrementalDetokenizer, StopSequenceFilter } from './text-stream.js';
+
+/** A decoder and the tokenizer of the same model. */
+export interface GenerationModel {
+  decoder: IncrementalDecoder;
+  tokenizer: Tokenizer;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most per sequence (default 100). */
+  maxNewTokens?: number;
+  /** Stop a sequence when its generated text contains one of these; the stop text is not returned. */
+  stop?: readonly string[];
+  /** Seed of the sampling; sequence i of a batch draws from its own stream derived from it. Default: random (reported in the result). */
+  seed?: number;
+  /** Stop a sequence when it samples the tokenizer's eos token (default true). */
+  stopAtEos?: boolean;
+}
+
+/** A prompt as text, or as token ids (e.g. a passage of a token cache). */
+export type Prompt = string | readonly number[];
+
+export type FinishReason = 'length' | 'stop' | 'eos';
+
+export interface GenerationResult {
+  prompt: string;
+  /** The generated text, without the prompt and without a stop sequence. */
+  text: string;
+  /** Ids of the generated tokens (without a final eos). */
+  tokens: number[];
+  promptTokens: number;
+  /** Leading prompt tokens dropped because the prompt was longer than the decoder's maxLength. */
+  droppedPromptTokens: number;
+  /** Times the context window slid (decoder reset, last maxLength/2 tokens fed again). */
+  slides: number;
+  finishReason: FinishReason;
+  seed: number;
+  timing: GenerationTiming;
+}
+
+export interface GenerationTiming {
+  /** From the call to this sequence's first sampled token (includes reading the prompt). */
+  timeToFirstTokenMs: number;
+  totalMs: number;
+  /** Generated tokens per second over the whole call. */
+  tokensPerSecond: number;
+  /** Tokens after the first per second: the decoding speed without the prompt. */
+  decodeTokensPerSecond: number;
+}
+
+export type GenerationEvent =
+  | { type: 'text'; sequence: number; text: string }
+  | { type: 'done'; sequence: number; result: GenerationResult };
+
+interface Lane {
+  /** Prompt (after dropping) then generated tokens; finished lanes are padded with filler so every lane has a token to feed. */
+  history: number[];
+  promptLength: number;
+  dropped: number;
+  sampler: TokenSampler;
+  detok: IncrementalDetokenizer;
+  stop: StopSequenceFilter;
+  text: string;
+  generated: number[];
+  slides: number;
+  firstTokenAt?: number;
+  done: boolean;
+}
+
+/**
+ * Generates continuations of `prompts` (at most decoder.batch of them) and
+ * yields text increments as they become printable, then one `done` event per
+ * sequence with its result.
+ */
+export async function* generateEvents(m: GenerationModel, prompts: readonly Prompt[], options: GenerateOptions = {}): AsyncGenerator<GenerationEvent> {
+  const { decoder, tokenizer } = m;
+  if (prompts.length === 0) throw new InkwellError('no prompts to generate from');
+  if (prompts.length > decoder.batch) throw new InkwellError(`${prompts.length} prompts but the decoder was created for a batch of ${decoder.batch}`);
+  const maxNew = options.maxNewTokens ?? 100;
+  if (!(Number.isInteger(maxNew) && maxNew >= 1)) throw new InkwellError(`maxNewTokens must be an integer ≥ 1, got ${maxNew}`);
+  const stops = options.stop ?? [];
+  if (stops.some((s) => s.length === 0)) throw new InkwellError('a stop sequence is empty');
+  const sampling = resolveSampling(options);
+  const seed = options.seed ?? randomInt(2 ** 31);
+  const eos = (options.stopAtEos ?? true) ? tokenizer.special.eos : undefined;
+  const start = performance.now();
+
+  const encoded = prompts.map((p) => promptIds(p, tokenizer));
+  // Spare lanes (fewer prompts than the decoder's batch) repeat the last prompt; their output is discarded.
+  const lanes: Lane[] = [];
+  for (let i = 0; i < decoder.batch; i++) {
+    const ids = encoded[Math.min(i, encoded.length - 1)]!;
+    const dropped = Math.max(0, ids.length - decoder.maxLength);
+    const history = ids.slice(dropped);
+    lanes.push({
+      history,
+      promptLength: history.length,
+      dropped,
+      sampler: new TokenSampler(sampling, new Rng(`${seed}:${i}`), ids),
+      detok: new IncrementalDetokenizer(tokenizer, history),
+      stop: new StopSequenceFilter(stops),
+      text: '',
+      generated: [],
+      slides: 0,
+      done: i >= prompts.length,
+    });
+  }
+  const live = () => lanes.some((l) => !l.done);
+
+  decoder.reset();
+  let fed = Math.min(...lanes.map((l) => l.promptLength));
+  let logits = await decoder.feed(gather(lanes, 0, fed));
+  const V = decoder.vocabSize;
+  while (true) {
+    for (let i = 0; i < lanes.length; i++) {
+      const lane = lanes[i]!;
+      if (lane.history.length > fed) continue; // still reading its prompt
+      if (lane.done) {
+        lane.history.push(lane.history[lane.history.length - 1]!);
+        continue;
+      }
+      const token = lane.sampler.next(logits.subarray(i * V, (i + 1) * V));
+      lane.firstTokenAt ??= performance.now();
+      const events: GenerationEvent[] = [];
+      const emit = (text: string) => {
+        if (text.length === 0) return;
+        lane.text += text;
+        events.push({ type: 'text', sequence: i, text });
+      };
+      let finish: FinishReason | undefined;
+      if (token === eos) {
+        finish = 'eos';
+      } else {
+        lane.history.push(token);
+        lane.generated.push(token);
+        const { emit: piece, stopped } = lane.stop.push(lane.detok.push(token));
+        emit(piece);
+        if (stopped) finish = 'stop';
+        else if (lane.generated.length === maxNew) finish = 'length';
+      }
+      if (finish) {
+        if (finish !== 'stop') {
+          const { emit: rest, stopped } = lane.stop.push(lane.detok.flush());
+          emit(rest);
+          if (stopped) finish = 'stop';
+          else emit(lane.stop.flush());
+        }
+        lane.done = true;
+        if (lane.history.length === fed) lane.history.push(lane.history[fed - 1]!);
+        events.push({ type: 'done', sequence: i, result: resultOf(lane, prompts[i]!, tokenizer, finish, seed, start) });
+      }
+      yield* events;
+    }
+    if (!live()) break;
+    if (decoder.length + 1 > decoder.maxLength) {
+      // Slide: restart from the last maxLength/2 tokens, the one to feed now included.
+      const keep = Math.max(1, Math.floor(decoder.maxLength / 2));
+      decoder.reset();
+      for (const lane of lanes) if (!lane.done) lane.slides++;
+      logits = await decoder.feed(gather(lanes, fed + 1 - keep, fed + 1));
+    } else {
+      logits = await decoder.feed(gather(lanes, fed, fed + 1));
+    }
+    fed++;
+  }
+}
+
+/** Streams the continuation of one prompt as text increments: `for await (const piece of generate(m, prompt))`. */
+export async function* generate(m: GenerationModel, prompt: Prompt, options: GenerateOptions = {}): AsyncGenerator<string, GenerationResult> {
+  let result: GenerationResult | undefined;
+  for await (const e of generateEvents(m, [prompt], options)) {
+    if (e.type === 'text') yield e.text;
+    else result = e.result;
+  }
+  return result!;
+}
+
+/** Generates continuations of several prompts together (prompts.length ≤ decoder.batch); results in prompt order. */
+export async function generateBatch(m: GenerationModel, prompts: readonly Prompt[], options: GenerateOptions = {}): Promise<GenerationResult[]> {
+  const results: GenerationResult[] = [];
+  for await (const e of generateEvents(m, prompts, options)) if (e.type === 'done') results[e.sequence] = e.result;
+  return results;
+}
+
+/** The continuation of one prompt, whole. */
+export async function generateText(m: GenerationModel, prompt: Prompt, options: GenerateOptions = {}): Promise<GenerationResult> {
+  return (await generateBatch(m, [prompt], options))[0]!;
+}
+
+/** An empty prompt starts from the bos token when the tokenizer has one. */
+function promptIds(p: Prompt, tokenizer: Tokenizer): number[] {
+  const ids = typeof p === 'string' ? tokenizer.encode(p) : [...p];
+  if (ids.length > 0) return ids;
+  if (tokenizer.special.bos !== undefined) return [tokenizer.special.bos];
+  throw new InkwellError('the prompt is empty and the tokenizer has no bos token to start from', 'give a prompt of at least one character');
+}
+
+/** Tokens [from, to) of every lane as a [batch, to − from] feed. */
+function gather(lanes: readonly Lane[], from: number, to: number): Int32Array {
+  const T = to - from;
+  const out = new Int32Array(lanes.length * T);
+  lanes.forEach((lane, i) => {
+    for (let t = 0; t < T; t++) out[i * T + t] = lane.history[from + t]!;
+  });
+  return out;
+}
+
+function resultOf(lane: Lane, prompt: Prompt, tokenizer: Tokenizer, finishReason: FinishReason, seed: number, start: number): GenerationResult {
+  const now = performance.now();
+  const first = lane.firstTokenAt ?? now;
+  const n = lane.generated.length;
+  return {
+    prompt: typeof prompt === 'string' ? prompt : tokenizer.decode(prompt),
+    text: lane.text,
+    tokens: lane.generated,
+    promptTokens: lane.promptLength + lane.dropped,
+    droppedPromptTokens: lane.dropped,
+    slides: lane.slides,
+    finishReason,
+    seed,
+    timing: {
+      timeToFirstTokenMs: first - start,
+      totalMs: now - start,
+      tokensPerSecond: n / ((now - start) / 1000),
+      decodeTokensPerSecond: n > 1 && now > first ? (n - 1) / ((now - first) / 1000) : 0,
+    },
+  };
+}
