@@ -8,7 +8,7 @@
  * streams). Broadcasting is undone inside the rules themselves.
  */
 import { opDef } from './registry.js';
-import { Tensor, GraphError, shapeEq, fmt } from './tensor.js';
+import { Tensor, GraphError, shapeEq, fmt, staticShape } from './tensor.js';
 import { add } from './ops/elementwise.js';
 import { zeros } from './ops/shape.js';
 
@@ -37,7 +37,7 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     const prev = grads.get(t.id);
     grads.set(t.id, prev ? add(prev, d) : d);
   };
-  grads.set(loss.id, g.constant(new Float32Array(loss.size).fill(1), 'float32', loss.shape));
+  grads.set(loss.id, g.constant(new Float32Array(loss.size).fill(1), 'float32', staticShape('gradients', loss.shape)));
 
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;

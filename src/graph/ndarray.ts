@@ -4,8 +4,10 @@
  * differences in double precision. Integer and boolean tensors hold their
  * values as doubles (indices are far below 2^53).
  */
-import type { Shape } from './tensor.js';
-import { shapeSize } from './tensor.js';
+import { shapeSize, staticShape } from './tensor.js';
+
+/** The reference interpreter runs static shapes only. */
+type Shape = readonly number[];
 
 export interface NDArray {
   readonly shape: number[];
@@ -104,4 +106,9 @@ export function lanes(
     }
   }
   return out;
+}
+
+/** A tensor's shape for the reference interpreter, which runs static graphs only. */
+export function shapeOf(t: { shape: readonly (number | string)[] }): number[] {
+  return staticShape('reference interpreter', t.shape);
 }

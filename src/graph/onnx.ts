@@ -9,7 +9,7 @@
 import onnxProto from 'onnx-proto';
 import { opDef, type Emitter, type OnnxAttr } from './registry.js';
 import { ONNX_DTYPE } from './ops/elementwise.js';
-import { Graph, GraphError, type Node, type Tensor } from './tensor.js';
+import { Graph, GraphError, isStatic, type Node, type Tensor } from './tensor.js';
 
 const { onnx } = onnxProto;
 
@@ -48,6 +48,14 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): E
     if (outNames.has(t.tensor.name)) throw new GraphError(`toOnnx: output name '${t.tensor.name}' clashes with an input`);
   }
 
+  // Where each symbolic dimension can be read at run time: the first needed tensor that has it.
+  const symbolSource = new Map<string, { tensor: Tensor; axis: number }>();
+  for (const t of [...inputs, ...nodes.flatMap((n) => n.outputs)]) {
+    if (!needed.has(t.id)) continue;
+    t.shape.forEach((d, axis) => typeof d === 'string' && !symbolSource.has(d) && symbolSource.set(d, { tensor: t, axis }));
+  }
+  const symbolValue = new Map<string, string>();
+
   const protoNodes: onnxProto.onnx.INodeProto[] = [];
   const initializers: onnxProto.onnx.ITensorProto[] = [];
   const int64Cache = new Map<string, string>();
@@ -75,6 +83,16 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): E
       }
       return n;
     },
+    int64Scalar(value) {
+      const key = `s${value}`;
+      let n = int64Cache.get(key);
+      if (!n) {
+        n = `_i64_${int64Cache.size}`;
+        int64Cache.set(key, n);
+        initializers.push({ name: n, dataType: ONNX_DTYPE.int64, dims: [], rawData: bytesOf(new BigInt64Array([BigInt(value)])) });
+      }
+      return n;
+    },
     float(value) {
       const key = typeof value === 'number' ? `s${value}` : `v${value.join(',')}`;
       let n = floatCache.get(key);
@@ -85,6 +103,33 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): E
         initializers.push({ name: n, dataType: ONNX_DTYPE.float32, dims: typeof value === 'number' ? [] : [value.length], rawData: bytesOf(data) });
       }
       return n;
+    },
+    shape(dims) {
+      if (isStatic(dims)) return emitter.int64(dims);
+      // Runs of static sizes become constants, each symbol a Shape slice of a tensor that has it; Concat joins them.
+      const pieces: string[] = [];
+      let run: number[] = [];
+      for (const d of dims) {
+        if (typeof d === 'number') {
+          run.push(d);
+          continue;
+        }
+        if (run.length) pieces.push(emitter.int64(run));
+        run = [];
+        let v = symbolValue.get(d);
+        if (!v) {
+          const src = symbolSource.get(d);
+          if (!src) throw new GraphError(`toOnnx: no tensor carries the dimension '${d}'`);
+          v = emitter.tmp(`dim_${d.replace(/\W/g, '_')}`);
+          emitter.add('Shape', [src.tensor.name], [v], { start: src.axis, end: src.axis + 1 });
+          symbolValue.set(d, v);
+        }
+        pieces.push(v);
+      }
+      if (run.length) pieces.push(emitter.int64(run));
+      const out = emitter.tmp('shape');
+      emitter.add('Concat', pieces, [out], { axis: 0 });
+      return out;
     },
     name: (t) => t.name,
   };
@@ -123,7 +168,7 @@ function emitNode(n: Node, e: Emitter): void {
 function valueInfo(name: string, t: Tensor): onnxProto.onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: ONNX_DTYPE[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } },
+    type: { tensorType: { elemType: ONNX_DTYPE[t.dtype], shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
 }
 

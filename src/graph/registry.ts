@@ -7,7 +7,7 @@
  *    tests check ORT against and take finite differences through.
  */
 import type { NDArray } from './ndarray.js';
-import type { AttrValue, Node, Tensor } from './tensor.js';
+import type { AttrValue, Node, Shape, Tensor } from './tensor.js';
 
 /** ONNX attribute values: a plain number is an INT; floats are wrapped so `1.0` is not mistaken for one. */
 export type OnnxAttr = number | { readonly float: number } | string | readonly number[];
@@ -19,6 +19,10 @@ export interface Emitter {
   tmp(hint: string): string;
   /** Name of an int64 1-d initializer holding `values` (deduplicated). */
   int64(values: readonly number[]): string;
+  /** Name of an int64 scalar initializer. */
+  int64Scalar(value: number): string;
+  /** Name of an int64 1-d value holding `dims`: a constant when static, computed from the tensors that carry the symbols otherwise. */
+  shape(dims: Shape): string;
   /** Name of a float32 initializer: a scalar for a number, 1-d for an array. */
   float(value: number | readonly number[]): string;
   /** The ONNX name of a tensor ('' for an optional input left out). */

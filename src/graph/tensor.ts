@@ -1,15 +1,20 @@
 /**
  * Symbolic tensors and the graph that owns them.
  *
- * Every tensor has a static shape and dtype, known when the graph is built, so
- * shape errors surface at build time (naming the op) rather than deep inside
- * ONNX Runtime. A graph is a list of nodes in creation order, which is already
- * a topological order: a node can only consume tensors that exist.
+ * Every tensor has a shape and dtype known when the graph is built, so shape
+ * errors surface at build time (naming the op) rather than deep inside ONNX
+ * Runtime. A dimension is a static size or, for inference graphs whose sizes
+ * change from run to run (a KV cache's past length, a prompt's length), a
+ * named symbol such as 'past'; symbols flow through the ops like sizes do.
+ * Training graphs are fully static. A graph is a list of nodes in creation
+ * order, which is already a topological order.
  */
 import { InkwellError } from '../utils/errors.js';
 
 export type DType = 'float32' | 'int64' | 'int32' | 'bool';
-export type Shape = readonly number[];
+/** A static size, or the name of a size known only at run time ('batch', 'past', 'past+seq'). */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
 export type AttrValue = number | string | boolean | readonly number[] | null;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
@@ -36,8 +41,9 @@ export class Tensor {
     return this.shape.length;
   }
 
+  /** Number of elements; only for static shapes. */
   get size(): number {
-    return shapeSize(this.shape);
+    return shapeSize(staticShape(`${this}`, this.shape));
   }
 
   toString(): string {
@@ -91,7 +97,7 @@ export class Graph {
     return this.inputs.filter((i) => i.kind === 'param').map((i) => i.tensor);
   }
 
-  constant(data: Float32Array | BigInt64Array | Int32Array | Uint8Array, dtype: DType, shape: Shape): Tensor {
+  constant(data: Float32Array | BigInt64Array | Int32Array | Uint8Array, dtype: DType, shape: readonly number[]): Tensor {
     if (data.length !== shapeSize(shape)) {
       throw new GraphError(`constant: ${data.length} values do not fill shape [${shape.join(',')}]`);
     }
@@ -116,7 +122,8 @@ export class Graph {
   private addInput(name: string, dtype: DType, shape: Shape, kind: InputKind, p?: number): Tensor {
     if (this.names.has(name)) throw new GraphError(`duplicate tensor name '${name}'`);
     for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw new GraphError(`input '${name}': bad shape [${shape.join(',')}]`);
+      const ok = typeof d === 'string' ? /^[A-Za-z_][\w+]*$/.test(d) : Number.isInteger(d) && d >= 0;
+      if (!ok) throw new GraphError(`input '${name}': bad shape [${shape.join(',')}]`);
     }
     const t = this.newTensor(dtype, shape, null, 0, name);
     this.inputs.push({ tensor: t, kind, p });
@@ -135,10 +142,34 @@ export class Graph {
   }
 }
 
-export function shapeSize(shape: Shape): number {
+export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+export function isStatic(shape: Shape): shape is readonly number[] {
+  return shape.every((d) => typeof d === 'number');
+}
+
+/** The numeric shape, or a GraphError naming `what` when a dimension is symbolic. */
+export function staticShape(what: string, shape: Shape): number[] {
+  if (!isStatic(shape)) throw new GraphError(`${what}: needs a static shape, got ${fmt(shape)}`);
+  return [...shape];
+}
+
+/** The numeric size of one dimension, or a GraphError naming `what`. */
+export function staticDim(what: string, d: Dim | undefined): number {
+  if (typeof d !== 'number') throw new GraphError(`${what}: dimension '${String(d)}' must be static`);
+  return d;
+}
+
+/** a + b: a number when both are, else the symbol 'a+b' (what concatenating a past and a new span gives). */
+export function addDims(a: Dim, b: Dim): Dim {
+  if (typeof a === 'number' && typeof b === 'number') return a + b;
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return `${a}+${b}`;
 }
 
 export function shapeEq(a: Shape, b: Shape): boolean {
@@ -155,9 +186,9 @@ export function normAxis(op: string, axis: number, rank: number): number {
 }
 
 /** Numpy broadcasting of two shapes; throws naming the op when they are incompatible. */
-export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
   const n = Math.max(a.length, b.length);
-  const out: number[] = [];
+  const out: Dim[] = [];
   for (let i = 0; i < n; i++) {
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;

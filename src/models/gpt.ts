@@ -6,9 +6,10 @@
  * Parameter names and layouts are Hugging Face GPT-2's (Conv1D weights stored
  * [in, out]), so a checkpoint loads in transformers as GPT2LMHeadModel.
  */
-import type { Tensor } from '../graph/tensor.js';
+import { Graph, staticDim, type Tensor } from '../graph/tensor.js';
+import type { GraphOutputs } from '../graph/onnx.js';
 import * as F from '../graph/ops/index.js';
-import { normal, ones, zeros, type ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
+import { normal, ones, zeros, ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
 import type { ForwardOptions, ForwardResult, LanguageModel } from './lm.js';
 
@@ -125,22 +126,82 @@ export class Gpt implements LanguageModel {
 
   forward(p: ParamScope, ids: Tensor, { train }: ForwardOptions): ForwardResult {
     const c = this.config;
-    const [B, T] = ids.shape as [number, number];
+    const T = staticDim('GPT training sequence', ids.shape[1]);
     if (T > c.nPositions) throw new InkwellError(`sequence length ${T} exceeds the model's context of ${c.nPositions}`);
     const drop = (x: Tensor) => F.dropout(x, train ? c.dropout : 0);
-
-    const tokEmb = F.gather(p.get('transformer.wte.weight'), ids); // B,T,C
     const posEmb = F.slice(p.get('transformer.wpe.weight'), 0, 0, T); // T,C
-    let x = drop(F.add(tokEmb, posEmb));
+    const x = drop(F.add(F.gather(p.get('transformer.wte.weight'), ids), posEmb)); // B,T,C
     const causal = causalMask(ids, T);
-    for (let i = 0; i < c.nLayer; i++) {
+    const attend = (_layer: number, q: Tensor, k: Tensor, v: Tensor) => this.attend(q, k, v, [causal], train);
+    return { logits: this.trunk(p, x, attend, drop) };
+  }
+
+  /**
+   * The incremental-decoding graph, with the inputs and outputs Hugging Face and
+   * transformers.js use: `input_ids`, `attention_mask` (over past + new tokens),
+   * `position_ids`, `past_key_values.{i}.key|value` [batch, n_head, past, head_dim]
+   * → `logits`, `present.{i}.key|value` (past and new keys, concatenated). Batch,
+   * new-token count and past length are symbolic, so one compiled session serves
+   * the prompt, every later token, and a zero-length past.
+   */
+  buildDecodeGraph(): { graph: Graph; outputs: GraphOutputs } {
+    const c = this.config;
+    const H = c.nHead;
+    const D = c.nEmbd / H;
+    const g = new Graph();
+    const p = new ParamScope(g, this.specs);
+    const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
+    const attentionMask = g.input('attention_mask', 'int64', ['batch', 'past+seq']);
+    const positionIds = g.input('position_ids', 'int64', ['batch', 'seq']);
+    const past = Array.from({ length: c.nLayer }, (_, i) => ({
+      key: g.input(`past_key_values.${i}.key`, 'float32', ['batch', H, 'past', D]),
+      value: g.input(`past_key_values.${i}.value`, 'float32', ['batch', H, 'past', D]),
+    }));
+
+    // Query t sits at slot past + t of the cache; it may see slots s ≤ past + t that the attention mask keeps.
+    const slots = F.arange(attentionMask, 1); // past+seq
+    const querySlot = F.add(F.arange(ids, 1), F.sub(F.dimSize(attentionMask, 1), F.dimSize(ids, 1))); // seq
+    const causal = F.less(slots, F.reshape(F.add(querySlot, 1), ['seq', 1])); // seq, past+seq
+    const keep = F.reshape(F.greater(attentionMask, 0), ['batch', 1, 1, 'past+seq']);
+
+    const outputs: Record<string, Tensor> = {};
+    const attend = (i: number, q: Tensor, k: Tensor, v: Tensor) => {
+      const key = F.concat([past[i]!.key, k], 2); // batch,H,past+seq,D
+      const value = F.concat([past[i]!.value, v], 2);
+      outputs[`present.${i}.key`] = key;
+      outputs[`present.${i}.value`] = value;
+      return this.attend(q, key, value, [causal, keep], false);
+    };
+    const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));
+    return { graph: g, outputs: { logits: this.trunk(p, x, attend, (t) => t), ...outputs } };
+  }
+
+  /** The blocks, final LayerNorm and tied head, shared by training and decoding: B,T,C → B,T,vocab. */
+  private trunk(p: ParamScope, x: Tensor, attend: AttendFn, drop: (t: Tensor) => Tensor): Tensor {
+    const { nEmbd: C, nHead: H } = this.config;
+    for (let i = 0; i < this.config.nLayer; i++) {
       const h = `transformer.h.${i}`;
-      x = F.add(x, drop(this.attention(p, h, this.ln(p, `${h}.ln_1`, x), causal, B, T, train)));
+      // Causal self-attention: project to q, k, v and split heads (B,T,C → B,H,T,D), attend, merge heads.
+      const [B, T] = x.shape;
+      const [q, k, v] = F.split(this.linear(p, `${h}.attn.c_attn`, this.ln(p, `${h}.ln_1`, x)), -1, 3).map(
+        (t) => F.transpose(F.reshape(t, [B!, T!, H, C / H]), [0, 2, 1, 3]),
+      ) as [Tensor, Tensor, Tensor];
+      const y = F.reshape(F.transpose(attend(i, q, k, v), [0, 2, 1, 3]), [B!, T!, C]);
+      x = F.add(x, drop(this.linear(p, `${h}.attn.c_proj`, y)));
       x = F.add(x, drop(this.mlp(p, h, this.ln(p, `${h}.ln_2`, x))));
     }
     x = this.ln(p, 'transformer.ln_f', x);
     // lm_head is tied to wte: logits = x · wteᵀ
-    return { logits: F.matmul(x, p.get('transformer.wte.weight'), { transB: true }) };
+    return F.matmul(x, p.get('transformer.wte.weight'), { transB: true });
+  }
+
+  /** softmax(q·kᵀ/√D, masked) · v: B,H,T,D with keys B,H,S,D → B,H,T,D. Each mask is true where attending is allowed. */
+  private attend(q: Tensor, k: Tensor, v: Tensor, masks: Tensor[], train: boolean): Tensor {
+    const D = staticDim('head size', q.shape[3]);
+    let att = F.mul(F.matmul(q, k, { transB: true }), 1 / Math.sqrt(D)); // B,H,T,S
+    for (const m of masks) att = F.where(m, att, -1e9);
+    att = F.dropout(F.softmax(att), train ? this.config.dropout : 0);
+    return F.matmul(att, v);
   }
 
   private ln(p: ParamScope, name: string, x: Tensor): Tensor {
@@ -153,24 +214,13 @@ export class Gpt implements LanguageModel {
     return b ? F.add(y, b) : y;
   }
 
-  /** Causal self-attention: B,T,C → B,T,C with n_head heads of size C / n_head. */
-  private attention(p: ParamScope, h: string, x: Tensor, causal: Tensor, B: number, T: number, train: boolean): Tensor {
-    const { nEmbd: C, nHead: H } = this.config;
-    const D = C / H;
-    const [q, k, v] = F.split(this.linear(p, `${h}.attn.c_attn`, x), -1, 3).map(
-      (t) => F.transpose(F.reshape(t, [B, T, H, D]), [0, 2, 1, 3]), // B,H,T,D
-    ) as [Tensor, Tensor, Tensor];
-    let att = F.mul(F.matmul(q, k, { transB: true }), 1 / Math.sqrt(D)); // B,H,T,T
-    att = F.softmax(F.where(causal, att, -1e9));
-    att = F.dropout(att, train ? this.config.dropout : 0);
-    const y = F.reshape(F.transpose(F.matmul(att, v), [0, 2, 1, 3]), [B, T, C]); // B,T,C
-    return this.linear(p, `${h}.attn.c_proj`, y);
-  }
-
   private mlp(p: ParamScope, h: string, x: Tensor): Tensor {
     return this.linear(p, `${h}.mlp.c_proj`, F.gelu(this.linear(p, `${h}.mlp.c_fc`, x)));
   }
 }
+
+/** Attention of layer i over its queries, keys and values (B,H,T,D each) → B,H,T,D. */
+type AttendFn = (layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
 
 /** [T, T] bool, true where query t may attend to key s ≤ t. */
 function causalMask(ref: Tensor, T: number): Tensor {

@@ -43,6 +43,15 @@ export function buildEvalGraph(model: LanguageModel, batch: number, ctx: number,
   return buildLossGraph(model, batch, ctx, false, opts.withLogits ?? false);
 }
 
+/** Inputs `ids` [B, T] (and carried state); outputs `logits` [B, T, V] and carried state, dropout off. */
+export function buildForwardGraph(model: LanguageModel, batch: number, ctx: number): { graph: Graph; outputs: GraphOutputs } {
+  const graph = new Graph();
+  const { logits, state = {} } = model.forward(new ParamScope(graph, model.specs), graph.input('ids', 'int64', [batch, ctx]), { train: false });
+  const outputs: Record<string, Tensor> = { logits };
+  for (const [name, t] of Object.entries(state)) outputs[`${name}.out`] = t;
+  return { graph, outputs };
+}
+
 function buildLossGraph(model: LanguageModel, batch: number, ctx: number, train: boolean, withLogits = false) {
   const graph = new Graph();
   const scope = new ParamScope(graph, model.specs);

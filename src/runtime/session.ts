@@ -10,11 +10,13 @@ import os from 'node:os';
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import { toOnnx, type GraphOutputs } from '../graph/onnx.js';
-import { type DType, type Graph, type InputKind, type Shape, fmt, shapeSize } from '../graph/tensor.js';
+import { type DType, type Graph, type InputKind, type Shape, fmt, isStatic, shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
 
 export type TypedArray = Float32Array | BigInt64Array | Int32Array | Uint8Array;
-export type Feeds = Readonly<Record<string, TypedArray>>;
+/** A feed: the data alone when the input's shape is static, or data with its run-time dims when the shape has symbols. */
+export type Feed = TypedArray | { readonly data: TypedArray; readonly dims: readonly number[] };
+export type Feeds = Readonly<Record<string, Feed>>;
 
 export interface CompileOptions {
   /** Intra-op threads; defaults to every core. */
@@ -36,6 +38,7 @@ export interface IOSpec {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: Shape;
+  readonly rank: number;
 }
 
 export interface InputSpec extends IOSpec {
@@ -70,8 +73,8 @@ export class CompiledGraph {
       graphOptimizationLevel: opts.optimization ?? 'all',
     });
     const kinds = new Map(graph.inputs.map((i) => [i.tensor.id, i]));
-    const inputSpecs = inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, kind: kinds.get(t.id)!.kind, p: kinds.get(t.id)!.p }));
-    const outputSpecs = Object.entries(outputs).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
+    const inputSpecs = inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, rank: t.rank, kind: kinds.get(t.id)!.kind, p: kinds.get(t.id)!.p }));
+    const outputSpecs = Object.entries(outputs).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, rank: t.rank }));
     return new CompiledGraph(session, inputSpecs, outputSpecs, new Set(graph.inputs.map((i) => i.tensor.name)));
   }
 
@@ -83,11 +86,16 @@ export class CompiledGraph {
       }
     }
     const ortFeeds: Record<string, ort.Tensor> = {};
+    const symbols = new Map<string, number>();
     for (const spec of this.inputs) {
       // A dropout mask is drawn from `random` unless the caller feeds one (tests, debugging).
-      const drawn = spec.kind === 'dropoutMask' && feeds[spec.name] === undefined;
-      const data = drawn ? dropoutMask(spec, opts.random) : checkFeed(spec, feeds[spec.name]);
-      ortFeeds[spec.name] = new ort.Tensor(spec.dtype, data, [...spec.shape]);
+      if (spec.kind === 'dropoutMask' && feeds[spec.name] === undefined) {
+        const shape = staticShape(spec.name, spec.shape);
+        ortFeeds[spec.name] = new ort.Tensor('bool', dropoutMask(shapeSize(shape), spec.p!, opts.random), shape);
+        continue;
+      }
+      const { data, dims } = checkFeed(spec, feeds[spec.name], symbols);
+      ortFeeds[spec.name] = new ort.Tensor(spec.dtype, data, dims);
     }
     const result = await this.session.run(ortFeeds);
     const out: Record<string, TypedArray> = {};
@@ -105,25 +113,36 @@ export class CompiledGraph {
   }
 }
 
-function checkFeed(spec: InputSpec, data: TypedArray | undefined): TypedArray {
-  if (data === undefined) throw new InkwellError(`missing feed '${spec.name}' (${spec.dtype}${fmt(spec.shape)})`);
+/** Validates a feed's type and size (and its symbolic dims against those already seen in this run). */
+function checkFeed(spec: InputSpec, feed: Feed | undefined, symbols: Map<string, number>): { data: TypedArray; dims: number[] } {
+  if (feed === undefined) throw new InkwellError(`missing feed '${spec.name}' (${spec.dtype}${fmt(spec.shape)})`);
+  let data = ArrayBuffer.isView(feed) ? feed : feed.data;
   // Token ids usually arrive as Int32Array; ONNX gathers and losses want int64.
   if (spec.dtype === 'int64' && data instanceof Int32Array) data = BigInt64Array.from(data, (v) => BigInt(v));
   const want = ARRAY_OF[spec.dtype];
   if (data.constructor.name !== want) {
     throw new InkwellError(`feed '${spec.name}' must be a ${want} (${spec.dtype}), got ${data.constructor.name}`);
   }
-  const n = shapeSize(spec.shape);
+  const dims = ArrayBuffer.isView(feed) ? (isStatic(spec.shape) ? [...spec.shape] : undefined) : [...feed.dims];
+  if (!dims) throw new InkwellError(`feed '${spec.name}' has a dynamic shape ${fmt(spec.shape)}: pass { data, dims }`);
+  const fits = dims.length === spec.rank && spec.shape.every((d, i) => {
+    if (typeof d === 'number') return d === dims[i];
+    const seen = symbols.get(d);
+    symbols.set(d, dims[i]!);
+    return seen === undefined || seen === dims[i];
+  });
+  if (!fits) throw new InkwellError(`feed '${spec.name}' has dims [${dims.join(',')}], which do not fit ${fmt(spec.shape)} (symbols must agree across feeds)`);
+  const n = shapeSize(dims);
   if (data.length !== n) {
-    throw new InkwellError(`feed '${spec.name}' has ${data.length} values; shape ${fmt(spec.shape)} needs ${n}`);
+    throw new InkwellError(`feed '${spec.name}' has ${data.length} values; shape [${dims.join(',')}] needs ${n}`);
   }
-  return data;
+  return { data, dims };
 }
 
-function dropoutMask(spec: InputSpec, random: (() => number) | undefined): Uint8Array {
+function dropoutMask(size: number, p: number, random: (() => number) | undefined): Uint8Array {
   if (!random) throw new InkwellError('this graph has dropout: pass `random` (a seeded RNG) to run()');
-  const keep = 1 - spec.p!;
-  const mask = new Uint8Array(shapeSize(spec.shape));
+  const keep = 1 - p;
+  const mask = new Uint8Array(size);
   for (let i = 0; i < mask.length; i++) mask[i] = random() < keep ? 1 : 0;
   return mask;
 }

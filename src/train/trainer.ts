@@ -14,6 +14,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/sa
 import { recover, writeFilesAtomically } from '../io/transaction.js';
 import { buildEvalGraph, buildTrainGraph, GRAD_PREFIX } from '../models/lm.js';
 import { CompiledGraph, NonFiniteError, type TypedArray } from '../runtime/session.js';
+import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
@@ -189,7 +190,7 @@ export class Trainer {
         const batch = this.batcher.next();
         if (batch.newEpoch) this.carry.clear();
         const feeds: Record<string, TypedArray> = { ...Object.fromEntries(weights), ids: batch.x, targets: batch.y };
-        for (const s of stateInputs) feeds[s.name] = this.carry.get(s.name) ?? new Float32Array(s.shape.reduce((a, b) => a * b, 1));
+        for (const s of stateInputs) feeds[s.name] = this.carry.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
         let out: Record<string, TypedArray>;
         try {
           out = await this.trainStep.run(feeds, { random: () => this.rng.float(), checkFinite: ['loss'] });
@@ -273,7 +274,7 @@ export class Trainer {
     for (let i = 0; i < c.evalBatches; i++) {
       const b = batcher.next();
       const feeds: Record<string, TypedArray> = { ...Object.fromEntries(this.o.bundle.weights), ids: b.x, targets: b.y };
-      for (const s of stateInputs) feeds[s.name] = new Float32Array(s.shape.reduce((a, x) => a * x, 1));
+      for (const s of stateInputs) feeds[s.name] = new Float32Array(shapeSize(staticShape(s.name, s.shape)));
       sum += ((await this.evalStep.run(feeds)).loss as Float32Array)[0]!;
     }
     return sum / c.evalBatches;

@@ -97,6 +97,13 @@ const forwardOnly: Case[] = [
   { op: 'equal', build: (g) => ({ outs: [F.cast(F.equal(g.input('i', 'int64', [5]), 2), 'float32')], ints: { i: [2, 0, 2, 1, -2] } }) },
   { op: 'cast', build: (g) => ({ outs: [F.cast(g.input('i', 'int32', [4]), 'float32')], ints: { i: [3, -1, 0, 7] } }) },
   { op: 'oneHot', build: (g) => ({ outs: [F.oneHot(g.input('i', 'int64', [2, 2]), 4)], ints: { i: [3, 0, 1, 1] } }) },
+  { op: 'arange', build: (g) => ({ outs: [F.cast(F.arange(g.input('x', 'float32', [2, 5]), 1), 'float32')] }) },
+  { op: 'dimSize', build: (g) => ({ outs: [F.cast(F.dimSize(g.input('x', 'float32', [3, 7]), -1), 'float32')] }) },
+  {
+    op: 'add',
+    label: 'int64 index arithmetic',
+    build: (g) => ({ outs: [F.cast(F.sub(F.add(g.input('i', 'int64', [4]), 3), g.input('j', 'int64', [1])), 'float32')], ints: { i: [0, 1, 5, -2], j: [2] } }),
+  },
 ];
 
 const label = (c: Case) => `${c.op}${c.label ? ` (${c.label})` : ''}`;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Graph, F, gradients, evaluate, type Tensor } from '../../src/graph/index.js';
 import { CompiledGraph, type TypedArray } from '../../src/runtime/session.js';
 import { Rng } from '../../src/utils/rng.js';
+import { shapeOf } from '../../src/graph/ndarray.js';
 
 export type Values = Record<string, Float64Array>;
 
@@ -65,7 +66,7 @@ export interface GradCheckOptions {
 export async function checkGradients(g: Graph, outs: Tensor[], feeds: Values, rng: Rng, opts: GradCheckOptions = {}): Promise<void> {
   let loss: Tensor | undefined;
   for (const o of outs) {
-    const r = g.constant(Float32Array.from({ length: o.size }, () => rng.float() * 2 - 1), 'float32', o.shape);
+    const r = g.constant(Float32Array.from({ length: o.size }, () => rng.float() * 2 - 1), 'float32', shapeOf(o));
     const term = F.reduceSum(F.mul(o, r), Array.from({ length: o.rank }, (_, i) => i));
     loss = loss ? F.add(loss, term) : term;
   }

@@ -3,9 +3,9 @@
  * is summed back to that input's shape (`unbroadcast`).
  */
 import { defineOp } from '../registry.js';
-import type { Node, Tensor, DType } from '../tensor.js';
+import type { Node, Tensor, DType, Shape } from '../tensor.js';
 import { broadcastShapes, shapeEq, GraphError } from '../tensor.js';
-import { map, mapBroadcast } from '../ndarray.js';
+import { map, mapBroadcast, shapeOf } from '../ndarray.js';
 import { reduceSum } from './reduce.js';
 import { reshape } from './shape.js';
 import { expectFloat, lift, range } from './util.js';
@@ -17,7 +17,7 @@ type Binary = (a: Tensor | number, b: Tensor | number) => Tensor;
 function binaryBuilder(op: string, onnx: string, f: (a: number, b: number) => number, grad: (n: Node, dy: Tensor) => [Tensor, Tensor]): Binary {
   defineOp(op, {
     emit: (n, e) => e.add(onnx, n.inputs.map(e.name), [e.name(n.outputs[0]!)]),
-    ref: (n, [a, b]) => [mapBroadcast(n.outputs[0]!.shape, [a!, b!], f)],
+    ref: (n, [a, b]) => [mapBroadcast(shapeOf(n.outputs[0]!), [a!, b!], f)],
     grad: (n, [dy]) => {
       const [da, db] = grad(n, dy!);
       return [unbroadcast(da, n.inputs[0]!.shape), unbroadcast(db, n.inputs[1]!.shape)];
@@ -25,11 +25,14 @@ function binaryBuilder(op: string, onnx: string, f: (a: number, b: number) => nu
   });
   return (a, b) => {
     const ref = typeof a === 'number' ? (b as Tensor) : a;
-    const ta = lift(ref, a);
-    const tb = lift(ref, b);
-    expectFloat(op, ta, tb);
+    // int64 arithmetic serves index computations (positions, masks); it never carries gradients.
+    const ta = typeof a === 'number' ? constLike(ref, a) : a;
+    const tb = typeof b === 'number' ? constLike(ref, b) : b;
+    if (!(ta.dtype === tb.dtype && (ta.dtype === 'float32' || ta.dtype === 'int64'))) {
+      throw new GraphError(`${op}: expected two float32 or two int64 tensors, got ${ta} and ${tb}`);
+    }
     const shape = broadcastShapes(op, ta.shape, tb.shape);
-    return ref.graph.addNode(op, [ta, tb], {}, [{ dtype: 'float32', shape }])[0]!;
+    return ref.graph.addNode(op, [ta, tb], {}, [{ dtype: ta.dtype, shape }])[0]!;
   };
 }
 
@@ -50,7 +53,7 @@ export const pow = binaryBuilder('pow', 'Pow', (a, b) => a ** b, (n, dy) => {
 });
 
 /** Sums a broadcast gradient back to `shape`: over added leading axes and over axes that were 1. */
-export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
+export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   if (shapeEq(g.shape, shape)) return g;
   const lead = g.rank - shape.length;
   const axes = range(g.rank).filter((i) => i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1));
@@ -105,7 +108,7 @@ export const gelu = unaryBuilder('gelu', 'Gelu', geluRef, (n, dy) => {
 function compareBuilder(op: string, onnx: string, f: (a: number, b: number) => boolean): Binary {
   defineOp(op, {
     emit: (n, e) => e.add(onnx, n.inputs.map(e.name), [e.name(n.outputs[0]!)]),
-    ref: (n, [a, b]) => [mapBroadcast(n.outputs[0]!.shape, [a!, b!], (u, v) => (f(u, v) ? 1 : 0))],
+    ref: (n, [a, b]) => [mapBroadcast(shapeOf(n.outputs[0]!), [a!, b!], (u, v) => (f(u, v) ? 1 : 0))],
   });
   return (a, b) => {
     const ref = typeof a === 'number' ? (b as Tensor) : a;
@@ -136,7 +139,7 @@ export const equal = compareBuilder('equal', 'Equal', (a, b) => a === b);
 
 defineOp('where', {
   emit: (n, e) => e.add('Where', n.inputs.map(e.name), [e.name(n.outputs[0]!)]),
-  ref: (n, [c, a, b]) => [mapBroadcast(n.outputs[0]!.shape, [c!, a!, b!], (cv, av, bv) => (cv ? av : bv))],
+  ref: (n, [c, a, b]) => [mapBroadcast(shapeOf(n.outputs[0]!), [c!, a!, b!], (cv, av, bv) => (cv ? av : bv))],
   grad: (n, [dy]) => {
     const [c, a, b] = n.inputs;
     return [undefined, unbroadcast(where(c!, dy!, 0), a!.shape), unbroadcast(where(c!, 0, dy!), b!.shape)];

@@ -2,7 +2,7 @@
 import { defineOp } from '../registry.js';
 import type { Tensor } from '../tensor.js';
 import { broadcastShapes, fmt, GraphError } from '../tensor.js';
-import { nd, unravel, broadcastOffset } from '../ndarray.js';
+import { nd, unravel, broadcastOffset, shapeOf } from '../ndarray.js';
 import { unbroadcast } from './elementwise.js';
 import { reshape, transposeLast } from './shape.js';
 import { expectFloat, expectRank } from './util.js';
@@ -10,7 +10,7 @@ import { expectFloat, expectRank } from './util.js';
 defineOp('matmul', {
   emit: (n, e) => e.add('MatMul', n.inputs.map(e.name), [e.name(n.outputs[0]!)]),
   ref: (n, [a, b]) => {
-    const outShape = n.outputs[0]!.shape;
+    const outShape = shapeOf(n.outputs[0]!);
     const [M, K, N] = [a!.shape.at(-2)!, a!.shape.at(-1)!, b!.shape.at(-1)!];
     const batchShape = outShape.slice(0, -2);
     const aBatch = a!.shape.slice(0, -2);

@@ -1,8 +1,8 @@
 /** Neural-network ops: softmax, log-softmax, layer norm, dropout and softmax cross-entropy. */
 import { attrNum, defineOp } from '../registry.js';
 import type { Tensor } from '../tensor.js';
-import { fmt, normAxis, shapeEq, GraphError } from '../tensor.js';
-import { lanes, nd, type NDArray } from '../ndarray.js';
+import { fmt, normAxis, shapeEq, staticDim, GraphError } from '../tensor.js';
+import { lanes, nd, type NDArray, shapeOf } from '../ndarray.js';
 import { cast, equal, exp, mul, sub, div, where } from './elementwise.js';
 import { reduceMean, reduceSum } from './reduce.js';
 import { oneHot, reshape } from './shape.js';
@@ -55,8 +55,8 @@ defineOp('layerNorm', {
     const C = x!.shape.at(-1)!;
     const rows = x!.data.length / C;
     const y = nd(x!.shape);
-    const mean = nd(n.outputs[1]!.shape);
-    const inv = nd(n.outputs[2]!.shape);
+    const mean = nd(shapeOf(n.outputs[1]!));
+    const inv = nd(shapeOf(n.outputs[2]!));
     for (let r = 0; r < rows; r++) {
       let m = 0;
       for (let c = 0; c < C; c++) m += x!.data[r * C + c]!;
@@ -162,7 +162,7 @@ defineOp('softmaxCrossEntropy', {
     const ignored = equal(targets!, attrNum(n, 'ignoreIndex'));
     const valid = where(ignored, 0, 1);
     const safeTargets = cast(mul(cast(targets!, 'float32'), valid), targets!.dtype);
-    const C = logits!.shape[1]!;
+    const C = staticDim('crossEntropy', logits!.shape[1]);
     const diff = sub(exp(n.outputs[1]!), oneHot(safeTargets, C));
     const weight = div(mul(valid, dloss!), reduceSum(valid, 0));
     return [mul(diff, reshape(weight, [-1, 1])), undefined];

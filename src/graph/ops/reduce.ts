@@ -1,17 +1,17 @@
 /** Reductions over axes, and `expand` (broadcast to a shape), their adjoint. */
 import { attrInts, attrNum, defineOp } from '../registry.js';
-import type { Node, Tensor, Shape } from '../tensor.js';
+import type { Dim, Node, Tensor, Shape } from '../tensor.js';
 import { broadcastShapes, fmt, normAxis, shapeEq, GraphError } from '../tensor.js';
-import { nd, unravel, broadcastOffset, type NDArray } from '../ndarray.js';
+import { nd, unravel, broadcastOffset, type NDArray, shapeOf } from '../ndarray.js';
 import { div, cast, equal, mul, unbroadcast } from './elementwise.js';
 import { reshape } from './shape.js';
 import { expectFloat } from './util.js';
 
-function reducedShape(shape: Shape, axes: readonly number[], keep: boolean): number[] {
-  const out: number[] = [];
+function reducedShape<D extends Dim>(shape: readonly D[], axes: readonly number[], keep: boolean): D[] {
+  const out: D[] = [];
   shape.forEach((d, i) => {
     if (!axes.includes(i)) out.push(d);
-    else if (keep) out.push(1);
+    else if (keep) out.push(1 as D);
   });
   return out;
 }
@@ -43,7 +43,7 @@ function defineReduce(op: string, onnx: string, init: number, f: (a: number, v: 
       const count = axes.reduce((a, ax) => a * x!.shape[ax]!, 1);
       const r = reduceRef(x!, axes, init, f);
       for (let i = 0; i < r.data.length; i++) r.data[i] = post(r.data[i]!, count);
-      return [{ shape: [...n.outputs[0]!.shape], data: r.data }];
+      return [{ shape: [...shapeOf(n.outputs[0]!)], data: r.data }];
     },
     grad: (n, [dy]) => [grad(n, dy!)],
   });
@@ -70,9 +70,9 @@ export const reduceMax = defineReduce('reduceMax', 'ReduceMax', -Infinity, Math.
 });
 
 defineOp('expand', {
-  emit: (n, e) => e.add('Expand', [e.name(n.inputs[0]!), e.int64(n.outputs[0]!.shape)], [e.name(n.outputs[0]!)]),
+  emit: (n, e) => e.add('Expand', [e.name(n.inputs[0]!), e.shape(n.outputs[0]!.shape)], [e.name(n.outputs[0]!)]),
   ref: (n, [x]) => {
-    const shape = n.outputs[0]!.shape;
+    const shape = shapeOf(n.outputs[0]!);
     const out = nd(shape);
     for (let k = 0; k < out.data.length; k++) out.data[k] = x!.data[broadcastOffset(unravel(k, shape), x!.shape)]!;
     return [out];

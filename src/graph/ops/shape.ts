@@ -1,27 +1,37 @@
 /** Ops that move data without arithmetic: reshape, transpose, slice/pad, concat/split, gather/scatter, one-hot. */
 import { attrInts, attrNum, defineOp } from '../registry.js';
-import type { Tensor, Shape, DType } from '../tensor.js';
-import { fmt, normAxis, shapeSize, shapeEq, GraphError } from '../tensor.js';
-import { nd, strides, unravel, type NDArray } from '../ndarray.js';
+import type { Dim, Tensor, Shape, DType } from '../tensor.js';
+import { addDims, fmt, isStatic, normAxis, shapeSize, shapeEq, staticDim, GraphError } from '../tensor.js';
+import { nd, strides, unravel, type NDArray, shapeOf } from '../ndarray.js';
 import { expand } from './reduce.js';
 import { inversePerm, range } from './util.js';
 
 // ---------------------------------------------------------------- reshape
 
 defineOp('reshape', {
-  emit: (n, e) => e.add('Reshape', [e.name(n.inputs[0]!), e.int64(n.outputs[0]!.shape)], [e.name(n.outputs[0]!)]),
-  ref: (n, [x]) => [{ shape: [...n.outputs[0]!.shape], data: x!.data }],
+  emit: (n, e) => e.add('Reshape', [e.name(n.inputs[0]!), e.shape(n.outputs[0]!.shape)], [e.name(n.outputs[0]!)]),
+  ref: (n, [x]) => [{ shape: [...shapeOf(n.outputs[0]!)], data: x!.data }],
   grad: (n, [dy]) => [reshape(dy!, n.inputs[0]!.shape)],
 });
 
-/** Reshape; one dimension may be -1 (inferred). */
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  const known = shape.filter((d) => d !== -1);
-  const holes = shape.length - known.length;
-  const knownSize = shapeSize(known);
-  const resolved = shape.map((d) => (d === -1 ? x.size / knownSize : d));
-  if (holes > 1 || resolved.some((d) => !Number.isInteger(d) || d < 0) || shapeSize(resolved) !== x.size) {
-    throw new GraphError(`reshape: cannot reshape ${x} to ${fmt(shape)}`);
+/**
+ * Reshape; with static shapes one dimension may be -1 (inferred). With symbolic
+ * dimensions the target must keep the same symbols and the same static product.
+ */
+export function reshape(x: Tensor, shape: readonly Dim[]): Tensor {
+  const fail = () => new GraphError(`reshape: cannot reshape ${x} to ${fmt(shape)}`);
+  let resolved: Dim[];
+  if (isStatic(x.shape) && shape.every((d) => typeof d === 'number')) {
+    const known = (shape as number[]).filter((d) => d !== -1);
+    const knownSize = shapeSize(known);
+    resolved = shape.map((d) => (d === -1 ? x.size / knownSize : d));
+    const ok = shape.length - known.length <= 1 && (resolved as number[]).every((d) => Number.isInteger(d) && d >= 0) && shapeSize(resolved as number[]) === x.size;
+    if (!ok) throw fail();
+  } else {
+    const symbols = (s: readonly Dim[]) => s.filter((d) => typeof d === 'string').sort().join(',');
+    const product = (s: readonly Dim[]) => shapeSize(s.filter((d): d is number => typeof d === 'number'));
+    if (shape.includes(-1) || symbols(shape) !== symbols(x.shape) || product(shape) !== product(x.shape)) throw fail();
+    resolved = [...shape];
   }
   if (shapeEq(resolved, x.shape)) return x;
   return x.graph.addNode('reshape', [x], {}, [{ dtype: x.dtype, shape: resolved }])[0]!;
@@ -87,21 +97,21 @@ defineOp('slice', {
   },
   ref: (n, [x]) => {
     const [axis, start, end] = [attrNum(n, 'axis'), attrNum(n, 'start'), attrNum(n, 'end')];
-    const out = nd(n.outputs[0]!.shape);
+    const out = nd(shapeOf(n.outputs[0]!));
     copyAlong(x!, out, axis, start, end - start, 0);
     return [out];
   },
   grad: (n, [dy]) => {
     const x = n.inputs[0]!;
     const axis = attrNum(n, 'axis');
-    return [pad(dy!, axis, attrNum(n, 'start'), x.shape[axis]! - attrNum(n, 'end'))];
+    return [pad(dy!, axis, attrNum(n, 'start'), staticDim('slice', x.shape[axis]) - attrNum(n, 'end'))];
   },
 });
 
 /** x[..., start:end, ...] along `axis` (Python-style negative bounds allowed). */
 export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
   const a = normAxis('slice', axis, x.rank);
-  const d = x.shape[a]!;
+  const d = staticDim(`slice of ${x}`, x.shape[a]);
   const s = start < 0 ? start + d : start;
   const en = end < 0 ? end + d : Math.min(end, d);
   if (s < 0 || s > en || en > d) throw new GraphError(`slice: [${start}:${end}] out of range for axis ${axis} of ${x}`);
@@ -120,7 +130,7 @@ defineOp('pad', {
     e.add('Pad', [e.name(x), e.int64(pads)], [e.name(n.outputs[0]!)], { mode: 'constant' });
   },
   ref: (n, [x]) => {
-    const out = nd(n.outputs[0]!.shape);
+    const out = nd(shapeOf(n.outputs[0]!));
     const axis = attrNum(n, 'axis');
     copyAlong(x!, out, axis, 0, x!.shape[axis]!, attrNum(n, 'before'));
     return [out];
@@ -128,7 +138,7 @@ defineOp('pad', {
   grad: (n, [dy]) => {
     const axis = attrNum(n, 'axis');
     const before = attrNum(n, 'before');
-    return [slice(dy!, axis, before, before + n.inputs[0]!.shape[axis]!)];
+    return [slice(dy!, axis, before, before + staticDim('pad', n.inputs[0]!.shape[axis]))];
   },
 });
 
@@ -138,7 +148,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   if (before < 0 || after < 0) throw new GraphError(`pad: negative padding ${before},${after}`);
   if (before === 0 && after === 0) return x;
   const shape = [...x.shape];
-  shape[a] = shape[a]! + before + after;
+  shape[a] = staticDim(`pad of ${x}`, shape[a]) + before + after;
   return x.graph.addNode('pad', [x], { axis: a, before, after }, [{ dtype: x.dtype, shape }])[0]!;
 }
 
@@ -148,7 +158,7 @@ defineOp('concat', {
   emit: (n, e) => e.add('Concat', n.inputs.map(e.name), [e.name(n.outputs[0]!)], { axis: attrNum(n, 'axis') }),
   ref: (n, xs) => {
     const axis = attrNum(n, 'axis');
-    const out = nd(n.outputs[0]!.shape);
+    const out = nd(shapeOf(n.outputs[0]!));
     let at = 0;
     for (const x of xs) {
       copyAlong(x, out, axis, 0, x.shape[axis]!, at);
@@ -160,8 +170,9 @@ defineOp('concat', {
     const axis = attrNum(n, 'axis');
     let at = 0;
     return n.inputs.map((x) => {
-      const s = slice(dy!, axis, at, at + x.shape[axis]!);
-      at += x.shape[axis]!;
+      const len = staticDim('concat', x.shape[axis]);
+      const s = slice(dy!, axis, at, at + len);
+      at += len;
       return s;
     });
   },
@@ -177,7 +188,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   }
   if (xs.length === 1) return first;
   const shape = [...first.shape];
-  shape[a] = xs.reduce((s, x) => s + x.shape[a]!, 0);
+  shape[a] = xs.reduce<Dim>((s, x) => addDims(s, x.shape[a]!), 0);
   return first.graph.addNode('concat', xs, { axis: a }, [{ dtype: first.dtype, shape }])[0]!;
 }
 
@@ -188,9 +199,10 @@ defineOp('split', {
     const axis = attrNum(n, 'axis');
     let at = 0;
     return n.outputs.map((o) => {
-      const out = nd(o.shape);
-      copyAlong(x!, out, axis, at, o.shape[axis]!, 0);
-      at += o.shape[axis]!;
+      const shape = shapeOf(o);
+      const out = nd(shape);
+      copyAlong(x!, out, axis, at, shape[axis]!, 0);
+      at += shape[axis]!;
       return out;
     });
   },
@@ -201,7 +213,7 @@ defineOp('split', {
 /** Splits along `axis` into pieces of the given sizes (or `sizes` equal pieces when a number). */
 export function split(x: Tensor, axis: number, sizes: number | readonly number[]): Tensor[] {
   const a = normAxis('split', axis, x.rank);
-  const d = x.shape[a]!;
+  const d = staticDim(`split of ${x}`, x.shape[a]);
   const list = typeof sizes === 'number' ? new Array<number>(sizes).fill(d / sizes) : [...sizes];
   if (list.some((s) => !Number.isInteger(s) || s <= 0) || list.reduce((s, v) => s + v, 0) !== d) {
     throw new GraphError(`split: sizes [${list.join(',')}] do not partition axis ${axis} of ${x}`);
@@ -229,7 +241,7 @@ defineOp('gather', {
   emit: (n, e) => e.add('Gather', n.inputs.map(e.name), [e.name(n.outputs[0]!)], { axis: attrNum(n, 'axis') }),
   ref: (n, [data, idx]) => {
     const axis = attrNum(n, 'axis');
-    const outShape = n.outputs[0]!.shape;
+    const outShape = shapeOf(n.outputs[0]!);
     const out = nd(outShape);
     const dStr = strides(data!.shape);
     const m = idx!.shape.length;
@@ -252,7 +264,7 @@ defineOp('gather', {
     const post = range(dy!.rank - axis - m).map((i) => axis + m + i);
     const front = transpose(dy!, [...range(m).map((i) => axis + i), ...pre, ...post]);
     const rows = reshape(front, [idx!.size, ...front.shape.slice(m)]);
-    const scattered = scatterAddRows(rows, reshape(idx!, [idx!.size]), data!.shape[axis]!);
+    const scattered = scatterAddRows(rows, reshape(idx!, [idx!.size]), staticDim('gather', data!.shape[axis]));
     return [transpose(scattered, [...range(axis).map((i) => i + 1), 0, ...post.map((_, i) => axis + 1 + i)]), undefined];
   },
 });
@@ -270,7 +282,7 @@ defineOp('scatterAddRows', {
     const [upd, idx] = n.inputs;
     const out = n.outputs[0]!;
     const zero = e.tmp('zeros');
-    e.add('Expand', [e.float(0), e.int64(out.shape)], [zero]);
+    e.add('Expand', [e.float(0), e.shape(out.shape)], [zero]);
     let idx64 = e.name(idx!);
     if (idx!.dtype !== 'int64') {
       idx64 = e.tmp('idx64');
@@ -281,7 +293,7 @@ defineOp('scatterAddRows', {
     e.add('ScatterND', [zero, col, e.name(upd!)], [e.name(out)], { reduction: 'add' });
   },
   ref: (n, [upd, idx]) => {
-    const out = nd(n.outputs[0]!.shape);
+    const out = nd(shapeOf(n.outputs[0]!));
     const rowLen = shapeSize(upd!.shape.slice(1));
     for (let r = 0; r < idx!.data.length; r++) {
       let row = idx!.data[r]!;
@@ -305,12 +317,12 @@ export function scatterAddRows(updates: Tensor, indices: Tensor, rows: number): 
 
 defineOp('oneHot', {
   emit: (n, e) => {
-    const depth = n.outputs[0]!.shape.at(-1)!;
+    const depth = staticDim('oneHot', n.outputs[0]!.shape.at(-1));
     e.add('OneHot', [e.name(n.inputs[0]!), e.int64([depth]), e.float([0, 1])], [e.name(n.outputs[0]!)], { axis: -1 });
   },
   ref: (n, [idx]) => {
-    const depth = n.outputs[0]!.shape.at(-1)!;
-    const out = nd(n.outputs[0]!.shape);
+    const depth = shapeOf(n.outputs[0]!).at(-1)!;
+    const out = nd(shapeOf(n.outputs[0]!));
     idx!.data.forEach((v, i) => {
       const c = v < 0 ? v + depth : v;
       if (c >= 0 && c < depth) out.data[i * depth + c] = 1;
@@ -323,4 +335,40 @@ defineOp('oneHot', {
 export function oneHot(indices: Tensor, depth: number): Tensor {
   if (!isIndex(indices.dtype)) throw new GraphError(`oneHot: indices must be int64 or int32, got ${indices}`);
   return indices.graph.addNode('oneHot', [indices], {}, [{ dtype: 'float32', shape: [...indices.shape, depth] }])[0]!;
+}
+
+// ---------------------------------------------------------------- shape queries (no gradient)
+
+defineOp('dimSize', {
+  emit: (n, e) => {
+    const dim = e.tmp('dim');
+    e.add('Shape', [e.name(n.inputs[0]!)], [dim], { start: attrNum(n, 'axis'), end: attrNum(n, 'axis') + 1 });
+    e.add('Reshape', [dim, e.int64([])], [e.name(n.outputs[0]!)]);
+  },
+  ref: (n, [x]) => [nd([], [x!.shape[attrNum(n, 'axis')]!])],
+});
+
+/** The run-time size of `axis` of x, as an int64 scalar (how a decoder learns its past length). */
+export function dimSize(x: Tensor, axis: number): Tensor {
+  return x.graph.addNode('dimSize', [x], { axis: normAxis('dimSize', axis, x.rank) }, [{ dtype: 'int64', shape: [] }])[0]!;
+}
+
+defineOp('arange', {
+  emit: (n, e) => {
+    const limit = e.tmp('limit');
+    const dim = e.tmp('dim');
+    e.add('Shape', [e.name(n.inputs[0]!)], [dim], { start: attrNum(n, 'axis'), end: attrNum(n, 'axis') + 1 });
+    e.add('Reshape', [dim, e.int64([])], [limit]);
+    e.add('Range', [e.int64Scalar(0), limit, e.int64Scalar(1)], [e.name(n.outputs[0]!)]);
+  },
+  ref: (n, [x]) => {
+    const d = x!.shape[attrNum(n, 'axis')]!;
+    return [nd([d], Array.from({ length: d }, (_, i) => i))];
+  },
+});
+
+/** int64 [0, 1, …, d − 1] where d is the (possibly symbolic) size of `axis` of x: positions along a sequence. */
+export function arange(x: Tensor, axis: number): Tensor {
+  const a = normAxis('arange', axis, x.rank);
+  return x.graph.addNode('arange', [x], { axis: a }, [{ dtype: 'int64', shape: [x.shape[a]!] }])[0]!;
 }

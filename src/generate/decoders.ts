@@ -1,0 +1,143 @@
+/**
+ * IncrementalDecoder implementations: GPT with a KV cache (one session with
+ * symbolic batch, new-token and past lengths) and recurrent models stepping
+ * one token at a time with their carried state.
+ */
+import type { ModelBundle } from '../io/model-dir.js';
+import { Gpt } from '../models/gpt.js';
+import { buildForwardGraph } from '../models/lm.js';
+import { CompiledGraph, type Feeds, type TypedArray } from '../runtime/session.js';
+import { shapeSize, staticShape } from '../graph/tensor.js';
+import { InkwellError } from '../utils/errors.js';
+import type { IncrementalDecoder } from './decoder.js';
+
+export interface DecoderOptions {
+  /** ONNX Runtime threads (default: all cores). */
+  threads?: number;
+}
+
+export async function createDecoder(bundle: ModelBundle, batch: number, opts: DecoderOptions = {}): Promise<IncrementalDecoder> {
+  if (!(Number.isInteger(batch) && batch > 0)) throw new InkwellError(`batch must be a positive integer, got ${batch}`);
+  return bundle.model instanceof Gpt ? GptDecoder.create(bundle.model, bundle, batch, opts) : RecurrentDecoder.create(bundle, batch, opts);
+}
+
+/** Last position's logits of [B, T, V] → [B, V]. */
+function lastPosition(logits: Float32Array, batch: number, T: number, V: number): Float32Array {
+  const out = new Float32Array(batch * V);
+  for (let b = 0; b < batch; b++) out.set(logits.subarray((b * T + T - 1) * V, (b * T + T) * V), b * V);
+  return out;
+}
+
+function checkTokens(tokens: Int32Array, batch: number, vocab: number): number {
+  const T = tokens.length / batch;
+  if (!Number.isInteger(T) || T < 1) throw new InkwellError(`feed: ${tokens.length} tokens do not fill a batch of ${batch}`);
+  for (const t of tokens) if (t < 0 || t >= vocab) throw new InkwellError(`feed: token id ${t} is outside the vocabulary (size ${vocab})`);
+  return T;
+}
+
+class GptDecoder implements IncrementalDecoder {
+  readonly vocabSize: number;
+  readonly maxLength: number;
+  length = 0;
+  private past: Float32Array[] = [];
+
+  private constructor(
+    private readonly model: Gpt,
+    private readonly weights: Feeds,
+    readonly batch: number,
+    private readonly session: CompiledGraph,
+  ) {
+    this.vocabSize = model.config.vocabSize;
+    this.maxLength = model.config.nPositions;
+    this.reset();
+  }
+
+  static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
+    const { graph, outputs } = model.buildDecodeGraph();
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads });
+    return new GptDecoder(model, Object.fromEntries(bundle.weights), batch, session);
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.past = Array.from({ length: 2 * this.model.config.nLayer }, () => new Float32Array(0));
+  }
+
+  async feed(tokens: Int32Array): Promise<Float32Array> {
+    const { nLayer, nHead, nEmbd } = this.model.config;
+    const [B, V, P] = [this.batch, this.vocabSize, this.length];
+    const T = checkTokens(tokens, B, V);
+    if (P + T > this.maxLength) throw new InkwellError(`feed: ${P + T} tokens exceed the model's context of ${this.maxLength}`);
+    const positions = new BigInt64Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = BigInt(P + t);
+    const feeds: Record<string, Feeds[string]> = {
+      ...this.weights,
+      input_ids: { data: BigInt64Array.from(tokens, (t) => BigInt(t)), dims: [B, T] },
+      attention_mask: { data: new BigInt64Array(B * (P + T)).fill(1n), dims: [B, P + T] },
+      position_ids: { data: positions, dims: [B, T] },
+    };
+    const cacheDims = [B, nHead, P, nEmbd / nHead];
+    for (let i = 0; i < nLayer; i++) {
+      feeds[`past_key_values.${i}.key`] = { data: this.past[2 * i]!, dims: cacheDims };
+      feeds[`past_key_values.${i}.value`] = { data: this.past[2 * i + 1]!, dims: cacheDims };
+    }
+    const out = await this.session.run(feeds);
+    for (let i = 0; i < nLayer; i++) {
+      this.past[2 * i] = out[`present.${i}.key`] as Float32Array;
+      this.past[2 * i + 1] = out[`present.${i}.value`] as Float32Array;
+    }
+    this.length = P + T;
+    return lastPosition(out.logits as Float32Array, B, T, V);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** LSTM/GRU: a one-token step graph whose state outputs feed the next step. */
+class RecurrentDecoder implements IncrementalDecoder {
+  readonly maxLength = Infinity;
+  length = 0;
+  private state = new Map<string, TypedArray>();
+
+  private constructor(
+    private readonly weights: Feeds,
+    readonly batch: number,
+    readonly vocabSize: number,
+    private readonly session: CompiledGraph,
+  ) {}
+
+  static async create(bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
+    const { graph, outputs } = buildForwardGraph(bundle.model, batch, 1);
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads });
+    return new RecurrentDecoder(Object.fromEntries(bundle.weights), batch, bundle.model.vocabSize, session);
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.state.clear();
+  }
+
+  async feed(tokens: Int32Array): Promise<Float32Array> {
+    const [B, V] = [this.batch, this.vocabSize];
+    const T = checkTokens(tokens, B, V);
+    const stateInputs = this.session.inputs.filter((i) => i.name.startsWith('state.'));
+    let logits: Float32Array | undefined;
+    for (let t = 0; t < T; t++) {
+      const ids = new BigInt64Array(B);
+      for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
+      const feeds: Record<string, TypedArray> = { ...(this.weights as Record<string, TypedArray>), ids };
+      for (const s of stateInputs) feeds[s.name] = this.state.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
+      const out = await this.session.run(feeds);
+      for (const s of stateInputs) this.state.set(s.name, out[`${s.name}.out`]!);
+      logits = out.logits as Float32Array;
+    }
+    this.length += T;
+    return logits!;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
