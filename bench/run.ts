@@ -3,9 +3,11 @@
  * prints one JSON object per benchmark on stdout.
  */
 import { benchMatmul } from './matmul.js';
+import { benchRnn } from './rnn.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   matmul: async () => [await benchMatmul(1024, 1), await benchMatmul(1024)],
+  rnn: async () => [await benchRnn('lstm'), await benchRnn('gru')],
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,225 @@
+/**
+ * LSTM and GRU language models: token embedding → stacked recurrent layers
+ * (dropout between layers while training) → a Linear head to the vocabulary,
+ * optionally tied to the embedding.
+ *
+ * Parameter names, layouts and gate orders are PyTorch's (`nn.Embedding`,
+ * `nn.LSTM`/`nn.GRU` with batch_first, `nn.Linear`), so a state dict moves
+ * between inkwell and PyTorch unchanged:
+ *   embedding.weight [V, E]
+ *   rnn.weight_ih_l{k} [G·H, in], rnn.weight_hh_l{k} [G·H, H]
+ *   rnn.bias_ih_l{k} [G·H], rnn.bias_hh_l{k} [G·H]
+ *   head.weight [V, H] (absent when tied), head.bias [V]
+ * with G = 4 gates i,f,g,o (LSTM) or 3 gates r,z,n (GRU).
+ *
+ * ONNX Runtime's LSTM/GRU ops have no training kernels, so the cells are
+ * unrolled over time in plain ops. The input projection of all T steps is one
+ * matmul per layer; only the recurrent h·W_hhᵀ runs per step.
+ *
+ * Recurrent state is carried between windows (truncated BPTT): the forward
+ * reads graph inputs `state.h` (and `state.c` for LSTM), each [L, B, H] with
+ * layer k's state at index k as PyTorch's (h_0, c_0), and returns the state
+ * after the last step under the same names. The train/eval graphs expose it as
+ * outputs `state.h.out` / `state.c.out`; feeding those into the next window
+ * continues the sequence, and feeding zeros (`zeroState`) starts a new one.
+ * State inputs are data, not parameters, so no gradient crosses a window.
+ */
+import { staticDim, type Dim, type Tensor } from '../graph/tensor.js';
+import * as F from '../graph/ops/index.js';
+import { normal, uniform, type ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
+import { InkwellError } from '../utils/errors.js';
+import type { ForwardOptions, ForwardResult, LanguageModel } from './lm.js';
+
+export type RnnCell = 'lstm' | 'gru';
+
+export interface RnnConfig {
+  cell: RnnCell;
+  vocabSize: number;
+  embeddingDim: number;
+  hiddenSize: number;
+  numLayers: number;
+  /** Dropout on the outputs of every recurrent layer but the last (PyTorch's nn.LSTM `dropout`). */
+  dropout: number;
+  /** Use the embedding matrix as head.weight (needs embeddingDim == hiddenSize); head.bias stays. */
+  tieWeights: boolean;
+}
+
+/** Name of the graph input carrying the hidden state, [L, B, H]. */
+export const STATE_H = 'state.h';
+/** Name of the graph input carrying the LSTM cell state, [L, B, H]. */
+export const STATE_C = 'state.c';
+
+const GATES: Record<RnnCell, number> = { lstm: 4, gru: 3 };
+
+export function rnnParamSpecs(c: RnnConfig): ParamSpecs {
+  const G = GATES[c.cell] * c.hiddenSize;
+  // PyTorch: every nn.LSTM/nn.GRU tensor ~ U(±1/√H); nn.Embedding ~ N(0, 1); nn.Linear ~ U(±1/√in).
+  const k = uniform(1 / Math.sqrt(c.hiddenSize));
+  const matrix = (shape: number[]): ParamSpec => ({ shape, init: k, decay: true });
+  const vector = (n: number): ParamSpec => ({ shape: [n], init: k, decay: false });
+  const s: Record<string, ParamSpec> = { 'embedding.weight': { shape: [c.vocabSize, c.embeddingDim], init: normal(1), decay: true } };
+  for (let l = 0; l < c.numLayers; l++) {
+    s[`rnn.weight_ih_l${l}`] = matrix([G, l === 0 ? c.embeddingDim : c.hiddenSize]);
+    s[`rnn.weight_hh_l${l}`] = matrix([G, c.hiddenSize]);
+    s[`rnn.bias_ih_l${l}`] = vector(G);
+    s[`rnn.bias_hh_l${l}`] = vector(G);
+  }
+  if (!c.tieWeights) s['head.weight'] = matrix([c.vocabSize, c.hiddenSize]);
+  s['head.bias'] = vector(c.vocabSize);
+  return s;
+}
+
+export function validateRnnConfig(c: RnnConfig): void {
+  if (c.cell !== 'lstm' && c.cell !== 'gru') throw new InkwellError(`RNN config: cell must be 'lstm' or 'gru', got '${String(c.cell)}'`);
+  for (const [k, v] of Object.entries({ vocabSize: c.vocabSize, embeddingDim: c.embeddingDim, hiddenSize: c.hiddenSize, numLayers: c.numLayers })) {
+    if (!Number.isInteger(v) || v <= 0) throw new InkwellError(`RNN config: ${k} must be a positive integer, got ${v}`);
+  }
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new InkwellError(`RNN config: dropout must be in [0, 1), got ${c.dropout}`);
+  if (c.tieWeights && c.embeddingDim !== c.hiddenSize) {
+    throw new InkwellError(
+      `RNN config: tied weights need embeddingDim == hiddenSize (got ${c.embeddingDim} and ${c.hiddenSize})`,
+      'set them equal or turn tieWeights off',
+    );
+  }
+}
+
+export class RnnLm implements LanguageModel {
+  readonly specs: ParamSpecs;
+  constructor(readonly config: RnnConfig) {
+    validateRnnConfig(config);
+    this.specs = rnnParamSpecs(config);
+  }
+
+  get kind(): RnnCell {
+    return this.config.cell;
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  /**
+   * config.json: `model_type` 'lstm' or 'gru' with nn.LSTM/nn.GRU's argument
+   * names and Hugging Face's vocab_size / tie_word_embeddings.
+   */
+  configJson(): Record<string, unknown> {
+    const c = this.config;
+    return {
+      model_type: c.cell,
+      vocab_size: c.vocabSize,
+      embedding_dim: c.embeddingDim,
+      hidden_size: c.hiddenSize,
+      num_layers: c.numLayers,
+      dropout: c.dropout,
+      tie_word_embeddings: c.tieWeights,
+    };
+  }
+
+  static fromConfigJson(j: Record<string, unknown>, source: string): RnnLm {
+    const num = (k: string, fallback?: number): number => {
+      const v = j[k] ?? fallback;
+      if (typeof v !== 'number') throw new InkwellError(`${source}: '${k}' must be a number`);
+      return v;
+    };
+    if (j.model_type !== 'lstm' && j.model_type !== 'gru') throw new InkwellError(`${source}: model_type '${String(j.model_type)}' is not an RNN`);
+    return new RnnLm({
+      cell: j.model_type,
+      vocabSize: num('vocab_size'),
+      embeddingDim: num('embedding_dim'),
+      hiddenSize: num('hidden_size'),
+      numLayers: num('num_layers'),
+      dropout: num('dropout', 0),
+      tieWeights: Boolean(j.tie_word_embeddings ?? false),
+    });
+  }
+
+  /** The carried-state inputs and their shapes for a batch size (static or symbolic): `state.h` (and `state.c`), each [L, B, H]. */
+  stateShapes<B extends Dim>(batch: B): Record<string, [number, B, number]> {
+    const { numLayers: L, hiddenSize: H, cell } = this.config;
+    return cell === 'lstm' ? { [STATE_H]: [L, batch, H], [STATE_C]: [L, batch, H] } : { [STATE_H]: [L, batch, H] };
+  }
+
+  /** All-zero state: the start of a sequence (PyTorch's default h_0, c_0). */
+  zeroState(batch: number): Record<string, Float32Array> {
+    return Object.fromEntries(Object.entries(this.stateShapes(batch)).map(([name, [L, B, H]]) => [name, new Float32Array(L * B * H)]));
+  }
+
+  forward(p: ParamScope, ids: Tensor, { train }: ForwardOptions): ForwardResult {
+    const c = this.config;
+    const B = ids.shape[0]!;
+    const inputs = Object.entries(this.stateShapes(B)).map(([name, shape]) => ids.graph.input(name, 'float32', shape));
+    const perLayer = inputs.map((s) => F.split(s, 0, c.numLayers).map((t) => F.reshape(t, [B, c.hiddenSize]))); // [state][layer]: B,H
+    const stack = (ts: Tensor[]) => F.concat(ts.map((t) => F.reshape(t, [1, B, c.hiddenSize])), 0); // n × (B,H) → n,B,H
+
+    // Time-major from here on, so each step's slice of the input projection is contiguous.
+    let x = F.gather(p.get('embedding.weight'), F.transpose(ids, [1, 0])); // T,B,E
+    const final: Tensor[][] = inputs.map(() => []); // [state][layer]: B,H
+    for (let l = 0; l < c.numLayers; l++) {
+      if (l > 0) x = F.dropout(x, train ? c.dropout : 0);
+      const h0 = perLayer[0]![l]!;
+      const { ys, state } = c.cell === 'lstm' ? this.lstmLayer(p, l, x, h0, perLayer[1]![l]!) : this.gruLayer(p, l, x, h0);
+      state.forEach((s, i) => final[i]!.push(s));
+      x = stack(ys); // T,B,H
+    }
+    const y = F.transpose(x, [1, 0, 2]); // B,T,H
+    const w = c.tieWeights ? p.get('embedding.weight') : p.get('head.weight');
+    const logits = F.add(F.matmul(y, w, { transB: true }), p.get('head.bias')); // B,T,V
+    const state = Object.fromEntries(inputs.map((s, i) => [s.name, stack(final[i]!)])); // L,B,H each
+    return { logits, state };
+  }
+
+  /**
+   * W_ih·x + b_ih for every step at once (x: T,B,in), as one [T·B, in] @ [in, G·H]
+   * matmul, split into T per-step [B, G·H] slices. `extraBias` folds in a bias
+   * that would otherwise be added at every step.
+   */
+  private inputProjection(p: ParamScope, l: number, x: Tensor, extraBias: Tensor | null): Tensor[] {
+    const B = x.shape[1]!;
+    // The cells are unrolled, one set of nodes per step, so the sequence length must be known.
+    const T = staticDim('RNN sequence length', x.shape[0]);
+    const bias = extraBias ? F.add(p.get(`rnn.bias_ih_l${l}`), extraBias) : p.get(`rnn.bias_ih_l${l}`);
+    const proj = F.add(F.matmul(x, p.get(`rnn.weight_ih_l${l}`), { transB: true }), bias); // T,B,G·H
+    return F.split(proj, 0, T).map((t) => F.reshape(t, [B, proj.shape[2]!]));
+  }
+
+  /** W_hhᵀ transposed once per layer, not once per step. */
+  private recurrentWeight(p: ParamScope, l: number): Tensor {
+    return F.transpose(p.get(`rnn.weight_hh_l${l}`), [1, 0]); // H,G·H
+  }
+
+  /** PyTorch's LSTM: gates i,f,g,o; c' = f⊙c + i⊙g; h' = o⊙tanh(c'). */
+  private lstmLayer(p: ParamScope, l: number, x: Tensor, h0: Tensor, c0: Tensor): { ys: Tensor[]; state: Tensor[] } {
+    // Both biases enter the gates as a plain sum, so b_hh joins the one-off input projection.
+    const xs = this.inputProjection(p, l, x, p.get(`rnn.bias_hh_l${l}`));
+    const whh = this.recurrentWeight(p, l);
+    let [h, cell] = [h0, c0];
+    const ys: Tensor[] = [];
+    for (const xt of xs) {
+      const [i, f, g, o] = F.split(F.add(xt, F.matmul(h, whh)), 1, 4) as [Tensor, Tensor, Tensor, Tensor]; // B,H each
+      cell = F.add(F.mul(F.sigmoid(f), cell), F.mul(F.sigmoid(i), F.tanh(g)));
+      h = F.mul(F.sigmoid(o), F.tanh(cell));
+      ys.push(h);
+    }
+    return { ys, state: [h, cell] };
+  }
+
+  /** PyTorch's GRU: gates r,z,n; n = tanh(W_in·x + b_in + r⊙(W_hn·h + b_hn)); h' = (1−z)⊙n + z⊙h. */
+  private gruLayer(p: ParamScope, l: number, x: Tensor, h0: Tensor): { ys: Tensor[]; state: Tensor[] } {
+    // b_hn sits inside r⊙(…), so b_hh cannot be folded into the input projection.
+    const xs = this.inputProjection(p, l, x, null);
+    const whh = this.recurrentWeight(p, l);
+    const bhh = p.get(`rnn.bias_hh_l${l}`);
+    let h = h0;
+    const ys: Tensor[] = [];
+    for (const xt of xs) {
+      const [xr, xz, xn] = F.split(xt, 1, 3) as [Tensor, Tensor, Tensor]; // B,H each
+      const [hr, hz, hn] = F.split(F.add(F.matmul(h, whh), bhh), 1, 3) as [Tensor, Tensor, Tensor];
+      const r = F.sigmoid(F.add(xr, hr));
+      const z = F.sigmoid(F.add(xz, hz));
+      const n = F.tanh(F.add(xn, F.mul(r, hn)));
+      h = F.add(n, F.mul(z, F.sub(h, n))); // = (1−z)⊙n + z⊙h
+      ys.push(h);
+    }
+    return { ys, state: [h] };
+  }
+}
