@@ -15,3 +15,15 @@ export function fractionOption(value: string): number {
   if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('expected a number in [0, 1)');
   return n;
 }
+
+/** Commander parser for a finite number in [min, max] (or (min, max] with `minExclusive`). */
+export function numberOption(min: number, max = Infinity, minExclusive = false): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (minExclusive ? n <= min : n < min) || n > max) {
+      const range = max === Infinity ? `${minExclusive ? '>' : '≥'} ${min}` : `in ${minExclusive ? '(' : '['}${min}, ${max}]`;
+      throw new InvalidArgumentError(`expected a number ${range}`);
+    }
+    return n;
+  };
+}
