@@ -2,11 +2,14 @@
 import { InkwellError } from '../utils/errors.js';
 import { Gpt } from './gpt.js';
 import type { LanguageModel } from './lm.js';
+import { RnnLm } from './rnn.js';
 
 type Loader = (json: Record<string, unknown>, source: string) => LanguageModel;
 
 const LOADERS: Record<string, Loader> = {
   gpt2: Gpt.fromConfigJson,
+  lstm: RnnLm.fromConfigJson,
+  gru: RnnLm.fromConfigJson,
 };
 
 export function modelFromConfigJson(json: unknown, source: string): LanguageModel {

@@ -1,0 +1,88 @@
+/**
+ * From a corpus and a run spec to a ready Trainer: build (or reuse) the
+ * tokenizer, encode the corpus once into the run's token cache, create and
+ * initialise the model. Resuming reopens the same cache and checkpoint.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Document } from '../data/corpus.js';
+import { openTokenCacheSplit, prepareTokenCache, readTokenCacheMeta } from '../data/token-cache.js';
+import type { TokenSource } from '../data/token-source.js';
+import { loadModel, type ModelBundle } from '../io/model-dir.js';
+import { Gpt } from '../models/gpt.js';
+import type { LanguageModel } from '../models/lm.js';
+import { RnnLm } from '../models/rnn.js';
+import { initWeights } from '../nn/params.js';
+import { trainByteLevelBpe } from '../tokenizers/bpe-trainer.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { trainWordLevel } from '../tokenizers/word-level.js';
+import { writeJsonAtomic } from '../utils/fs.js';
+import type { ModelSpec, RunSpec, TokenizerSpec } from './presets.js';
+import { Trainer, type TrainerEvents } from './trainer.js';
+
+const DATA_DIR = 'data';
+const SPEC_FILE = 'run.json';
+
+export function createModel(spec: ModelSpec, vocabSize: number): LanguageModel {
+  if (spec.type === 'gpt') {
+    const { type: _type, ...c } = spec;
+    return new Gpt({ ...c, vocabSize });
+  }
+  const { type: _type, ...c } = spec;
+  return new RnnLm({ ...c, vocabSize });
+}
+
+export function buildTokenizer(spec: TokenizerSpec, docs: readonly Document[]): Tokenizer {
+  const texts = docs.map((d) => d.text);
+  switch (spec.type) {
+    case 'char':
+      // No special tokens: the vocabulary is exactly the corpus' characters, as in nanoGPT's shakespeare_char.
+      return trainWordLevel(texts, 'char', { specialTokens: [] });
+    case 'word':
+      return trainWordLevel(texts, 'word', { vocabSize: spec.vocabSize, minFrequency: spec.minFrequency, lowercase: spec.lowercase });
+    case 'bpe':
+      return trainByteLevelBpe(texts, { vocabSize: spec.vocabSize });
+  }
+}
+
+export interface RunData {
+  train: TokenSource;
+  val?: TokenSource;
+}
+
+function openData(outDir: string, tokenizer: Tokenizer): RunData {
+  const dir = path.join(outDir, DATA_DIR);
+  const meta = readTokenCacheMeta(dir, tokenizer);
+  return {
+    train: openTokenCacheSplit(dir, 'train', tokenizer),
+    val: meta.splits.val.tokens > 0 ? openTokenCacheSplit(dir, 'val', tokenizer) : undefined,
+  };
+}
+
+export interface NewRunOptions {
+  /** Use this tokenizer instead of building one from the spec. */
+  tokenizer?: Tokenizer;
+  events?: TrainerEvents;
+  onStage?: (stage: string) => void;
+}
+
+/** Starts a run in `outDir`: tokenizer, token cache (train/val), model initialised from the spec's seed. */
+export function newRun(spec: RunSpec, docs: readonly Document[], outDir: string, o: NewRunOptions = {}): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
+  fs.mkdirSync(outDir, { recursive: true });
+  o.onStage?.(o.tokenizer ? 'using the given tokenizer' : `building a ${spec.tokenizer.type} tokenizer`);
+  const tokenizer = o.tokenizer ?? buildTokenizer(spec.tokenizer, docs);
+  o.onStage?.(`encoding ${docs.length} document(s) into ${path.join(outDir, DATA_DIR)}`);
+  prepareTokenCache(docs, tokenizer, path.join(outDir, DATA_DIR), { valFraction: spec.valFraction, seed: spec.train.seed });
+  writeJsonAtomic(path.join(outDir, SPEC_FILE), spec);
+  const model = createModel(spec.model, tokenizer.vocabSize);
+  const bundle: ModelBundle = { model, weights: initWeights(model.specs, spec.train.seed), tokenizer };
+  const data = openData(outDir, tokenizer);
+  return { trainer: new Trainer({ bundle, ...data, config: spec.train, outDir, events: o.events }), bundle, data };
+}
+
+/** Reopens the run in `outDir` at its last checkpoint. */
+export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}): { trainer: Trainer; data: RunData } {
+  const { tokenizer } = loadModel(outDir);
+  const data = openData(outDir, tokenizer);
+  return { trainer: Trainer.resume(outDir, data, events, overrides), data };
+}

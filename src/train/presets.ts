@@ -1,0 +1,111 @@
+/**
+ * Run specs: everything `inkwell train` needs besides the corpus — tokenizer,
+ * model and training recipe — as one JSON-able object, plus the named presets.
+ */
+import type { GptConfig } from '../models/gpt.js';
+import type { RnnConfig } from '../models/rnn.js';
+import { InkwellError } from '../utils/errors.js';
+import type { TrainConfig } from './trainer.js';
+
+export type TokenizerSpec =
+  | { type: 'char' }
+  | { type: 'word'; vocabSize: number; minFrequency?: number; lowercase?: boolean }
+  | { type: 'bpe'; vocabSize: number };
+
+/** The model, without its vocabulary size (that comes from the tokenizer). */
+export type ModelSpec = ({ type: 'gpt' } & Omit<GptConfig, 'vocabSize'>) | ({ type: 'rnn' } & Omit<RnnConfig, 'vocabSize'>);
+
+export interface RunSpec {
+  description?: string;
+  tokenizer: TokenizerSpec;
+  model: ModelSpec;
+  /** Share of the corpus held out for validation (whole documents; one document is cut at 1 − f). */
+  valFraction: number;
+  train: TrainConfig;
+}
+
+const gptBaby: RunSpec = {
+  description: "nanoGPT's shakespeare_char CPU recipe: a 4-layer, 128-wide character GPT",
+  tokenizer: { type: 'char' },
+  model: { type: 'gpt', nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, bias: true, dropout: 0, layerNormEps: 1e-5 },
+  valFraction: 0.1,
+  train: {
+    batchSize: 12,
+    contextLength: 64,
+    maxSteps: 2000,
+    optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: 0.1 },
+    schedule: { lr: 1e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 2000, minLr: 1e-4 },
+    gradClip: 1,
+    evalInterval: 250,
+    evalBatches: 20,
+    checkpointInterval: 250,
+    logInterval: 10,
+    seed: 1337,
+  },
+};
+
+export const PRESETS: Record<string, RunSpec> = {
+  'char-gpt': gptBaby,
+  'char-lstm': {
+    description: 'a char-rnn style 2-layer LSTM trained with truncated BPTT',
+    tokenizer: { type: 'char' },
+    model: { type: 'rnn', cell: 'lstm', embeddingDim: 128, hiddenSize: 256, numLayers: 2, dropout: 0.1, tieWeights: false },
+    valFraction: 0.1,
+    train: {
+      ...gptBaby.train,
+      batchSize: 32,
+      maxSteps: 2000,
+      sampling: 'sequential',
+      optimizer: { name: 'adam' },
+      schedule: { lr: 2e-3, warmupSteps: 50, decay: 'cosine', decaySteps: 2000, minLr: 2e-4 },
+      gradClip: 5,
+    },
+  },
+  'tutorial-lstm': {
+    description: "the tutorial's recipe: word tokens → Embedding → LSTM → Dense softmax, Adam, sparse categorical cross-entropy",
+    tokenizer: { type: 'word', vocabSize: 10000, minFrequency: 2, lowercase: true },
+    model: { type: 'rnn', cell: 'lstm', embeddingDim: 128, hiddenSize: 256, numLayers: 1, dropout: 0, tieWeights: false },
+    valFraction: 0.1,
+    train: {
+      batchSize: 32,
+      contextLength: 32,
+      maxSteps: 1500,
+      optimizer: { name: 'adam' },
+      schedule: { lr: 2e-3 },
+      gradClip: 5,
+      sampling: 'sequential',
+      evalInterval: 250,
+      evalBatches: 20,
+      patience: 4,
+      checkpointInterval: 250,
+      logInterval: 10,
+      seed: 1337,
+    },
+  },
+  'bpe-gpt': {
+    description: 'a 6-layer GPT over an 8,000-token byte-level BPE trained on the corpus',
+    tokenizer: { type: 'bpe', vocabSize: 8000 },
+    model: { type: 'gpt', nPositions: 128, nEmbd: 256, nLayer: 6, nHead: 8, bias: true, dropout: 0.1, layerNormEps: 1e-5 },
+    valFraction: 0.1,
+    train: {
+      batchSize: 16,
+      contextLength: 128,
+      maxSteps: 3000,
+      optimizer: { name: 'adamw', betas: [0.9, 0.95], weightDecay: 0.1 },
+      schedule: { lr: 6e-4, warmupSteps: 100, decay: 'cosine', decaySteps: 3000, minLr: 6e-5 },
+      gradClip: 1,
+      evalInterval: 250,
+      evalBatches: 20,
+      patience: 6,
+      checkpointInterval: 250,
+      logInterval: 10,
+      seed: 1337,
+    },
+  },
+};
+
+export function preset(name: string): RunSpec {
+  const p = PRESETS[name];
+  if (!p) throw new InkwellError(`unknown preset '${name}'`, `choose one of: ${Object.keys(PRESETS).join(', ')}`);
+  return structuredClone(p);
+}
