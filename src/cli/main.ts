@@ -3,12 +3,14 @@ import { Command } from 'commander';
 import { InkwellError } from '../utils/errors.js';
 import { register as registerData } from './data.js';
 import { register as registerTokenizer } from './tokenizer.js';
+import { register as registerTrain } from './train.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerPlot } from './plot.js';
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');
 registerData(program);
 registerTokenizer(program);
+registerTrain(program);
 registerGenerate(program);
 registerPlot(program);
 
