@@ -6,6 +6,7 @@ import { register as registerTokenizer } from './tokenizer.js';
 import { register as registerTrain } from './train.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerPlot } from './plot.js';
+import { register as registerEval } from './eval.js';
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');
 registerData(program);
@@ -13,6 +14,7 @@ registerTokenizer(program);
 registerTrain(program);
 registerGenerate(program);
 registerPlot(program);
+registerEval(program);
 
 try {
   await program.parseAsync(process.argv);

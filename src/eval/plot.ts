@@ -48,7 +48,11 @@ export function lineChart(series: readonly Series[], o: ChartOptions = {}): stri
     return out.concat('</svg>').join('\n') + '\n';
   }
 
-  const xs = axis(Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0])), false);
+  // The x axis spans the data exactly (steps, positions); only y is widened to round numbers.
+  const xLo = Math.min(...all.map((p) => p[0]));
+  const xHi = Math.max(...all.map((p) => p[0]));
+  const xs = axis(xLo, xHi, false);
+  if (xHi > xLo) Object.assign(xs, { min: xLo, max: xHi, ticks: xs.ticks.filter((t) => t >= xLo && t <= xHi) });
   const ys = axis(Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1])), o.logY ?? false);
   const px = (x: number) => MARGIN.left + ((x - xs.min) / (xs.max - xs.min)) * plotW;
   const py = (y: number) => MARGIN.top + plotH - ((ys.map(y) - ys.map(ys.min)) / (ys.map(ys.max) - ys.map(ys.min))) * plotH;
