@@ -124,7 +124,12 @@ export class Gpt implements LanguageModel {
     });
   }
 
-  forward(p: ParamScope, ids: Tensor, { train }: ForwardOptions): ForwardResult {
+  forward(p: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult {
+    return { logits: this.lmHead(p, this.hiddenStates(p, ids, opts)) };
+  }
+
+  /** B,T → B,T,C: the final LayerNorm's output, which the tied LM head reads and task heads (e.g. sequence classification) can read too. */
+  hiddenStates(p: ParamScope, ids: Tensor, { train }: ForwardOptions): Tensor {
     const c = this.config;
     const T = staticDim('GPT training sequence', ids.shape[1]);
     if (T > c.nPositions) throw new InkwellError(`sequence length ${T} exceeds the model's context of ${c.nPositions}`);
@@ -133,7 +138,7 @@ export class Gpt implements LanguageModel {
     const x = drop(F.add(F.gather(p.get('transformer.wte.weight'), ids), posEmb)); // B,T,C
     const causal = causalMask(ids, T);
     const attend = (_layer: number, q: Tensor, k: Tensor, v: Tensor) => this.attend(q, k, v, [causal], train);
-    return { logits: this.trunk(p, x, attend, drop) };
+    return this.trunk(p, x, attend, drop);
   }
 
   /**
@@ -173,10 +178,10 @@ export class Gpt implements LanguageModel {
       return this.attend(q, key, value, [causal, keep], false);
     };
     const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));
-    return { graph: g, outputs: { logits: this.trunk(p, x, attend, (t) => t), ...outputs } };
+    return { graph: g, outputs: { logits: this.lmHead(p, this.trunk(p, x, attend, (t) => t)), ...outputs } };
   }
 
-  /** The blocks, final LayerNorm and tied head, shared by training and decoding: B,T,C → B,T,vocab. */
+  /** The blocks and final LayerNorm, shared by training and decoding: B,T,C → B,T,C. */
   private trunk(p: ParamScope, x: Tensor, attend: AttendFn, drop: (t: Tensor) => Tensor): Tensor {
     const { nEmbd: C, nHead: H } = this.config;
     for (let i = 0; i < this.config.nLayer; i++) {
@@ -190,8 +195,11 @@ export class Gpt implements LanguageModel {
       x = F.add(x, drop(this.linear(p, `${h}.attn.c_proj`, y)));
       x = F.add(x, drop(this.mlp(p, h, this.ln(p, `${h}.ln_2`, x))));
     }
-    x = this.ln(p, 'transformer.ln_f', x);
-    // lm_head is tied to wte: logits = x · wteᵀ
+    return this.ln(p, 'transformer.ln_f', x);
+  }
+
+  /** lm_head is tied to wte: logits = x · wteᵀ, B,T,C → B,T,vocab. */
+  private lmHead(p: ParamScope, x: Tensor): Tensor {
     return F.matmul(x, p.get('transformer.wte.weight'), { transB: true });
   }
 
