@@ -57,6 +57,11 @@ function view(buf: Buffer, dtype: TokenDtype): Uint16Array | Uint32Array {
   return dtype === 'uint16' ? new Uint16Array(ab) : new Uint32Array(ab);
 }
 
+/** Token ids already in memory (e.g. a text encoded by the library API) as a TokenSource. */
+export function tokenSourceFromIds(ids: ArrayLike<number>): TokenSource {
+  return new MemorySource(Uint32Array.from(ids));
+}
+
 class MemorySource implements TokenSource {
   constructor(private readonly tokens: Uint16Array | Uint32Array) {}
 

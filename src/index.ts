@@ -1,0 +1,45 @@
+/**
+ * inkwell's library API. Start with `TextModel` (Keras-shaped: create, compile,
+ * fit, evaluate, predict, generate, save/load); the pieces below it are public
+ * too, for building models and pipelines of your own.
+ */
+export { TextModel, type CompileOptions, type FitOptions, type History } from './api/text-model.js';
+
+// Engine: symbolic graphs, autodiff, ONNX, ONNX Runtime
+export { Graph, Tensor, GraphError, F, gradients, toOnnx, evaluate as evaluateReference, type DType, type Shape } from './graph/index.js';
+export { CompiledGraph, SessionCache, NonFiniteError, type Feeds, type CompileOptions as SessionOptions } from './runtime/session.js';
+
+// Models and parameters
+export { Gpt, type GptConfig } from './models/gpt.js';
+export { RnnLm, type RnnConfig } from './models/rnn.js';
+export { buildTrainGraph, buildEvalGraph, buildForwardGraph, type LanguageModel } from './models/lm.js';
+export { ParamScope, initWeights, countParams, type ParamSpecs, type Weights } from './nn/params.js';
+
+// Data and tokenizers
+export { readCorpus, type Document } from './data/corpus.js';
+export { downloadEbooks } from './data/download.js';
+export { NLTK_GUTENBERG } from './data/catalog.js';
+export { prepareTokenCache, openTokenCacheSplit } from './data/token-cache.js';
+export { tokenSourceFromIds, type TokenSource } from './data/token-source.js';
+export { WindowBatcher, type Batch } from './data/batches.js';
+export { Dataset } from './data/tf-dataset.js';
+export { trainByteLevelBpe } from './tokenizers/bpe-trainer.js';
+export { trainWordLevel } from './tokenizers/word-level.js';
+export { loadTokenizer, saveTokenizer } from './tokenizers/io.js';
+export type { Tokenizer } from './tokenizers/tokenizer.js';
+
+// Training
+export { Trainer, type TrainConfig, type TrainResult } from './train/trainer.js';
+export { createOptimizer, clipGradNorm, type OptimizerConfig } from './train/optimizers.js';
+export { learningRate, type ScheduleConfig } from './train/schedule.js';
+export { PRESETS, type RunSpec } from './train/presets.js';
+
+// Generation and evaluation
+export { createDecoder } from './generate/decoders.js';
+export type { IncrementalDecoder } from './generate/decoder.js';
+export { generate, generateText, generateBatch, type GenerateOptions } from './generate/generate.js';
+export { evaluatePerplexity } from './eval/perplexity.js';
+
+// Files
+export { loadModel, saveModel, type ModelBundle } from './io/model-dir.js';
+export { readSafetensors, writeSafetensors } from './io/safetensors.js';
