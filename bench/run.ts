@@ -1,24 +1,26 @@
 /**
  * `npm run bench -- <name>...`: runs the named benchmarks (all by default) and
- * prints one JSON object per benchmark on stdout.
+ * prints one JSON object per result on stdout. Speeds are compared with the
+ * PyTorch reference (../shared/bench/torch_ref.py) in the same run, as ratios.
  */
+import { benchData } from './data.js';
 import { benchMatmul } from './matmul.js';
-import { benchRnn } from './rnn.js';
+import { benchTrain, TRAIN_CONFIGS } from './train.js';
 
-const BENCHES: Record<string, () => Promise<unknown>> = {
+const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   matmul: async () => [await benchMatmul(1024, 1), await benchMatmul(1024)],
-  rnn: async () => [await benchRnn('lstm'), await benchRnn('gru')],
+  data: () => benchData(),
+  train: (args) => benchTrain(args),
 };
 
 async function main(): Promise<void> {
-  const names = process.argv.slice(2);
-  const unknown = names.filter((n) => !(n in BENCHES));
-  if (unknown.length) {
-    console.error(`unknown benchmark: ${unknown.join(', ')} (available: ${Object.keys(BENCHES).join(', ')})`);
+  const [name, ...args] = process.argv.slice(2);
+  if (name !== undefined && !(name in BENCHES)) {
+    console.error(`unknown benchmark: ${name} (available: ${Object.keys(BENCHES).join(', ')}; train takes config names: ${TRAIN_CONFIGS.map((c) => c.name).join(', ')})`);
     process.exit(2);
   }
-  for (const name of names.length ? names : Object.keys(BENCHES)) {
-    const result = await BENCHES[name]!();
+  for (const n of name ? [name] : Object.keys(BENCHES)) {
+    const result = await BENCHES[n]!(name ? args : []);
     for (const r of [result].flat()) console.log(JSON.stringify(r));
   }
 }
