@@ -51,6 +51,9 @@ export function register(program: Command): void {
       if (flags.prompt === undefined && !flags.interactive) throw new InkwellError('give --prompt TEXT or --interactive');
       if (flags.stop.some((s) => s === '')) throw new InkwellError('--stop must not be empty');
       const bundle = loadModel(flags.model);
+      if (flags.prompt === '' && bundle.tokenizer.special.bos === undefined) {
+        throw new InkwellError('--prompt is empty and this model has no bos token to start from', 'give a prompt of at least one character');
+      }
       const options = { ...generationDefaults(flags.model), ...samplingFlags(flags) };
       const decoder = await createDecoder(bundle, flags.numSamples, { threads: flags.threads });
       const m: GenerationModel = { decoder, tokenizer: bundle.tokenizer };
@@ -73,9 +76,6 @@ function samplingFlags(f: GenerateFlags): GenerateOptions {
 
 /** One prompt: a single sample streams to stdout as it is generated; several print in order when done. */
 async function run(m: GenerationModel, prompt: string, options: GenerateOptions, flags: GenerateFlags): Promise<void> {
-  if (prompt === '' && m.tokenizer.special.bos === undefined) {
-    throw new InkwellError('--prompt is empty and this model has no bos token to start from', 'give a prompt of at least one character');
-  }
   const prompts = Array<string>(flags.numSamples).fill(prompt);
   const stream = !flags.json && flags.numSamples === 1;
   if (stream) process.stdout.write(prompt);

@@ -84,6 +84,13 @@ export async function evaluateModelDir(dir: string, o: EvaluateOptions = {}): Pr
     available = val.total;
     source = `validation split of ${dataDir}`;
   }
+  if (o.comparison !== false) {
+    // Fail before the long scoring pass, not after it.
+    const need = (o.comparison?.promptTokens ?? 32) + (o.comparison?.newTokens ?? 64);
+    if (need > evalTokens.length) {
+      throw new InkwellError(`the evaluation text has ${evalTokens.length} tokens, too few for passages of ${need} (prompt + new tokens)`, 'lower --prompt-tokens/--new-tokens, or skip the comparison with --passages 0');
+    }
+  }
   if (available > evalTokens.length) notes.push(`evaluated on the first ${evalTokens.length.toLocaleString('en-US')} of ${available.toLocaleString('en-US')} tokens (--max-tokens)`);
 
   let train: Int32Array | undefined;

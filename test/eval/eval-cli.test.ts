@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { evaluateModelDir } from '../../src/eval/evaluate.js';
+import { tempDir } from '../data/fixtures.js';
+import { syntheticText } from '../helpers/corpus.js';
+import { assertCliFailures, runCli } from '../helpers/run-cli.js';
+import { tinyRun } from '../helpers/tiny-run.js';
+
+const inkwell = (args: string[]) => runCli(['eval', ...args]);
+
+const gpt = tinyRun('gpt', { nPositions: 16 });
+
+test('inkwell eval on a run\'s best/ model: JSON, Markdown and chart', async () => {
+  const out = tempDir();
+  const md = join(out, 'report.md');
+  const svg = join(out, 'eval.svg');
+  const r = await inkwell(['--model', join(gpt.dir, 'best'), '--json', '--markdown', md, '--plot', svg, '--passages', '2', '--prompt-tokens', '4', '--new-tokens', '6']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.match(report.data.source, /validation split of .*run\/data$/);
+  assert.deepEqual(report.scores.map((s: { name: string }) => s.name), ['this model', 'Kneser–Ney 3-gram', 'unigram (add-one)']);
+  for (const s of report.scores) assert.ok(s.loss > 0 && s.bitsPerCharacter > 0 && Math.abs(s.perplexity - Math.exp(s.loss)) < 1e-6 * s.perplexity);
+  // An untrained model is near uniform; the trigram baseline knows the grammar.
+  assert.ok(report.scores[1].loss < report.scores[0].loss);
+  const c = report.comparison;
+  assert.deepEqual(c.decodings.map((d: { decoding: string }) => d.decoding), ['greedy', 'sampled']);
+  for (const d of c.decodings) {
+    assert.ok(d.bleu4 >= 0 && d.bleu4 <= 1 && d.rougeL >= 0 && d.rougeL <= 1);
+    assert.equal(d.distinct.length, 3);
+    assert.ok(d.memorisation.longest >= 0);
+  }
+  assert.equal(c.samples.length, 2);
+  assert.ok(c.reference.memorisation.longest >= 1, 'held-out text shares some characters with the training text');
+  const markdown = readFileSync(md, 'utf8');
+  assert.match(markdown, /\| this model \| [\d.]+ \|/);
+  assert.match(markdown, /## Compared with the original/);
+  assert.match(readFileSync(svg, 'utf8'), /loss by position in the context window/);
+});
+
+test('inkwell eval --text on a model without a token cache: no baselines, a note, Markdown on stdout', async () => {
+  const bare = join(tempDir(), 'model');
+  cpSync(gpt.dir, bare, { recursive: true });
+  rmSync(join(bare, 'data'), { recursive: true });
+  const text = join(tempDir(), 'held-out.txt');
+  writeFileSync(text, syntheticText(30, 9));
+  const png = join(tempDir(), 'eval.png');
+  const [r, none] = await Promise.all([inkwell(['--model', bare, '--text', text, '--passages', '0', '--plot', png]), inkwell(['--model', bare])]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /text: .*held-out\.txt/);
+  assert.match(r.stdout, /no training token cache found/);
+  assert.doesNotMatch(r.stdout, /Kneser–Ney/);
+  assert.equal(readFileSync(png).subarray(1, 4).toString(), 'PNG');
+
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no text to evaluate on/);
+});
+
+test('bad flags and files fail with a message naming them', async () => {
+  const e = (...args: string[]) => ['eval', ...args];
+  await assertCliFailures([
+    [e('--model', join(gpt.dir, 'nope')), /model directory .*nope does not exist/],
+    [e('--model', gpt.dir, '--text', join(gpt.dir, 'missing.txt')), /--text .*missing\.txt: cannot read the file/],
+    [e('--model', gpt.dir, '--decoding', 'beam'), /--decoding: unknown 'beam'/],
+    [e('--model', gpt.dir, '--passages', '2', '--prompt-tokens', '5000'), /too few for passages of 5064/],
+  ]);
+});
+
+test('an LSTM run evaluates end to end through the library', async () => {
+  const lstm = tinyRun('lstm');
+  const report = await evaluateModelDir(lstm.dir, { maxTokens: 600, comparison: { passages: 2, promptTokens: 3, newTokens: 5, decodings: ['sampled'] } });
+  assert.equal(report.model.type, 'lstm');
+  assert.equal(report.scores.length, 3);
+  assert.equal(report.comparison!.decodings.length, 1);
+  assert.match(report.notes.join('\n'), /recurrent state carried/);
+});
