@@ -1,0 +1,104 @@
+/**
+ * Generation speed through the whole pipeline (decoder, sampling, streaming
+ * detokenisation): tokens/s at batch 1 and 8 and time to the first token, for
+ * an initialised 6-layer × 384 GPT (ctx 256, vocab 65) and a 2-layer LSTM
+ * (hidden 256, embedding 128), prompt 16 tokens, 200 new tokens — the shape
+ * of `torch_ref.py generate`, which runs beside it when PyTorch is available.
+ * PyTorch decodes greedily at batch 1, so the ratio compares greedy batch 1.
+ */
+import { createDecoder } from '../src/generate/decoders.js';
+import { generateBatch, type GenerateOptions } from '../src/generate/generate.js';
+import type { ModelBundle } from '../src/io/model-dir.js';
+import { Gpt } from '../src/models/gpt.js';
+import { RnnLm } from '../src/models/rnn.js';
+import { countParams, initWeights } from '../src/nn/params.js';
+import { trainWordLevel } from '../src/tokenizers/word-level.js';
+import { Rng } from '../src/utils/rng.js';
+import { bestTorch, torchAvailable } from './torch.js';
+
+const VOCAB = 65;
+const PROMPT = 16;
+const NEW_TOKENS = 200;
+const RUNS = 3;
+
+interface GenerateBenchConfig {
+  name: string;
+  bundle: () => ModelBundle;
+  torchArgs: string[];
+}
+
+/** 65 distinct characters, as tiny shakespeare's vocabulary. */
+const tokenizer = trainWordLevel([Array.from({ length: VOCAB }, (_, i) => String.fromCharCode(0x21 + i)).join('')], 'char', { specialTokens: [] });
+
+const CONFIGS: GenerateBenchConfig[] = [
+  {
+    name: 'gpt-6x384-ctx256',
+    bundle: () => {
+      const model = new Gpt({ vocabSize: VOCAB, nPositions: 256, nEmbd: 384, nLayer: 6, nHead: 6, bias: true, dropout: 0, layerNormEps: 1e-5 });
+      return { model, weights: initWeights(model.specs, 0), tokenizer };
+    },
+    torchArgs: ['--model', 'gpt', '--vocab', '65', '--ctx', '256', '--layers', '6', '--heads', '6', '--dim', '384'],
+  },
+  {
+    name: 'lstm-2x256-emb128',
+    bundle: () => {
+      const model = new RnnLm({ cell: 'lstm', vocabSize: VOCAB, embeddingDim: 128, hiddenSize: 256, numLayers: 2, dropout: 0, tieWeights: false });
+      return { model, weights: initWeights(model.specs, 0), tokenizer };
+    },
+    torchArgs: ['--model', 'lstm', '--vocab', '65', '--layers', '2', '--dim', '128', '--hidden', '256'],
+  },
+];
+
+export async function benchGenerate(): Promise<object[]> {
+  const skipTorch = torchAvailable();
+  const results: object[] = [];
+  for (const c of CONFIGS) {
+    const bundle = c.bundle();
+    const torch = skipTorch ? null : bestTorch(['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)], 'gen_tok_s');
+    for (const [batch, decoding] of [[1, 'greedy'], [1, 'sampled'], [8, 'greedy']] as const) {
+      const m = await measure(bundle, batch, decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 });
+      const torchTokS = batch === 1 && decoding === 'greedy' && torch ? (torch.gen_tok_s as number) : undefined;
+      results.push({
+        bench: `generate-${c.name}`,
+        params: countParams(bundle.model.specs),
+        batch,
+        decoding,
+        prompt_tokens: PROMPT,
+        new_tokens: NEW_TOKENS,
+        ttft_ms: m.ttftMs,
+        tok_s_per_sequence: m.perSequence,
+        tok_s_total: m.perSequence * batch,
+        ...(torchTokS === undefined ? {} : { torch_gen_tok_s: torchTokS, ratio_vs_torch: m.perSequence / torchTokS }),
+        ...(skipTorch && batch === 1 && decoding === 'greedy' ? { torch: `skipped: ${skipTorch}` } : {}),
+      });
+    }
+  }
+  return results;
+}
+
+/** Median over RUNS (after a warm-up) of time to first token and decoding speed after it, per sequence. */
+async function measure(bundle: ModelBundle, batch: number, sampling: GenerateOptions): Promise<{ ttftMs: number; perSequence: number }> {
+  const decoder = await createDecoder(bundle, batch);
+  const rng = new Rng(1);
+  const prompts = Array.from({ length: batch }, () => Array.from({ length: PROMPT }, () => rng.int(VOCAB)));
+  const ttft: number[] = [];
+  const speed: number[] = [];
+  try {
+    for (let run = 0; run <= RUNS; run++) {
+      const results = await generateBatch({ decoder, tokenizer: bundle.tokenizer }, prompts, { ...sampling, maxNewTokens: NEW_TOKENS, seed: run, stopAtEos: false });
+      if (run === 0) continue;
+      const t = results[0]!.timing;
+      ttft.push(t.timeToFirstTokenMs);
+      // Whole-call rate, as torch_ref.py measures: the prompt pass is included.
+      speed.push(t.tokensPerSecond);
+    }
+  } finally {
+    await decoder.release();
+  }
+  return { ttftMs: median(ttft), perSequence: median(speed) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
