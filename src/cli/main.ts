@@ -7,6 +7,7 @@ import { register as registerTrain } from './train.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerEval } from './eval.js';
+import { register as registerFinetune } from './finetune.js';
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');
 registerData(program);
@@ -15,6 +16,7 @@ registerTrain(program);
 registerGenerate(program);
 registerPlot(program);
 registerEval(program);
+registerFinetune(program);
 
 try {
   await program.parseAsync(process.argv);

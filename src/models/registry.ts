@@ -3,6 +3,7 @@ import { InkwellError } from '../utils/errors.js';
 import { Gpt } from './gpt.js';
 import type { LanguageModel } from './lm.js';
 import { RnnLm } from './rnn.js';
+import { LoraModel } from '../finetune/lora.js';
 
 type Loader = (json: Record<string, unknown>, source: string) => LanguageModel;
 
@@ -17,5 +18,8 @@ export function modelFromConfigJson(json: unknown, source: string): LanguageMode
   const type = (json as Record<string, unknown>).model_type;
   const load = LOADERS[String(type)];
   if (!load) throw new InkwellError(`${source}: model_type '${String(type)}' is not supported`, `supported: ${Object.keys(LOADERS).join(', ')}`);
-  return load(json as Record<string, unknown>, source);
+  const model = load(json as Record<string, unknown>, source);
+  // A LoRA fine-tuning run saves the base config plus its adapter settings.
+  const lora = (json as Record<string, unknown>).inkwell_lora;
+  return lora === undefined ? model : LoraModel.fromConfigJson(model, lora, source);
 }

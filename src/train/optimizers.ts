@@ -41,7 +41,12 @@ const SLOTS: Record<OptimizerName, readonly string[]> = {
   rmsprop: ['square_avg'],
 };
 
-export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs): Optimizer {
+/**
+ * An optimizer over the parameters in `specs` (gradients of others are an
+ * error). `lrScale` multiplies the learning rate of the parameters it names,
+ * as torch's per-parameter-group lr does (decoupled weight decay scales too).
+ */
+export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrScale: Readonly<Record<string, number>> = {}): Optimizer {
   const slots = SLOTS[config.name];
   if (!slots) throw new InkwellError(`unknown optimizer '${config.name}'`, `choose one of: ${Object.keys(SLOTS).join(', ')}`);
   const buffers: OptimizerState = new Map();
@@ -60,11 +65,13 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs): Opt
   const opt: Optimizer = {
     config,
     steps: 0,
-    step(weights, grads, lr) {
+    step(weights, grads, baseLr) {
       opt.steps++;
       const t = opt.steps;
       for (const [name, g] of grads) {
+        if (!specs[name]) throw new InkwellError(`optimizer: got a gradient for '${name}', which it does not train`);
         const w = weights.get(name)!;
+        const lr = baseLr * (lrScale[name] ?? 1);
         const decay = specs[name]?.decay ?? false;
         const n = w.length;
         switch (config.name) {

@@ -14,6 +14,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/sa
 import { recover, writeFilesAtomically } from '../io/transaction.js';
 import { buildEvalGraph, buildTrainGraph, GRAD_PREFIX } from '../models/lm.js';
 import { CompiledGraph, NonFiniteError, type TypedArray } from '../runtime/session.js';
+import { pickSpecs, trainableView } from '../nn/scopes.js';
 import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
@@ -45,6 +46,10 @@ export interface TrainConfig {
   sampling?: SamplingMode;
   seed: number;
   threads?: number;
+  /** Parameters to update (default: all); the rest stay frozen, with no gradients and no optimizer slots. */
+  trainable?: string[];
+  /** Learning-rate multipliers by parameter (default 1), e.g. layer-wise decay when fine-tuning. */
+  lrScale?: Record<string, number>;
 }
 
 export interface StepInfo {
@@ -124,7 +129,8 @@ export class Trainer {
   constructor(private readonly o: TrainerOptions) {
     this.cfg = withDefaults(o.config);
     this.batcher = new WindowBatcher(o.train, { batchSize: this.cfg.batchSize, contextLength: this.cfg.contextLength, mode: this.cfg.sampling, seed: this.cfg.seed });
-    this.optimizer = createOptimizer(this.cfg.optimizer, o.bundle.model.specs);
+    const specs = this.cfg.trainable ? pickSpecs(o.bundle.model.specs, this.cfg.trainable) : o.bundle.model.specs;
+    this.optimizer = createOptimizer(this.cfg.optimizer, specs, this.cfg.lrScale);
     this.rng = new Rng(`${this.cfg.seed}:dropout`);
   }
 
@@ -165,15 +171,23 @@ export class Trainer {
     }
   }
 
+  /** Bytes held by the optimizer's slots (e.g. Adam's exp_avg and exp_avg_sq): frozen parameters have none. */
+  get optimizerBytes(): number {
+    let n = 0;
+    for (const v of this.optimizer.state().values()) n += v.byteLength;
+    return n;
+  }
+
   get currentStep(): number {
     return this.step;
   }
 
   async run(): Promise<TrainResult> {
-    const { model, weights } = this.o.bundle;
+    const { model: full, weights } = this.o.bundle;
     const c = this.cfg;
+    const model = c.trainable ? trainableView(full, c.trainable) : full;
     this.trainStep ??= await compile(buildTrainGraph(model, c.batchSize, c.contextLength), c.threads);
-    if (this.o.val) this.evalStep ??= await compile(buildEvalGraph(model, c.batchSize, c.contextLength), c.threads);
+    if (this.o.val) this.evalStep ??= await compile(buildEvalGraph(full, c.batchSize, c.contextLength), c.threads);
     const stateInputs = this.trainStep.inputs.filter((i) => i.name.startsWith('state.'));
 
     const t0 = performance.now();
@@ -326,7 +340,8 @@ function compile({ graph, outputs }: ReturnType<typeof buildTrainGraph>, threads
   return CompiledGraph.compile(graph, outputs, { threads });
 }
 
-type ResolvedConfig = Required<Omit<TrainConfig, 'threads'>> & Pick<TrainConfig, 'threads'>;
+type Optional = 'threads' | 'trainable' | 'lrScale';
+type ResolvedConfig = Required<Omit<TrainConfig, Optional>> & Pick<TrainConfig, Optional>;
 
 function withDefaults(c: TrainConfig): ResolvedConfig {
   const positive = (name: string, v: number) => {

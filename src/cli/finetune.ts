@@ -1,0 +1,112 @@
+/** `inkwell finetune`: continue training a model directory on a new corpus (full, partly frozen, layer-wise lr, or LoRA). */
+import type { Command } from 'commander';
+import { finetune } from '../finetune/finetune.js';
+import { LORA_MODULES } from '../finetune/lora.js';
+import { InkwellError } from '../utils/errors.js';
+import type { TrainConfig } from '../train/trainer.js';
+import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
+import { fractionOption, intOption, numberOption } from './options.js';
+import { trainProgress } from './train-progress.js';
+
+interface FinetuneFlags extends CorpusFlags {
+  from: string;
+  out: string;
+  steps: number;
+  lr: number;
+  warmup: number;
+  batchSize: number;
+  context: number;
+  weightDecay: number;
+  gradClip: number;
+  evalInterval: number;
+  evalBatches: number;
+  patience: number;
+  valFraction: number;
+  freezeEmbeddings?: boolean;
+  freezeLayers?: number;
+  layerLrDecay?: number;
+  lora?: boolean;
+  loraR: number;
+  loraAlpha: number;
+  loraTargets: string;
+  merge?: boolean;
+  seed: number;
+  threads?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('finetune')
+    .description('fine-tune a trained model on a new corpus, with early stopping and a forgetting report')
+    .requiredOption('--from <dir>', 'the pretrained model directory (a run, its best/, or a Hugging Face GPT-2 directory)')
+    .option('--corpus <paths...>', 'the new corpus: files, directories, globs or .zip archives')
+    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .requiredOption('--out <dir>', 'run directory for the fine-tuned model, metrics and report')
+    .option('--steps <n>', 'optimizer steps', intOption(1), 500)
+    .option('--lr <x>', 'peak learning rate (fresh AdamW, warmup then cosine to lr/10)', numberOption(0, Infinity, true), 3e-4)
+    .option('--warmup <n>', 'warmup steps', intOption(0), 50)
+    .option('--batch-size <n>', 'sequences per batch', intOption(1), 16)
+    .option('--context <n>', 'tokens per sequence (at most the model context)', intOption(1), 64)
+    .option('--weight-decay <x>', 'AdamW weight decay on matrices and embeddings', numberOption(0), 0.01)
+    .option('--grad-clip <x>', 'clip the gradient norm (0 = off)', numberOption(0), 1)
+    .option('--eval-interval <n>', 'evaluate every n steps', intOption(1), 50)
+    .option('--eval-batches <n>', 'validation batches per evaluation', intOption(1), 20)
+    .option('--patience <n>', 'stop after n evaluations without improvement (0 = never)', intOption(0), 3)
+    .option('--val-fraction <f>', 'share of the new corpus held out for validation', fractionOption, 0.1)
+    .option('--freeze-embeddings', "freeze the token/position embeddings (GPT's LM head is tied to them, so it freezes too)")
+    .option('--freeze-layers <k>', 'freeze the first k blocks / recurrent layers', intOption(0))
+    .option('--layer-lr-decay <d>', 'discriminative learning rates: layer i of L gets lr·d^(L−1−i)', numberOption(0, 1, true))
+    .option('--lora', 'train LoRA adapters only (GPT), saved in PEFT format under OUT/adapter')
+    .option('--lora-r <n>', 'LoRA rank', intOption(1), 8)
+    .option('--lora-alpha <x>', 'LoRA alpha (the update is scaled by alpha/r)', numberOption(0, Infinity, true), 16)
+    .option('--lora-targets <list>', `comma-separated modules to adapt (${LORA_MODULES.join(', ')})`, LORA_MODULES.join(','))
+    .option('--merge', 'with --lora: also save the model with the adapters merged in, as OUT/merged')
+    .option('--seed <n>', 'seed for adapters, data order and dropout', intOption(0), 1337)
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .action(async (flags: FinetuneFlags) => {
+      if (!flags.corpus?.length) throw new InkwellError('--corpus is required', 'name the new text, e.g. --corpus ../shared/data/gutenberg/shakespeare-hamlet.txt');
+      if (flags.merge && !flags.lora) throw new InkwellError('--merge needs --lora', 'full fine-tuning already saves plain weights');
+      const train: TrainConfig = {
+        batchSize: flags.batchSize,
+        contextLength: flags.context,
+        maxSteps: flags.steps,
+        optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: flags.weightDecay },
+        schedule: { lr: flags.lr, warmupSteps: flags.warmup, decay: 'cosine', decaySteps: flags.steps, minLr: flags.lr / 10 },
+        gradClip: flags.gradClip,
+        evalInterval: flags.evalInterval,
+        evalBatches: flags.evalBatches,
+        patience: flags.patience,
+        checkpointInterval: flags.steps,
+        logInterval: 10,
+        seed: flags.seed,
+        threads: flags.threads,
+      };
+      const progress = trainProgress(flags.steps, 0);
+      let report;
+      try {
+        report = await finetune({
+          from: flags.from,
+          docs: corpusFromFlags(flags),
+          outDir: flags.out,
+          train,
+          valFraction: flags.valFraction,
+          layers: { freezeEmbeddings: flags.freezeEmbeddings, freezeLayers: flags.freezeLayers, layerLrDecay: flags.layerLrDecay },
+          lora: flags.lora ? { r: flags.loraR, alpha: flags.loraAlpha, targetModules: flags.loraTargets.split(',').map((s) => s.trim()).filter(Boolean) } : undefined,
+          merge: flags.merge,
+          events: progress,
+          onStage: (s) => console.error(s),
+        });
+      } finally {
+        progress.stop();
+      }
+      const f = (x: number) => x.toFixed(4);
+      const p = report.parameters;
+      console.log(
+        `${report.method} fine-tuning: ${p.trainable.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')} parameters (${p.trainablePercent.toFixed(2)}%), ` +
+          `optimizer state ${(report.optimizerBytes / 2 ** 20).toFixed(2)} MiB; ${report.result.steps} steps${report.result.stoppedEarly ? ' (stopped early)' : ''}\n` +
+          `new domain val loss ${f(report.newDomain.before)} → ${f(report.newDomain.after)}` +
+          (report.originalDomain ? `; original domain ${f(report.originalDomain.before)} → ${f(report.originalDomain.after)}` : '; original domain: no token cache found') +
+          `\nbest model in ${report.outputs.best}${report.outputs.adapter ? `, adapter in ${report.outputs.adapter}` : ''}${report.outputs.merged ? `, merged model in ${report.outputs.merged}` : ''}; report in ${flags.out}/finetune_report.md`,
+      );
+    });
+}

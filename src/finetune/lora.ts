@@ -1,0 +1,165 @@
+/**
+ * LoRA (Hu et al., 2021) as Hugging Face PEFT does it: a target weight W gets
+ * a trainable low-rank update, y = x·W + (α/r)·x·Aᵀ·Bᵀ with lora_A [r, in]
+ * (Kaiming-uniform) and lora_B [out, r] (zeros, so training starts at the base
+ * model). GPT-2's Conv1D stores W as [in, out] (PEFT's fan_in_fan_out), so the
+ * update added to W is (α/r)·Aᵀ·Bᵀ.
+ *
+ * The wrapper substitutes W + (α/r)·AᵀBᵀ for W through the parameter scope, so
+ * the base model's graph code is used unchanged; for the small r and layers
+ * here the extra [in, r]·[r, out] product per step costs next to nothing.
+ */
+import type { Tensor } from '../graph/tensor.js';
+import * as F from '../graph/ops/index.js';
+import { Gpt } from '../models/gpt.js';
+import type { ForwardOptions, ForwardResult, LanguageModel } from '../models/lm.js';
+import { ParamScope, uniform, zeros, type ParamSpec, type ParamSpecs, type Weights } from '../nn/params.js';
+import type { NamedTensor } from '../io/safetensors.js';
+import { InkwellError } from '../utils/errors.js';
+
+export interface LoraConfig {
+  r: number;
+  alpha: number;
+  /** Module names whose weights get adapters, matched on the last name part as PEFT does (c_proj matches attn.c_proj and mlp.c_proj). */
+  targetModules: string[];
+}
+
+export const LORA_MODULES = ['c_attn', 'c_proj', 'c_fc'] as const;
+
+/** Target weight name → its adapter's A and B names. */
+function adapterNames(weight: string): { a: string; b: string } {
+  const module = weight.slice(0, -'.weight'.length);
+  return { a: `${module}.lora_A.weight`, b: `${module}.lora_B.weight` };
+}
+
+export class LoraModel implements LanguageModel {
+  readonly specs: ParamSpecs;
+  /** Target weight names, in the base model's order. */
+  readonly targets: string[];
+  readonly scale: number;
+
+  constructor(readonly base: LanguageModel, readonly config: LoraConfig) {
+    if (!(base instanceof Gpt)) throw new InkwellError(`LoRA adapters need a GPT model (Conv1D weights), got '${base.kind}'`);
+    if (!Number.isInteger(config.r) || config.r <= 0) throw new InkwellError(`LoRA rank r must be a positive integer, got ${config.r}`);
+    if (!(config.alpha > 0)) throw new InkwellError(`LoRA alpha must be positive, got ${config.alpha}`);
+    for (const m of config.targetModules) {
+      if (!(LORA_MODULES as readonly string[]).includes(m)) throw new InkwellError(`LoRA target '${m}' is not a GPT-2 module`, `choose from: ${LORA_MODULES.join(', ')}`);
+    }
+    this.scale = config.alpha / config.r;
+    this.targets = Object.keys(base.specs).filter((n) => n.endsWith('.weight') && config.targetModules.includes(n.split('.').at(-2)!));
+    if (this.targets.length === 0) throw new InkwellError('no LoRA target modules given');
+    const adapters: Record<string, ParamSpec> = {};
+    for (const w of this.targets) {
+      const [nIn, nOut] = base.specs[w]!.shape as [number, number];
+      const { a, b } = adapterNames(w);
+      // PEFT: kaiming_uniform_(a=√5) on A, i.e. U(±1/√in); B starts at zero.
+      adapters[a] = { shape: [config.r, nIn], init: uniform(1 / Math.sqrt(nIn)), decay: true };
+      adapters[b] = { shape: [nOut, config.r], init: zeros, decay: true };
+    }
+    this.specs = { ...base.specs, ...adapters };
+  }
+
+  get kind(): string {
+    return this.base.kind;
+  }
+
+  get vocabSize(): number {
+    return this.base.vocabSize;
+  }
+
+  /** The adapter parameters: what LoRA trains. */
+  get adapterNames(): string[] {
+    return this.targets.flatMap((w) => Object.values(adapterNames(w)));
+  }
+
+  /** The base config plus the adapter settings, so inkwell reloads a LoRA run (transformers ignores the extra field). */
+  configJson(): Record<string, unknown> {
+    const c = this.config;
+    return { ...this.base.configJson(), inkwell_lora: { r: c.r, lora_alpha: c.alpha, target_modules: c.targetModules } };
+  }
+
+  forward(scope: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult {
+    return this.base.forward(new LoraScope(scope, this), ids, opts);
+  }
+
+  /** Base weights with every adapter folded in: W + (α/r)·AᵀBᵀ (what `--merge` saves). */
+  merge(weights: Weights): Weights {
+    const out: Weights = new Map();
+    for (const name of Object.keys(this.base.specs)) out.set(name, Float32Array.from(weights.get(name)!));
+    for (const w of this.targets) {
+      const [nIn, nOut] = this.base.specs[w]!.shape as [number, number];
+      const { a, b } = adapterNames(w);
+      const A = weights.get(a)!;
+      const B = weights.get(b)!;
+      const W = out.get(w)!;
+      const r = this.config.r;
+      for (let i = 0; i < nIn; i++) {
+        for (let o = 0; o < nOut; o++) {
+          let s = 0;
+          for (let k = 0; k < r; k++) s += A[k * nIn + i]! * B[o * r + k]!;
+          W[i * nOut + o]! += this.scale * s;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** PEFT's adapter_model.safetensors tensors: `base_model.model.<module>.lora_A.weight` / `lora_B.weight`. */
+  adapterTensors(weights: Weights): Map<string, NamedTensor> {
+    return new Map(this.adapterNames.map((n) => [`${PEFT_PREFIX}${n}`, { shape: this.specs[n]!.shape, data: weights.get(n)! }]));
+  }
+
+  /** PEFT's adapter_config.json for these adapters on `baseModel`. */
+  adapterConfig(baseModel: string): Record<string, unknown> {
+    const c = this.config;
+    return {
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      base_model_name_or_path: baseModel,
+      r: c.r,
+      lora_alpha: c.alpha,
+      lora_dropout: 0,
+      target_modules: c.targetModules,
+      // GPT-2's Conv1D stores weights [in, out]: PEFT must transpose its update.
+      fan_in_fan_out: true,
+      bias: 'none',
+      modules_to_save: null,
+      inference_mode: true,
+      init_lora_weights: true,
+    };
+  }
+
+  /** Reads `inkwell_lora` of a config.json back. */
+  static fromConfigJson(base: LanguageModel, j: unknown, source: string): LoraModel {
+    const c = j as { r?: unknown; lora_alpha?: unknown; target_modules?: unknown };
+    if (typeof c?.r !== 'number' || typeof c.lora_alpha !== 'number' || !Array.isArray(c.target_modules)) {
+      throw new InkwellError(`${source}: 'inkwell_lora' needs r, lora_alpha and target_modules`);
+    }
+    return new LoraModel(base, { r: c.r, alpha: c.lora_alpha, targetModules: c.target_modules.map(String) });
+  }
+}
+
+export const PEFT_PREFIX = 'base_model.model.';
+
+/** A scope in which each target weight reads as W + (α/r)·AᵀBᵀ; everything else passes through. */
+class LoraScope extends ParamScope {
+  private readonly effective = new Map<string, Tensor>();
+  private readonly targets: ReadonlySet<string>;
+
+  constructor(private readonly inner: ParamScope, private readonly lora: LoraModel) {
+    super(inner.graph, inner.specs);
+    this.targets = new Set(lora.targets);
+  }
+
+  override get(name: string): Tensor {
+    if (!this.targets.has(name)) return this.inner.get(name);
+    let t = this.effective.get(name);
+    if (!t) {
+      const { a, b } = adapterNames(name);
+      const delta = F.matmul(this.inner.get(a), this.inner.get(b), { transA: true, transB: true }); // [in, r]·[r, out]
+      t = F.add(this.inner.get(name), F.mul(delta, this.lora.scale));
+      this.effective.set(name, t);
+    }
+    return t;
+  }
+}
