@@ -43,7 +43,6 @@ class GptDecoder implements IncrementalDecoder {
 
   private constructor(
     private readonly model: Gpt,
-    private readonly weights: Feeds,
     readonly batch: number,
     private readonly session: CompiledGraph,
   ) {
@@ -54,8 +53,9 @@ class GptDecoder implements IncrementalDecoder {
 
   static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
     const { graph, outputs } = model.buildDecodeGraph();
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads });
-    return new GptDecoder(model, Object.fromEntries(bundle.weights), batch, session);
+    // Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights });
+    return new GptDecoder(model, batch, session);
   }
 
   reset(): void {
@@ -71,7 +71,6 @@ class GptDecoder implements IncrementalDecoder {
     const positions = new BigInt64Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = BigInt(P + t);
     const feeds: Record<string, Feeds[string]> = {
-      ...this.weights,
       input_ids: { data: BigInt64Array.from(tokens, (t) => BigInt(t)), dims: [B, T] },
       attention_mask: { data: new BigInt64Array(B * (P + T)).fill(1n), dims: [B, P + T] },
       position_ids: { data: positions, dims: [B, T] },
@@ -102,7 +101,6 @@ class RecurrentDecoder implements IncrementalDecoder {
   private state = new Map<string, TypedArray>();
 
   private constructor(
-    private readonly weights: Feeds,
     readonly batch: number,
     readonly vocabSize: number,
     private readonly session: CompiledGraph,
@@ -110,8 +108,8 @@ class RecurrentDecoder implements IncrementalDecoder {
 
   static async create(bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { graph, outputs } = buildForwardGraph(bundle.model, batch, 1);
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads });
-    return new RecurrentDecoder(Object.fromEntries(bundle.weights), batch, bundle.model.vocabSize, session);
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights });
+    return new RecurrentDecoder(batch, bundle.model.vocabSize, session);
   }
 
   reset(): void {
@@ -127,7 +125,7 @@ class RecurrentDecoder implements IncrementalDecoder {
     for (let t = 0; t < T; t++) {
       const ids = new BigInt64Array(B);
       for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
-      const feeds: Record<string, TypedArray> = { ...(this.weights as Record<string, TypedArray>), ids };
+      const feeds: Record<string, TypedArray> = { ids };
       for (const s of stateInputs) feeds[s.name] = this.state.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
       const out = await this.session.run(feeds);
       for (const s of stateInputs) this.state.set(s.name, out[`${s.name}.out`]!);

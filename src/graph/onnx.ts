@@ -25,7 +25,19 @@ export interface EmittedModel {
   readonly inputs: readonly Tensor[];
 }
 
-export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): EmittedModel {
+export interface EmitOptions {
+  /**
+   * Parameters to bake into the model as initializers instead of inputs. For
+   * inference with fixed weights this lets ORT pre-pack matrices once (a
+   * batch-1 decoder's GEMVs are otherwise dominated by packing weights on
+   * every run) and makes the file self-contained (export).
+   */
+  initializers?: ReadonlyMap<string, Float32Array>;
+  name?: string;
+}
+
+export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = {}): EmittedModel {
+  const baked = opts.initializers ?? new Map<string, Float32Array>();
   const outTensors = Object.entries(outputs);
   if (outTensors.length === 0) throw new GraphError('toOnnx: no outputs requested');
   for (const [key, t] of outTensors) {
@@ -42,7 +54,12 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): E
     if (t.producer) stack.push(...t.producer.inputs);
   }
   const nodes = graph.nodes.filter((n) => n.outputs.some((o) => needed.has(o.id)));
-  const inputs = graph.inputs.map((i) => i.tensor).filter((t) => needed.has(t.id));
+  const inputs = graph.inputs.map((i) => i.tensor).filter((t) => needed.has(t.id) && !baked.has(t.name));
+  for (const name of baked.keys()) {
+    const input = graph.inputs.find((i) => i.tensor.name === name);
+    if (!input || input.kind !== 'param') throw new GraphError(`toOnnx: '${name}' is not a parameter of this graph`);
+    if (baked.get(name)!.length !== input.tensor.size) throw new GraphError(`toOnnx: '${name}' has ${baked.get(name)!.length} values for ${input.tensor}`);
+  }
   const outNames = new Set(outTensors.map(([k]) => k));
   for (const t of graph.inputs) {
     if (outNames.has(t.tensor.name)) throw new GraphError(`toOnnx: output name '${t.tensor.name}' clashes with an input`);
@@ -134,6 +151,10 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): E
     name: (t) => t.name,
   };
 
+  for (const { tensor } of graph.inputs) {
+    const data = baked.get(tensor.name);
+    if (data && needed.has(tensor.id)) initializers.push({ name: tensor.name, dataType: ONNX_DTYPE.float32, dims: [...tensor.shape] as number[], rawData: bytesOf(data) });
+  }
   for (const c of graph.constants) {
     if (needed.has(c.tensor.id)) {
       initializers.push({ name: c.tensor.name, dataType: ONNX_DTYPE[c.tensor.dtype], dims: [...c.tensor.shape], rawData: bytesOf(c.data) });
@@ -147,7 +168,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, name = 'inkwell'): E
     producerName: 'inkwell',
     opsetImport: [{ domain: '', version: OPSET }],
     graph: {
-      name,
+      name: opts.name ?? 'inkwell',
       node: protoNodes,
       initializer: initializers,
       input: inputs.map((t) => valueInfo(t.name, t)),

@@ -25,6 +25,8 @@ export interface CompileOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Also write the model to this `.onnx` path, for inspection with Netron or onnx tools. */
   dumpPath?: string;
+  /** Parameters fixed for this session's lifetime, baked in as initializers (inference: ORT pre-packs them). */
+  bake?: ReadonlyMap<string, Float32Array>;
 }
 
 export interface RunOptions {
@@ -64,7 +66,7 @@ export class CompiledGraph {
   ) {}
 
   static async compile(graph: Graph, outputs: GraphOutputs, opts: CompileOptions = {}): Promise<CompiledGraph> {
-    const { bytes, inputs } = toOnnx(graph, outputs);
+    const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake });
     if (opts.dumpPath) fs.writeFileSync(opts.dumpPath, bytes);
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: opts.threads ?? os.availableParallelism(),
