@@ -4,6 +4,7 @@
  * PyTorch reference (../shared/bench/torch_ref.py) in the same run, as ratios.
  */
 import { benchData } from './data.js';
+import { benchGenerate } from './generate.js';
 import { benchMatmul } from './matmul.js';
 import { benchTrain, TRAIN_CONFIGS } from './train.js';
 
@@ -11,6 +12,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   matmul: async () => [await benchMatmul(1024, 1), await benchMatmul(1024)],
   data: () => benchData(),
   train: (args) => benchTrain(args),
+  generate: () => benchGenerate(),
 };
 
 async function main(): Promise<void> {

@@ -37,8 +37,16 @@ export { PRESETS, type RunSpec } from './train/presets.js';
 // Generation and evaluation
 export { createDecoder } from './generate/decoders.js';
 export type { IncrementalDecoder } from './generate/decoder.js';
-export { generate, generateText, generateBatch, type GenerateOptions } from './generate/generate.js';
-export { evaluatePerplexity } from './eval/perplexity.js';
+export { generate, generateEvents, generateText, generateBatch, type GenerateOptions, type GenerationResult } from './generate/generate.js';
+export { TokenSampler, type SamplingOptions } from './generate/sampling.js';
+export { evaluatePerplexity, type PerplexityResult } from './eval/perplexity.js';
+export { evaluateModelDir } from './eval/evaluate.js';
+export { reportMarkdown } from './eval/report.js';
+export { compareWithOriginal } from './eval/comparison.js';
+export { bleu, rougeL, distinctN } from './eval/text-metrics.js';
+export { KneserNeyModel, UnigramModel } from './eval/ngram-lm.js';
+export { lineChart } from './eval/plot.js';
+export { svgToPng } from './eval/png.js';
 
 // Files
 export { loadModel, saveModel, type ModelBundle } from './io/model-dir.js';
