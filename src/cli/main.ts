@@ -8,6 +8,7 @@ import { register as registerGenerate } from './generate.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerEval } from './eval.js';
 import { register as registerFinetune } from './finetune.js';
+import { register as registerClassify } from './classify.js';
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');
 registerData(program);
@@ -17,6 +18,7 @@ registerGenerate(program);
 registerPlot(program);
 registerEval(program);
 registerFinetune(program);
+registerClassify(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -79,7 +79,12 @@ export class LoraModel implements LanguageModel {
   }
 
   forward(scope: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult {
-    return this.base.forward(new LoraScope(scope, this), ids, opts);
+    return this.base.forward(this.scope(scope), ids, opts);
+  }
+
+  /** A view of `inner` in which each target weight reads as W + (α/r)·AᵀBᵀ, for graphs built from the base model's parts (e.g. a classifier over its hidden states). */
+  scope(inner: ParamScope): ParamScope {
+    return new LoraScope(inner, this);
   }
 
   /** Base weights with every adapter folded in: W + (α/r)·AᵀBᵀ (what `--merge` saves). */

@@ -144,7 +144,15 @@ export class RnnLm implements LanguageModel {
     return Object.fromEntries(Object.entries(this.stateShapes(batch)).map(([name, [L, B, H]]) => [name, new Float32Array(L * B * H)]));
   }
 
-  forward(p: ParamScope, ids: Tensor, { train }: ForwardOptions): ForwardResult {
+  forward(p: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult {
+    const { hidden, state } = this.hiddenStates(p, ids, opts);
+    const w = this.config.tieWeights ? p.get('embedding.weight') : p.get('head.weight');
+    const logits = F.add(F.matmul(hidden, w, { transB: true }), p.get('head.bias')); // B,T,V
+    return { logits, state };
+  }
+
+  /** The last recurrent layer's outputs, B,T,H (what the LM head reads, and task heads can read too), and the carried state. */
+  hiddenStates(p: ParamScope, ids: Tensor, { train }: ForwardOptions): { hidden: Tensor; state: Record<string, Tensor> } {
     const c = this.config;
     const B = ids.shape[0]!;
     const inputs = Object.entries(this.stateShapes(B)).map(([name, shape]) => ids.graph.input(name, 'float32', shape));
@@ -161,11 +169,8 @@ export class RnnLm implements LanguageModel {
       state.forEach((s, i) => final[i]!.push(s));
       x = stack(ys); // T,B,H
     }
-    const y = F.transpose(x, [1, 0, 2]); // B,T,H
-    const w = c.tieWeights ? p.get('embedding.weight') : p.get('head.weight');
-    const logits = F.add(F.matmul(y, w, { transB: true }), p.get('head.bias')); // B,T,V
     const state = Object.fromEntries(inputs.map((s, i) => [s.name, stack(final[i]!)])); // L,B,H each
-    return { logits, state };
+    return { hidden: F.transpose(x, [1, 0, 2]), state }; // B,T,H
   }
 
   /**

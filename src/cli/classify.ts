@@ -1,0 +1,121 @@
+/** `inkwell classify train|predict`: a sequence classifier on a pretrained GPT or LSTM (e.g. SST-2 sentiment). */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { loadClassifier } from '../finetune/classifier-io.js';
+import { predict, trainClassifier, type ClassifyMethod } from '../finetune/classify-train.js';
+import type { Pooling } from '../finetune/classifier.js';
+import { LORA_MODULES } from '../finetune/lora.js';
+import { InkwellError } from '../utils/errors.js';
+import { intOption, numberOption } from './options.js';
+
+interface TrainFlags {
+  from: string;
+  train: string;
+  eval: string;
+  out: string;
+  method: ClassifyMethod;
+  scratch?: boolean;
+  pooling: Pooling;
+  maxLength: number;
+  batchSize: number;
+  steps: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number;
+  gradClip: number;
+  freezeSteps: number;
+  loraR: number;
+  loraAlpha: number;
+  loraTargets: string;
+  evalInterval: number;
+  patience: number;
+  maxExamples?: number;
+  seed: number;
+  threads?: number;
+}
+
+const METHODS: ClassifyMethod[] = ['full', 'frozen', 'lora'];
+
+export function register(program: Command): void {
+  const cmd = program.command('classify').description('text classification with a pretrained model: train a head, then label text');
+  cmd
+    .command('train')
+    .description('add a classification head to a pretrained model and fine-tune it on labelled TSV data')
+    .requiredOption('--from <dir>', 'the pretrained model directory (GPT or LSTM/GRU)')
+    .requiredOption('--train <file>', "training TSV with a header: 'sentence' (or 'text') and 'label' columns")
+    .requiredOption('--eval <file>', 'evaluation TSV in the same format')
+    .requiredOption('--out <dir>', 'where the classifier, metrics.jsonl and the report go')
+    .option('--method <m>', `what to train: ${METHODS.join(', ')} (frozen: the head only)`, 'full')
+    .option('--scratch', "re-initialise the model's weights (same architecture and tokenizer): the no-pretraining baseline")
+    .option('--pooling <p>', 'last (the last real token, as GPT-2) or mean (over real tokens)', 'last')
+    .option('--max-length <n>', 'truncate texts to this many tokens', intOption(1), 64)
+    .option('--batch-size <n>', 'examples per batch', intOption(1), 32)
+    .option('--steps <n>', 'optimizer steps', intOption(1), 1000)
+    .option('--lr <x>', 'peak learning rate (AdamW, warmup then cosine to lr/10)', numberOption(0, Infinity, true), 5e-4)
+    .option('--warmup <n>', 'warmup steps', intOption(0), 50)
+    .option('--weight-decay <x>', 'AdamW weight decay', numberOption(0), 0.01)
+    .option('--grad-clip <x>', 'clip the gradient norm (0 = off)', numberOption(0), 1)
+    .option('--freeze-steps <n>', 'full: train the head alone for the first n steps, then everything', intOption(0), 0)
+    .option('--lora-r <n>', 'LoRA rank (--method lora)', intOption(1), 8)
+    .option('--lora-alpha <x>', 'LoRA alpha', numberOption(0, Infinity, true), 16)
+    .option('--lora-targets <list>', `modules to adapt (${LORA_MODULES.join(', ')})`, LORA_MODULES.join(','))
+    .option('--eval-interval <n>', 'evaluate every n steps', intOption(1), 100)
+    .option('--patience <n>', 'stop after n evaluations without a better accuracy (0 = never)', intOption(0), 4)
+    .option('--max-examples <n>', 'use at most n training examples', intOption(1))
+    .option('--seed <n>', 'seed for the head, data order and dropout', intOption(0), 1337)
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .action(async (f: TrainFlags) => {
+      if (!METHODS.includes(f.method)) throw new InkwellError(`--method must be one of ${METHODS.join(', ')}, got '${f.method}'`);
+      if (f.pooling !== 'last' && f.pooling !== 'mean') throw new InkwellError(`--pooling must be 'last' or 'mean', got '${f.pooling}'`);
+      const report = await trainClassifier({
+        from: f.from,
+        trainFile: f.train,
+        evalFile: f.eval,
+        outDir: f.out,
+        method: f.method,
+        init: f.scratch ? 'scratch' : 'pretrained',
+        pooling: f.pooling,
+        maxLength: f.maxLength,
+        batchSize: f.batchSize,
+        steps: f.steps,
+        lr: f.lr,
+        warmup: f.warmup,
+        weightDecay: f.weightDecay,
+        gradClip: f.gradClip,
+        freezeSteps: f.freezeSteps,
+        lora: { r: f.loraR, alpha: f.loraAlpha, targetModules: f.loraTargets.split(',').map((s) => s.trim()).filter(Boolean) },
+        evalInterval: f.evalInterval,
+        patience: f.patience,
+        maxTrainExamples: f.maxExamples,
+        seed: f.seed,
+        threads: f.threads,
+        onEval: (step, m, loss) => console.error(`step ${step}: eval accuracy ${(100 * m.accuracy).toFixed(2)}%, macro F1 ${(100 * m.macroF1).toFixed(2)}%, loss ${loss.toFixed(4)}`),
+      });
+      const m = report.eval;
+      console.log(
+        `${report.method} (${report.init}): accuracy ${(100 * m.accuracy).toFixed(2)}%, macro F1 ${(100 * m.macroF1).toFixed(2)}% on ${m.count} examples; ` +
+          `${report.parameters.trainable.toLocaleString('en-US')} trainable parameters (${report.parameters.trainablePercent.toFixed(2)}%), best at step ${report.bestStep} of ${report.steps}\n` +
+          `confusion (rows true, columns predicted; labels ${report.labels.join(', ')}): ${JSON.stringify(m.confusion)}\nsaved to ${f.out}`,
+      );
+    });
+  cmd
+    .command('predict')
+    .description('label text with a trained classifier')
+    .requiredOption('--model <dir>', 'a classifier directory from `inkwell classify train`')
+    .option('--text <text...>', 'text(s) to label')
+    .option('--file <file>', 'label each non-empty line of this file')
+    .option('--json', 'print one JSON object per text, with the score of every label')
+    .action(async (f: { model: string; text?: string[]; file?: string; json?: boolean }) => {
+      let texts = f.text ?? [];
+      if (f.file) {
+        if (!fs.existsSync(f.file)) throw new InkwellError(`--file ${f.file} does not exist`);
+        texts = [...texts, ...fs.readFileSync(f.file, 'utf8').split('\n').filter((l) => l.trim() !== '')];
+      }
+      if (texts.length === 0) throw new InkwellError('give --text or --file');
+      const preds = await predict(loadClassifier(f.model), texts);
+      preds.forEach((p, i) => {
+        if (f.json) console.log(JSON.stringify({ text: texts[i], label: p.label, scores: p.scores }));
+        else console.log(`${p.label}\t${p.scores[p.label]!.toFixed(3)}\t${texts[i]}`);
+      });
+    });
+}
