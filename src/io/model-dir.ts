@@ -11,6 +11,7 @@ import { validateWeights, type Weights } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { loadTokenizer } from '../tokenizers/io.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
+import { checkGpt2Config, normalizeGpt2Weights } from './hf-gpt2.js';
 import { encodeSafetensors, readSafetensors, type NamedTensor } from './safetensors.js';
 import { recover, writeFilesAtomically } from './transaction.js';
 
@@ -54,9 +55,15 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
   const model = modelFromConfigJson(config, configPath);
   const weightsPath = path.join(dir, MODEL_FILE);
   const { tensors, metadata } = readSafetensors(weightsPath);
-  const weights: Weights = new Map([...tensors].map(([k, t]) => [k, t.data]));
+  let weights: Weights = new Map([...tensors].map(([k, t]) => [k, t.data]));
+  // A GPT-2 directory from the Hugging Face Hub loads as it is (see hf-gpt2.ts).
+  if (model.kind === 'gpt') {
+    checkGpt2Config(config as Record<string, unknown>, configPath);
+    weights = normalizeGpt2Weights(weights, weightsPath);
+  }
   validateWeights(model.specs, weights, weightsPath);
-  const tokenizer = loadTokenizer(path.join(dir, 'tokenizer.json'));
+  // tokenizer.json, or GPT-2's original vocab.json + merges.txt.
+  const tokenizer = loadTokenizer(dir);
   if (tokenizer.vocabSize > model.vocabSize) {
     throw new InkwellError(`${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`);
   }
