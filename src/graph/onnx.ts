@@ -61,6 +61,10 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
     if (baked.get(name)!.length !== input.tensor.size) throw new GraphError(`toOnnx: '${name}' has ${baked.get(name)!.length} values for ${input.tensor}`);
   }
   const outNames = new Set(outTensors.map(([k]) => k));
+  // A computed output is produced under its output name directly: an Identity would cost ORT a copy
+  // (it cannot elide one whose input feeds other nodes too, e.g. a KV cache's present keys).
+  const rename = new Map<number, string>();
+  for (const [key, t] of outTensors) if (t.producer && !rename.has(t.id)) rename.set(t.id, key);
   for (const t of graph.inputs) {
     if (outNames.has(t.tensor.name)) throw new GraphError(`toOnnx: output name '${t.tensor.name}' clashes with an input`);
   }
@@ -138,7 +142,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
           const src = symbolSource.get(d);
           if (!src) throw new GraphError(`toOnnx: no tensor carries the dimension '${d}'`);
           v = emitter.tmp(`dim_${d.replace(/\W/g, '_')}`);
-          emitter.add('Shape', [src.tensor.name], [v], { start: src.axis, end: src.axis + 1 });
+          emitter.add('Shape', [emitter.name(src.tensor)], [v], { start: src.axis, end: src.axis + 1 });
           symbolValue.set(d, v);
         }
         pieces.push(v);
@@ -148,7 +152,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
       emitter.add('Concat', pieces, [out], { axis: 0 });
       return out;
     },
-    name: (t) => t.name,
+    name: (t) => rename.get(t.id) ?? t.name,
   };
 
   for (const { tensor } of graph.inputs) {
@@ -161,7 +165,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
     }
   }
   for (const n of nodes) emitNode(n, emitter);
-  for (const [key, t] of outTensors) emitter.add('Identity', [t.name], [key]);
+  for (const [key, t] of outTensors) if (rename.get(t.id) !== key) emitter.add('Identity', [emitter.name(t)], [key]);
 
   const model = onnx.ModelProto.create({
     irVersion: 8,
