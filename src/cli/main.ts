@@ -9,6 +9,7 @@ import { register as registerPlot } from './plot.js';
 import { register as registerEval } from './eval.js';
 import { register as registerFinetune } from './finetune.js';
 import { register as registerClassify } from './classify.js';
+import { register as registerTransfer } from './transfer.js';
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');
 registerData(program);
@@ -19,6 +20,7 @@ registerPlot(program);
 registerEval(program);
 registerFinetune(program);
 registerClassify(program);
+registerTransfer(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,168 @@
+/**
+ * The transfer-learning experiment: pretrain on most of a corpus, fine-tune on
+ * a held-out document, and train the same architecture from scratch on that
+ * document alone for the same number of steps, on the same validation split;
+ * both learning curves go into one chart and a short report.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Document } from '../data/corpus.js';
+import { openTokenCacheSplit } from '../data/token-cache.js';
+import { svgToPng } from '../eval/png.js';
+import { readRunCurves, runCurvesChart } from '../eval/run-curves.js';
+import { loadModel } from '../io/model-dir.js';
+import { initWeights } from '../nn/params.js';
+import { newRun } from '../train/pipeline.js';
+import type { RunSpec } from '../train/presets.js';
+import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
+import { InkwellError } from '../utils/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../utils/fs.js';
+import { DATA_DIR, finetune, type FinetuneReport } from './finetune.js';
+
+/** A 4-layer, 128-wide GPT over a 4,096-token byte-level BPE: about 1.3M parameters, ~20 minutes of pretraining on two shared cores. */
+export const TRANSFER_SPEC: RunSpec = {
+  description: 'transfer experiment: a small BPE GPT pretrained on all but one book',
+  tokenizer: { type: 'bpe', vocabSize: 4096 },
+  model: { type: 'gpt', nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, bias: true, dropout: 0, layerNormEps: 1e-5 },
+  valFraction: 0.05,
+  train: {
+    batchSize: 16,
+    contextLength: 64,
+    maxSteps: 1200,
+    optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: 0.1 },
+    schedule: { lr: 2e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 1200, minLr: 2e-4 },
+    gradClip: 1,
+    evalInterval: 250,
+    evalBatches: 20,
+    checkpointInterval: 250,
+    logInterval: 10,
+    seed: 1337,
+  },
+};
+
+export interface TransferOptions {
+  docs: readonly Document[];
+  /** The held-out document's name (e.g. shakespeare-hamlet.txt). */
+  holdout: string;
+  outDir: string;
+  spec: RunSpec;
+  /** Reuse this pretraining run (its best/ and data/) instead of pretraining. */
+  pretrained?: string;
+  /** Fine-tuning and from-scratch steps (equal, for a fair comparison). */
+  steps: number;
+  finetuneLr: number;
+  evalInterval: number;
+  threads?: number;
+  events?: (stage: string) => TrainerEvents;
+  onStage?: (stage: string) => void;
+}
+
+export interface TransferReport {
+  holdout: string;
+  pretrain: { dir: string; bestValLoss: number | null; steps: number | null };
+  finetuned: { dir: string; bestValLoss: number | null; curve: Array<[number, number]>; forgetting: FinetuneReport['originalDomain'] };
+  scratch: { dir: string; bestValLoss: number | null; curve: Array<[number, number]> };
+  plots: string[];
+}
+
+export async function transfer(o: TransferOptions): Promise<TransferReport> {
+  const stage = o.onStage ?? (() => {});
+  const held = o.docs.filter((d) => d.name === o.holdout || path.basename(d.source) === o.holdout);
+  if (held.length === 0) throw new InkwellError(`--holdout ${o.holdout} is not in the corpus`, `documents: ${o.docs.map((d) => d.name).join(', ')}`);
+  const rest = o.docs.filter((d) => !held.includes(d));
+  fs.mkdirSync(o.outDir, { recursive: true });
+
+  let pretrainDir = o.pretrained;
+  let pretrainResult: TrainResult | null = null;
+  if (!pretrainDir) {
+    if (rest.length === 0) throw new InkwellError('nothing is left to pretrain on once the held-out document is removed');
+    pretrainDir = path.join(o.outDir, 'pretrain');
+    stage(`1/3 pretraining on ${rest.length} document(s) in ${pretrainDir}`);
+    const { trainer } = newRun(o.spec, rest, pretrainDir, { events: o.events?.('pretrain'), onStage: stage });
+    try {
+      pretrainResult = await trainer.run();
+    } finally {
+      await trainer.release();
+    }
+  }
+  const best = path.join(pretrainDir, 'best');
+  const from = fs.existsSync(best) ? best : pretrainDir;
+  const base = loadModel(from);
+
+  const t = o.spec.train;
+  const config: TrainConfig = {
+    batchSize: t.batchSize,
+    contextLength: t.contextLength,
+    maxSteps: o.steps,
+    optimizer: t.optimizer,
+    schedule: { lr: o.finetuneLr, warmupSteps: Math.min(50, Math.floor(o.steps / 10)), decay: 'cosine', decaySteps: o.steps, minLr: o.finetuneLr / 10 },
+    gradClip: t.gradClip,
+    evalInterval: o.evalInterval,
+    evalBatches: t.evalBatches,
+    // Both runs go the full distance so the curves compare step for step; the best model is still kept.
+    patience: 0,
+    checkpointInterval: o.steps,
+    logInterval: 10,
+    seed: t.seed,
+    threads: o.threads,
+  };
+  const finetuneDir = path.join(o.outDir, 'finetune');
+  stage(`2/3 fine-tuning ${from} on ${o.holdout} for ${o.steps} steps`);
+  const ft = await finetune({ from, docs: held, outDir: finetuneDir, train: config, valFraction: 0.1, events: o.events?.('finetune'), onStage: stage });
+
+  // From scratch: same architecture, tokenizer, data split and steps, with the pretraining recipe's learning rate (what suits random weights).
+  const scratchDir = path.join(o.outDir, 'scratch');
+  stage(`3/3 training the same model from scratch on ${o.holdout} for ${o.steps} steps`);
+  const dataDir = path.join(finetuneDir, DATA_DIR);
+  const model = base.model;
+  const scratch = new Trainer({
+    bundle: { model, weights: initWeights(model.specs, t.seed), tokenizer: base.tokenizer },
+    train: openTokenCacheSplit(dataDir, 'train', base.tokenizer),
+    val: openTokenCacheSplit(dataDir, 'val', base.tokenizer),
+    config: { ...config, schedule: { ...config.schedule, lr: t.schedule.lr, minLr: t.schedule.lr / 10 } },
+    outDir: scratchDir,
+    events: o.events?.('scratch'),
+  });
+  let scratchResult: TrainResult;
+  try {
+    scratchResult = await scratch.run();
+  } finally {
+    await scratch.release();
+  }
+
+  const curves = [readRunCurves(finetuneDir, 'pretrained + fine-tuned'), readRunCurves(scratchDir, 'from scratch')];
+  const svg = runCurvesChart(curves, { title: `${o.holdout}: fine-tuned vs from scratch`, smoothing: 0.6 });
+  const plots = [path.join(o.outDir, 'transfer.svg'), path.join(o.outDir, 'transfer.png')];
+  writeFileAtomic(plots[0]!, svg);
+  writeFileAtomic(plots[1]!, await svgToPng(svg));
+  const report: TransferReport = {
+    holdout: o.holdout,
+    pretrain: { dir: pretrainDir, bestValLoss: pretrainResult?.bestValLoss ?? null, steps: pretrainResult?.steps ?? null },
+    finetuned: { dir: finetuneDir, bestValLoss: ft.result.bestValLoss, curve: curves[0]!.val, forgetting: ft.originalDomain },
+    scratch: { dir: scratchDir, bestValLoss: scratchResult.bestValLoss, curve: curves[1]!.val },
+    plots,
+  };
+  writeJsonAtomic(path.join(o.outDir, 'transfer_report.json'), report);
+  writeFileAtomic(path.join(o.outDir, 'transfer_report.md'), reportMarkdown(report));
+  return report;
+}
+
+export function reportMarkdown(r: TransferReport): string {
+  const f = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
+  const scratchAt = new Map(r.scratch.curve);
+  return [
+    `# Transfer: ${r.holdout}`,
+    '',
+    `Pretrained in \`${r.pretrain.dir}\`${r.pretrain.bestValLoss === null ? ' (reused)' : `: best validation loss ${f(r.pretrain.bestValLoss)} after ${r.pretrain.steps} steps`}.`,
+    '',
+    `Best validation loss on ${r.holdout}: **${f(r.finetuned.bestValLoss)}** pretrained + fine-tuned, **${f(r.scratch.bestValLoss)}** from scratch.`,
+    r.finetuned.forgetting ? `Forgetting: the original corpus's validation loss went ${f(r.finetuned.forgetting.before)} → ${f(r.finetuned.forgetting.after)}.` : '',
+    '',
+    '| step | fine-tuned val loss | from-scratch val loss |',
+    '|---|---|---|',
+    ...r.finetuned.curve.map(([s, v]) => `| ${s} | ${f(v)} | ${f(scratchAt.get(s))} |`),
+    '',
+    `![curves](${path.basename(r.plots[1]!)})`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,33 @@
+/** The transfer experiment end to end at toy size: pretrain without the held-out document, fine-tune on it, train from scratch, plot and report. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readCorpus } from '../../src/data/corpus.js';
+import { transfer } from '../../src/finetune/transfer.js';
+import type { RunSpec } from '../../src/train/presets.js';
+import { syntheticText, tmpDir } from '../helpers/corpus.js';
+
+const spec: RunSpec = {
+  tokenizer: { type: 'char' },
+  model: { type: 'gpt', nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 },
+  valFraction: 0.2,
+  train: { batchSize: 4, contextLength: 16, maxSteps: 8, optimizer: { name: 'adamw' }, schedule: { lr: 1e-2 }, evalInterval: 4, evalBatches: 2, logInterval: 2, seed: 1, threads: 1 },
+};
+
+test('transfer runs all three stages on the same held-out split and writes curves and a report', async () => {
+  const corpus = tmpDir();
+  fs.writeFileSync(path.join(corpus, 'a.txt'), syntheticText(150, 1));
+  fs.writeFileSync(path.join(corpus, 'b.txt'), syntheticText(150, 2));
+  fs.writeFileSync(path.join(corpus, 'held.txt'), syntheticText(150, 3));
+  const out = tmpDir();
+  const docs = readCorpus(corpus);
+  const r = await transfer({ docs, holdout: 'held.txt', outDir: out, spec, steps: 6, finetuneLr: 3e-3, evalInterval: 3, threads: 1 });
+  assert.equal(r.pretrain.steps, 8);
+  assert.deepEqual(r.finetuned.curve.map(([s]) => s), [3, 6]);
+  assert.deepEqual(r.scratch.curve.map(([s]) => s), [3, 6]);
+  assert.ok(r.finetuned.forgetting, 'the pretraining run’s own validation split measures forgetting');
+  for (const p of r.plots) assert.ok(fs.statSync(p).size > 0, p);
+  assert.match(fs.readFileSync(path.join(out, 'transfer_report.md'), 'utf8'), /\| 6 \| [\d.]+ \| [\d.]+ \|/);
+  await assert.rejects(transfer({ docs, holdout: 'nope.txt', outDir: tmpDir(), spec, steps: 2, finetuneLr: 1e-3, evalInterval: 1 }), /--holdout nope\.txt is not in the corpus/);
+});
