@@ -50,6 +50,20 @@ def loss_of(logits, targets):
     return F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1)).item()
 
 
+PROMPT, NEW_TOKENS = 3, 5
+
+
+def greedy(next_logits, prompt):
+    """Greedy continuation of `prompt` (a list of ids): NEW_TOKENS argmax picks, each with its
+    margin over the runner-up, so a test can tell a real mismatch from a float32 near-tie."""
+    seq, margins = list(prompt), []
+    for _ in range(NEW_TOKENS):
+        top = torch.topk(next_logits(seq), 2)
+        seq.append(int(top.indices[0]))
+        margins.append(float(top.values[0] - top.values[1]))
+    return {"prompt": list(prompt), "tokens": seq[len(prompt):], "margins": margins}
+
+
 def gpt_fixture():
     cfg = dict(vocabSize=VOCAB, nPositions=SEQ, nEmbd=16, nLayer=2, nHead=2, bias=True, dropout=0.0, layerNormEps=1e-5)
     torch.manual_seed(0)
@@ -66,8 +80,9 @@ def gpt_fixture():
     ids, targets = batch(1)
     with torch.no_grad():
         logits = m.double()(ids)
+        generated = greedy(lambda seq: m(torch.tensor([seq]))[0, -1], ids[0, :PROMPT].tolist())
     return {"model": "gpt", "config": cfg, "weights": weights(named), "ids": tensor(ids), "targets": tensor(targets),
-            "logits": tensor(logits, 10), "loss": loss_of(logits, targets)}
+            "logits": tensor(logits, 10), "loss": loss_of(logits, targets), "greedy": generated}
 
 
 def rnn_fixture(cell, seed):
@@ -87,11 +102,12 @@ def rnn_fixture(cell, seed):
         h0 = {k: v.double() for k, v in state_in.items()}
         y, state = m.rnn(m.embedding(ids), (h0["state.h"], h0["state.c"]) if cell == "lstm" else h0["state.h"])
         logits = m.head(y)
+        generated = greedy(lambda seq: m(torch.tensor([seq]))[0, -1], ids[0, :PROMPT].tolist())  # from a zero state
     state_out = {"state.h": state[0], "state.c": state[1]} if cell == "lstm" else {"state.h": state}
     return {"model": cell, "config": cfg, "weights": weights(named), "ids": tensor(ids), "targets": tensor(targets),
             "state_in": {k: tensor(v) for k, v in state_in.items()},
             "logits": tensor(logits, 10), "loss": loss_of(logits, targets),
-            "state_out": {k: tensor(v, 10) for k, v in state_out.items()}}
+            "state_out": {k: tensor(v, 10) for k, v in state_out.items()}, "greedy": generated}
 
 
 def main():

@@ -21,6 +21,8 @@ export interface TorchFixture {
   loss: number;
   state_in?: Record<string, FixtureTensor>;
   state_out?: Record<string, FixtureTensor>;
+  /** PyTorch's greedy continuation of `prompt` (RNNs from a zero state), with each pick's margin over the runner-up. */
+  greedy: { prompt: number[]; tokens: number[]; margins: number[] };
 }
 
 /** Fixtures live in the source tree; compiled tests run from dist/test/<dir>/. */
