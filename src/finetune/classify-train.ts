@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GraphOutputs } from '../graph/onnx.js';
 import type { Graph } from '../graph/tensor.js';
-import { loadModel } from '../io/model-dir.js';
 import { GRAD_PREFIX } from '../models/lm.js';
 import { initWeights, type Weights } from '../nn/params.js';
 import { pickSpecs } from '../nn/scopes.js';
@@ -24,6 +23,7 @@ import { classificationMetrics, type ClassificationMetrics } from './classify-me
 import { SequenceClassifier, type Pooling } from './classifier.js';
 import { saveClassifier, type ClassifierBundle } from './classifier-io.js';
 import type { LoraConfig } from './lora.js';
+import { loadBase } from './finetune.js';
 
 export type ClassifyMethod = 'full' | 'frozen' | 'lora';
 
@@ -73,7 +73,7 @@ export interface ClassifyReport {
 
 export async function trainClassifier(o: ClassifyTrainOptions): Promise<ClassifyReport> {
   const t0 = performance.now();
-  const base = loadModel(o.from);
+  const base = loadBase(o.from);
   const trainRows = readTsv(o.trainFile, '--train');
   const evalRows = readTsv(o.evalFile, '--eval');
   const labels = sortLabels([...new Set(trainRows.map((r) => r.label))]);

@@ -68,9 +68,15 @@ export function findOriginalData(from: string): string | null {
   return null;
 }
 
+/** loadModel, with a missing directory reported against the --from flag. */
+export function loadBase(from: string): ModelBundle {
+  if (!fs.existsSync(from)) throw new InkwellError(`--from ${from} does not exist`, 'pass a trained model directory (a run, its best/, or a Hugging Face GPT-2 directory)');
+  return loadModel(from);
+}
+
 export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   const stage = o.onStage ?? (() => {});
-  const base = loadModel(o.from);
+  const base = loadBase(o.from);
   const cfg = o.train;
   if (base.model instanceof Gpt && cfg.contextLength > base.model.config.nPositions) {
     throw new InkwellError(`--context ${cfg.contextLength} exceeds the context of ${o.from} (${base.model.config.nPositions})`);

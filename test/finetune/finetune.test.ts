@@ -99,5 +99,5 @@ test('the original token cache is found beside a run or above its best/; a missi
   const from = pretrainedRun();
   assert.equal(findOriginalData(from), path.join(from, 'data'));
   assert.equal(findOriginalData(path.join(from, 'best')), path.join(from, 'best', '..', 'data'));
-  await assert.rejects(finetune({ from: path.join(from, 'nope'), docs: [], outDir: tmpDir(), train: config }), (e: Error) => e instanceof InkwellError && /nope does not exist/.test(e.message));
+  await assert.rejects(finetune({ from: path.join(from, 'nope'), docs: [], outDir: tmpDir(), train: config }), (e: Error) => e instanceof InkwellError && /^--from .*nope does not exist/.test(e.message));
 });
