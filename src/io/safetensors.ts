@@ -5,6 +5,7 @@
  * file before any tensor is trusted.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { writeFileAtomic } from '../utils/fs.js';
 
@@ -107,6 +108,10 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
 }
 
 function toFloat32(bytes: Uint8Array, at: number, count: number, dtype: string): Float32Array {
+  // The common case, F32 on a little-endian host, is one aligned copy of the bytes.
+  if (dtype === 'F32' && os.endianness() === 'LE') {
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 4 * count));
+  }
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, count * (dtype === 'F32' ? 4 : 2));
   if (dtype === 'F32') for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
