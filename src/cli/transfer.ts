@@ -1,6 +1,6 @@
 /** `inkwell transfer`: pretrain on a corpus minus one document, fine-tune on it, compare with training from scratch. */
 import type { Command } from 'commander';
-import { transfer, TRANSFER_SPEC } from '../finetune/transfer.js';
+import { transfer } from '../finetune/transfer.js';
 import { preset, PRESETS } from '../train/presets.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption, numberOption } from './options.js';
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--no-clean', 'keep Project Gutenberg boilerplate')
     .requiredOption('--holdout <name>', 'the held-out document, e.g. shakespeare-hamlet.txt')
     .requiredOption('--out <dir>', 'experiment directory: pretrain/, finetune/, scratch/, transfer.png, transfer_report.md')
-    .option('--preset <name>', `pretraining recipe instead of the built-in 4-layer BPE GPT: ${Object.keys(PRESETS).join(', ')}`)
+    .option('--preset <name>', `pretraining recipe (default transfer-gpt): ${Object.keys(PRESETS).join(', ')}`)
     .option('--pretrain-steps <n>', 'pretraining steps', intOption(1))
     .option('--pretrained <dir>', 'reuse this pretraining run (its best/ and data/) instead of stage 1')
     .option('--steps <n>', 'fine-tuning steps, and the same number from scratch', intOption(1), 300)
@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--eval-interval <n>', 'evaluate both runs every n steps', intOption(1), 25)
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
     .action(async (f: TransferFlags) => {
-      const spec = f.preset ? preset(f.preset) : structuredClone(TRANSFER_SPEC);
+      const spec = preset(f.preset ?? 'transfer-gpt');
       if (f.pretrainSteps) {
         spec.train.maxSteps = f.pretrainSteps;
         spec.train.schedule.decaySteps = f.pretrainSteps;

@@ -19,27 +19,6 @@ import { InkwellError } from '../utils/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../utils/fs.js';
 import { DATA_DIR, finetune, type FinetuneReport } from './finetune.js';
 
-/** A 4-layer, 128-wide GPT over a 4,096-token byte-level BPE: about 1.3M parameters, ~20 minutes of pretraining on two shared cores. */
-export const TRANSFER_SPEC: RunSpec = {
-  description: 'transfer experiment: a small BPE GPT pretrained on all but one book',
-  tokenizer: { type: 'bpe', vocabSize: 4096 },
-  model: { type: 'gpt', nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, bias: true, dropout: 0, layerNormEps: 1e-5 },
-  valFraction: 0.05,
-  train: {
-    batchSize: 16,
-    contextLength: 64,
-    maxSteps: 1200,
-    optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: 0.1 },
-    schedule: { lr: 2e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 1200, minLr: 2e-4 },
-    gradClip: 1,
-    evalInterval: 250,
-    evalBatches: 20,
-    checkpointInterval: 250,
-    logInterval: 10,
-    seed: 1337,
-  },
-};
-
 export interface TransferOptions {
   docs: readonly Document[];
   /** The held-out document's name (e.g. shakespeare-hamlet.txt). */

@@ -102,6 +102,18 @@ export const PRESETS: Record<string, RunSpec> = {
       seed: 1337,
     },
   },
+  'transfer-gpt': {
+    description: 'the transfer experiment (inkwell transfer): a 4-layer, 128-wide GPT over a 4,096-token BPE, ~1.3M parameters, ~20 minutes of pretraining on two cores',
+    tokenizer: { type: 'bpe', vocabSize: 4096 },
+    model: { type: 'gpt', nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, bias: true, dropout: 0, layerNormEps: 1e-5 },
+    valFraction: 0.05,
+    train: {
+      ...gptBaby.train,
+      batchSize: 16,
+      maxSteps: 1200,
+      schedule: { lr: 2e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 1200, minLr: 2e-4 },
+    },
+  },
 };
 
 export function preset(name: string): RunSpec {
