@@ -11,6 +11,7 @@ import type { GraphOutputs } from '../graph/onnx.js';
 import * as F from '../graph/ops/index.js';
 import { normal, ones, zeros, ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
+import { configNumber } from './config-json.js';
 import type { ForwardOptions, ForwardResult, LanguageModel } from './lm.js';
 
 export interface GptConfig {
@@ -104,11 +105,7 @@ export class Gpt implements LanguageModel {
   }
 
   static fromConfigJson(j: Record<string, unknown>, source: string): Gpt {
-    const num = (k: string, fallback?: number): number => {
-      const v = j[k] ?? fallback;
-      if (typeof v !== 'number') throw new InkwellError(`${source}: '${k}' must be a number`);
-      return v;
-    };
+    const num = (k: string, fallback?: number): number => configNumber(j, k, source, fallback);
     if (j.activation_function !== undefined && j.activation_function !== 'gelu_new') {
       throw new InkwellError(`${source}: activation_function '${String(j.activation_function)}' is not supported (inkwell's GPT uses gelu_new)`);
     }

@@ -28,6 +28,7 @@ import { staticDim, type Dim, type Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
 import { normal, uniform, type ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
+import { configNumber } from './config-json.js';
 import type { ForwardOptions, ForwardResult, LanguageModel } from './lm.js';
 
 export type RnnCell = 'lstm' | 'gru';
@@ -116,11 +117,7 @@ export class RnnLm implements LanguageModel {
   }
 
   static fromConfigJson(j: Record<string, unknown>, source: string): RnnLm {
-    const num = (k: string, fallback?: number): number => {
-      const v = j[k] ?? fallback;
-      if (typeof v !== 'number') throw new InkwellError(`${source}: '${k}' must be a number`);
-      return v;
-    };
+    const num = (k: string, fallback?: number): number => configNumber(j, k, source, fallback);
     if (j.model_type !== 'lstm' && j.model_type !== 'gru') throw new InkwellError(`${source}: model_type '${String(j.model_type)}' is not an RNN`);
     return new RnnLm({
       cell: j.model_type,
