@@ -54,6 +54,10 @@ export function register(program: Command): void {
       if (flags.resume) {
         outDir = flags.resume;
         const saved = checkpointInfo(outDir);
+        const target = flags.steps ?? saved.maxSteps;
+        if (target <= saved.step) {
+          throw new InkwellError(`${outDir} is already at step ${saved.step} of ${saved.maxSteps}`, 'pass a larger --steps to train further');
+        }
         const progress = trainProgress(flags.steps ?? saved.maxSteps, saved.step);
         const { trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {});
         console.error(`resuming ${outDir} at step ${saved.step}`);
