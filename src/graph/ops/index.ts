@@ -3,5 +3,6 @@ export * from './elementwise.js';
 export * from './matmul.js';
 export * from './reduce.js';
 export * from './shape.js';
+export * from './indexing.js';
 export * from './nn.js';
 export type { MatmulOptions } from './matmul.js';

@@ -5,7 +5,8 @@ import { fmt, normAxis, shapeEq, staticDim, GraphError } from '../tensor.js';
 import { lanes, nd, type NDArray, shapeOf } from '../ndarray.js';
 import { cast, equal, exp, mul, sub, div, where } from './elementwise.js';
 import { reduceMean, reduceSum } from './reduce.js';
-import { oneHot, reshape } from './shape.js';
+import { reshape } from './shape.js';
+import { oneHot } from './indexing.js';
 import { expectFloat, expectDtype, range } from './util.js';
 
 // ---------------------------------------------------------------- softmax / log-softmax
