@@ -2,36 +2,23 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadClassifier } from '../finetune/classifier-io.js';
-import { predict, trainClassifier, type ClassifyMethod } from '../finetune/classify-train.js';
-import type { Pooling } from '../finetune/classifier.js';
+import { predict, trainClassifier, type ClassifyMethod, type ClassifyTrainOptions } from '../finetune/classify-train.js';
 import { LORA_MODULES } from '../finetune/lora.js';
 import { InkwellError } from '../utils/errors.js';
 import { intOption, numberOption } from './options.js';
 
-interface TrainFlags {
-  from: string;
+/** Flags that map one to one onto ClassifyTrainOptions keep its names and types; the rest are spelled for the command line. */
+interface TrainFlags
+  extends Pick<ClassifyTrainOptions, 'from' | 'method' | 'pooling' | 'maxLength' | 'batchSize' | 'steps' | 'lr' | 'warmup' | 'weightDecay' | 'gradClip' | 'evalInterval' | 'patience' | 'seed' | 'threads'> {
   train: string;
   eval: string;
   out: string;
-  method: ClassifyMethod;
   scratch?: boolean;
-  pooling: Pooling;
-  maxLength: number;
-  batchSize: number;
-  steps: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  gradClip: number;
   freezeSteps: number;
   loraR: number;
   loraAlpha: number;
   loraTargets: string;
-  evalInterval: number;
-  patience: number;
   maxExamples?: number;
-  seed: number;
-  threads?: number;
 }
 
 const METHODS: ClassifyMethod[] = ['full', 'frozen', 'lora'];

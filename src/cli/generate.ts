@@ -5,20 +5,16 @@ import { loadModel } from '../io/model-dir.js';
 import { createDecoder } from '../generate/decoders.js';
 import { generateEvents, type GenerateOptions, type GenerationModel, type GenerationResult } from '../generate/generate.js';
 import { generationDefaults } from '../generate/generation-config.js';
+import type { SamplingOptions } from '../generate/sampling.js';
 import { InkwellError } from '../utils/errors.js';
 import { intOption, numberOption } from './options.js';
 
-interface GenerateFlags {
+/** The sampling flags are SamplingOptions' fields under the same names. */
+interface GenerateFlags extends SamplingOptions {
   model: string;
   prompt?: string;
   interactive?: boolean;
   maxNewTokens?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  frequencyPenalty?: number;
-  presencePenalty?: number;
   stop: string[];
   seed?: number;
   numSamples: number;
