@@ -4,9 +4,12 @@
  * an initialised 6-layer × 384 GPT (ctx 256, vocab 65) and a 2-layer LSTM
  * (hidden 256, embedding 128), prompt 16 tokens, 200 new tokens — the shape
  * of `torch_ref.py generate`, which runs beside it when PyTorch is available.
- * PyTorch decodes greedily at batch 1, so the ratio compares greedy batch 1.
+ * PyTorch decodes greedily at batch 1 with float32 weights, so the ratio compares
+ * greedy batch 1; the q8/q4 rows (weight-only int8/int4, see graph/quantize.ts)
+ * give their ratio against the same float32 PyTorch figure.
  */
 import { createDecoder } from '../src/generate/decoders.js';
+import type { QuantizeMode } from '../src/graph/quantize.js';
 import { generateBatch, type GenerateOptions } from '../src/generate/generate.js';
 import type { ModelBundle } from '../src/io/model-dir.js';
 import { Gpt } from '../src/models/gpt.js';
@@ -55,14 +58,16 @@ export async function benchGenerate(): Promise<object[]> {
   for (const c of CONFIGS) {
     const bundle = c.bundle();
     const torch = skipTorch ? null : bestTorch(['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)], 'gen_tok_s');
-    for (const [batch, decoding] of [[1, 'greedy'], [1, 'sampled'], [8, 'greedy']] as const) {
-      const m = await measure(bundle, batch, decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 });
+    const runs = [[1, 'greedy', undefined], [1, 'sampled', undefined], [8, 'greedy', undefined], [1, 'greedy', 'q8'], [1, 'greedy', 'q4']] as const;
+    for (const [batch, decoding, quantize] of runs) {
+      const m = await measure(bundle, batch, decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 }, quantize);
       const torchTokS = batch === 1 && decoding === 'greedy' && torch ? (torch.gen_tok_s as number) : undefined;
       results.push({
         bench: `generate-${c.name}`,
         params: countParams(bundle.model.specs),
         batch,
         decoding,
+        weights: quantize ?? 'float32',
         prompt_tokens: PROMPT,
         new_tokens: NEW_TOKENS,
         ttft_ms: m.ttftMs,
@@ -77,8 +82,8 @@ export async function benchGenerate(): Promise<object[]> {
 }
 
 /** Median over RUNS (after a warm-up) of time to first token and decoding speed after it, per sequence. */
-async function measure(bundle: ModelBundle, batch: number, sampling: GenerateOptions): Promise<{ ttftMs: number; perSequence: number }> {
-  const decoder = await createDecoder(bundle, batch);
+async function measure(bundle: ModelBundle, batch: number, sampling: GenerateOptions, quantize?: QuantizeMode): Promise<{ ttftMs: number; perSequence: number }> {
+  const decoder = await createDecoder(bundle, batch, { quantize });
   const rng = new Rng(1);
   const prompts = Array.from({ length: batch }, () => Array.from({ length: PROMPT }, () => rng.int(VOCAB)));
   const ttft: number[] = [];

@@ -7,6 +7,7 @@ import { generateEvents, type GenerateOptions, type GenerationModel, type Genera
 import { generationDefaults } from '../generate/generation-config.js';
 import type { SamplingOptions } from '../generate/sampling.js';
 import { InkwellError } from '../utils/errors.js';
+import { QUANTIZE_MODES, type QuantizeMode } from '../graph/quantize.js';
 import { intOption, numberOption } from './options.js';
 
 /** The sampling flags are SamplingOptions' fields under the same names. */
@@ -21,6 +22,7 @@ interface GenerateFlags extends SamplingOptions {
   greedy?: boolean;
   json?: boolean;
   threads?: number;
+  quantize?: string;
 }
 
 export function register(program: Command): void {
@@ -43,15 +45,19 @@ export function register(program: Command): void {
     .option('--greedy', 'always take the most likely token')
     .option('--json', 'print one JSON object per sample (prompt, completion, tokens, timing) instead of text')
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .option('--quantize <mode>', `decode with ${QUANTIZE_MODES.join(' or ')} weights: faster, slightly different text (default: float32)`)
     .action(async (flags: GenerateFlags) => {
       if (flags.prompt === undefined && !flags.interactive) throw new InkwellError('give --prompt TEXT or --interactive');
       if (flags.stop.some((s) => s === '')) throw new InkwellError('--stop must not be empty');
+      if (flags.quantize !== undefined && !QUANTIZE_MODES.includes(flags.quantize as QuantizeMode)) {
+        throw new InkwellError(`--quantize must be one of ${QUANTIZE_MODES.join(', ')}, got '${flags.quantize}'`);
+      }
       const bundle = loadModel(flags.model);
       if (flags.prompt === '' && bundle.tokenizer.special.bos === undefined) {
         throw new InkwellError('--prompt is empty and this model has no bos token to start from', 'give a prompt of at least one character');
       }
       const options = { ...generationDefaults(flags.model), ...samplingFlags(flags) };
-      const decoder = await createDecoder(bundle, flags.numSamples, { threads: flags.threads });
+      const decoder = await createDecoder(bundle, flags.numSamples, { threads: flags.threads, quantize: flags.quantize as QuantizeMode | undefined });
       const m: GenerationModel = { decoder, tokenizer: bundle.tokenizer };
       try {
         if (flags.prompt !== undefined) await run(m, flags.prompt, options, flags);

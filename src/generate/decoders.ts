@@ -9,11 +9,14 @@ import { buildForwardGraph } from '../models/lm.js';
 import { CompiledGraph, type Feeds, type TypedArray } from '../runtime/session.js';
 import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import type { IncrementalDecoder } from './decoder.js';
 
 export interface DecoderOptions {
   /** ONNX Runtime threads (default: all cores). */
   threads?: number;
+  /** Decode with int8 (`q8`) or int4 (`q4`) weight matrices: several times faster at batch 1, logits no longer bit-exact (see graph/quantize.ts). */
+  quantize?: QuantizeMode;
 }
 
 export async function createDecoder(bundle: ModelBundle, batch: number, opts: DecoderOptions = {}): Promise<IncrementalDecoder> {
@@ -54,7 +57,7 @@ class GptDecoder implements IncrementalDecoder {
   static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
     const { graph, outputs } = model.buildDecodeGraph();
     // Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights });
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights, quantize: opts.quantize });
     return new GptDecoder(model, batch, session);
   }
 
@@ -108,7 +111,7 @@ class RecurrentDecoder implements IncrementalDecoder {
 
   static async create(bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { graph, outputs } = buildForwardGraph(bundle.model, batch, 1);
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights });
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights, quantize: opts.quantize });
     return new RecurrentDecoder(batch, bundle.model.vocabSize, session);
   }
 

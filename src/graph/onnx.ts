@@ -10,6 +10,7 @@ import onnxProto from 'onnx-proto';
 import { opDef, type Emitter, type OnnxAttr } from './registry.js';
 import { ONNX_DTYPE } from './ops/elementwise.js';
 import { Graph, GraphError, isStatic, type Node, type Tensor } from './tensor.js';
+import { MS_DOMAIN, quantizeMatMuls, type QuantizeMode } from './quantize.js';
 
 const { onnx } = onnxProto;
 
@@ -33,6 +34,8 @@ export interface EmitOptions {
    * every run) and makes the file self-contained (export).
    */
   initializers?: ReadonlyMap<string, Float32Array>;
+  /** Store the baked matrices that MatMuls read as int8 or int4 (see quantize.ts); inference only. */
+  quantize?: QuantizeMode;
   name?: string;
 }
 
@@ -166,11 +169,12 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   }
   for (const n of nodes) emitNode(n, emitter);
   for (const [key, t] of outTensors) if (rename.get(t.id) !== key) emitter.add('Identity', [emitter.name(t)], [key]);
+  if (opts.quantize) quantizeMatMuls(protoNodes, initializers, opts.quantize, outNames);
 
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'inkwell',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: OPSET }, ...(opts.quantize ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
     graph: {
       name: opts.name ?? 'inkwell',
       node: protoNodes,

@@ -10,6 +10,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import { toOnnx, type GraphOutputs } from '../graph/onnx.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import { type DType, type Graph, type InputKind, type Shape, fmt, isStatic, shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
 
@@ -27,6 +28,8 @@ export interface CompileOptions {
   dumpPath?: string;
   /** Parameters fixed for this session's lifetime, baked in as initializers (inference: ORT pre-packs them). */
   bake?: ReadonlyMap<string, Float32Array>;
+  /** Store the baked matrices as int8 (`q8`) or int4 (`q4`) weights: faster, slightly less exact inference (see graph/quantize.ts). */
+  quantize?: QuantizeMode;
 }
 
 export interface RunOptions {
@@ -66,7 +69,8 @@ export class CompiledGraph {
   ) {}
 
   static async compile(graph: Graph, outputs: GraphOutputs, opts: CompileOptions = {}): Promise<CompiledGraph> {
-    const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake });
+    if (opts.quantize && !opts.bake) throw new InkwellError('quantize needs baked weights (CompileOptions.bake)');
+    const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake, quantize: opts.quantize });
     if (opts.dumpPath) fs.writeFileSync(opts.dumpPath, bytes);
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: opts.threads ?? os.availableParallelism(),

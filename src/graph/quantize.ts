@@ -1,0 +1,163 @@
+/**
+ * Weight-only quantization of an emitted inference graph, as transformers.js
+ * ships `q8`/`q4` models and onnxruntime-genai runs int4 LLMs on CPU.
+ *
+ * A batch-1 decoder streams every weight matrix from memory once per token, so
+ * its speed is set by bytes, not FLOPs: int8 weights are 4× fewer bytes, int4
+ * 8× (and small models then fit in the L3 cache). Each MatMul whose B is a
+ * baked float matrix (directly, or through a 2-D Transpose such as the tied
+ * lm_head's wteᵀ) is rewritten:
+ * - `q8`: com.microsoft DynamicQuantizeMatMul — int8 B (7-bit range) with one
+ *   symmetric scale per output column; ORT quantizes the activations per
+ *   tensor at run time.
+ * - `q4`: com.microsoft MatMulNBits — 4-bit B in blocks of 32 along K, one
+ *   scale per block (zero point 8); accuracy_level 4 computes in int8.
+ * Embedding lookups (Gather) and everything else stay float32.
+ */
+import onnxProto from 'onnx-proto';
+import { GraphError } from './tensor.js';
+
+type NodeProto = onnxProto.onnx.INodeProto;
+type TensorProto = onnxProto.onnx.ITensorProto;
+const DT = onnxProto.onnx.TensorProto.DataType;
+const ATTR = onnxProto.onnx.AttributeProto.AttributeType;
+
+export type QuantizeMode = 'q8' | 'q4';
+export const QUANTIZE_MODES: readonly QuantizeMode[] = ['q8', 'q4'];
+/** Domain of the ORT contrib ops the rewrite emits. */
+export const MS_DOMAIN = 'com.microsoft';
+export const Q4_BLOCK = 32;
+const Q8_MAX = 63;
+
+/** A [K, N] float matrix, row-major, as MatMul's B. */
+interface Matrix {
+  data: Float32Array;
+  K: number;
+  N: number;
+}
+
+/** Rewrites `nodes` and `initializers` in place (`keep`: graph outputs); returns how many MatMuls now read quantized weights. */
+export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[], mode: QuantizeMode, keep: ReadonlySet<string>): number {
+  const inits = new Map(initializers.map((t) => [t.name!, t]));
+  const producers = new Map(nodes.flatMap((n) => n.output!.map((o) => [o, n] as const)));
+  const done = new Map<string, string[]>(); // source (name, transposed) → the quantized op's extra inputs
+  let count = 0;
+  for (const node of nodes) {
+    if (node.opType !== 'MatMul' || node.domain) continue;
+    const b = matrixOf(node.input![1]!, inits, producers);
+    if (!b) continue;
+    let extra = done.get(b.key);
+    if (!extra) {
+      const q = mode === 'q8' ? quantizeInt8(b.m) : quantizeInt4(b.m);
+      extra = q.map((t, i) => {
+        const name = `${b.key}.${mode}.${i}`;
+        initializers.push({ ...t, name });
+        return name;
+      });
+      done.set(b.key, extra);
+    }
+    node.domain = MS_DOMAIN;
+    node.input = [node.input![0]!, ...extra];
+    if (mode === 'q8') {
+      node.opType = 'DynamicQuantizeMatMul';
+    } else {
+      node.opType = 'MatMulNBits';
+      node.attribute = [
+        { name: 'K', type: ATTR.INT, i: b.m.K },
+        { name: 'N', type: ATTR.INT, i: b.m.N },
+        { name: 'bits', type: ATTR.INT, i: 4 },
+        { name: 'block_size', type: ATTR.INT, i: Q4_BLOCK },
+        { name: 'accuracy_level', type: ATTR.INT, i: 4 },
+      ];
+    }
+    count++;
+  }
+  dropUnused(nodes, initializers, keep);
+  return count;
+}
+
+/** B as a float matrix when it is a baked initializer or a plain 2-D transpose of one. */
+function matrixOf(name: string, inits: Map<string, TensorProto>, producers: Map<string, NodeProto>): { key: string; m: Matrix } | undefined {
+  const direct = floatMatrix(inits.get(name));
+  if (direct) return { key: name, m: direct };
+  const t = producers.get(name);
+  if (t?.opType !== 'Transpose' || t.domain) return undefined;
+  const perm = t.attribute?.find((a) => a.name === 'perm')?.ints?.map(Number);
+  const src = floatMatrix(inits.get(t.input![0]!));
+  if (!src || (perm && !(perm[0] === 1 && perm[1] === 0))) return undefined;
+  const out = new Float32Array(src.data.length);
+  for (let k = 0; k < src.K; k++) for (let n = 0; n < src.N; n++) out[n * src.K + k] = src.data[k * src.N + n]!;
+  return { key: `${t.input![0]}.T`, m: { data: out, K: src.N, N: src.K } };
+}
+
+function floatMatrix(t: TensorProto | undefined): Matrix | undefined {
+  if (!t || t.dataType !== DT.FLOAT || t.dims?.length !== 2 || !t.rawData) return undefined;
+  const raw = t.rawData;
+  const data = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : new Float32Array(raw.slice().buffer);
+  const [K, N] = t.dims.map(Number) as [number, number];
+  if (K * N !== data.length) throw new GraphError(`quantize: initializer '${t.name}' has ${data.length} values for [${K},${N}]`);
+  return { data, K, N };
+}
+
+/**
+ * int8 [K, N] and one scale per column N: w ≈ q · scale, |q| ≤ 63. Seven bits, not
+ * eight ("reduce_range", as ORT's own quantizer does on x86): AVX2's u8·s8 kernel adds
+ * pairs of products in int16, and 255·127·2 would saturate it.
+ */
+export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
+  const scale = new Float32Array(N);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) scale[n] = Math.max(scale[n]!, Math.abs(data[k * N + n]!));
+  for (let n = 0; n < N; n++) scale[n] = scale[n]! > 0 ? scale[n]! / Q8_MAX : 1;
+  const q = new Int8Array(K * N);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) q[k * N + n] = Math.round(data[k * N + n]! / scale[n]!);
+  return [
+    { dataType: DT.INT8, dims: [K, N], rawData: bytes(q) },
+    { dataType: DT.FLOAT, dims: [N], rawData: bytes(scale) },
+  ];
+}
+
+/**
+ * MatMulNBits' layout: for each column n, blocks of 32 consecutive k, each
+ * 16 bytes holding two 4-bit codes (the even k in the low nibble); code
+ * c ∈ [0, 15] means (c − 8) · scale. K is padded with zeros to whole blocks.
+ */
+export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
+  const blocks = Math.ceil(K / Q4_BLOCK);
+  const blob = Q4_BLOCK / 2;
+  const packed = new Uint8Array(N * blocks * blob);
+  const scales = new Float32Array(N * blocks);
+  for (let n = 0; n < N; n++) {
+    for (let blk = 0; blk < blocks; blk++) {
+      const k0 = blk * Q4_BLOCK;
+      const k1 = Math.min(K, k0 + Q4_BLOCK);
+      let absMax = 0;
+      for (let k = k0; k < k1; k++) absMax = Math.max(absMax, Math.abs(data[k * N + n]!));
+      const scale = absMax > 0 ? absMax / 7 : 1;
+      scales[n * blocks + blk] = scale;
+      const base = (n * blocks + blk) * blob;
+      for (let k = k0; k < k1; k++) {
+        const code = Math.min(15, Math.max(0, Math.round(data[k * N + n]! / scale) + 8));
+        const j = k - k0;
+        packed[base + (j >> 1)]! |= j & 1 ? code << 4 : code;
+      }
+      for (let j = k1 - k0; j < Q4_BLOCK; j++) packed[base + (j >> 1)]! |= j & 1 ? 8 << 4 : 8; // padding decodes to 0
+    }
+  }
+  return [
+    { dataType: DT.UINT8, dims: [N, blocks, blob], rawData: packed },
+    { dataType: DT.FLOAT, dims: [N * blocks], rawData: bytes(scales) },
+  ];
+}
+
+/** Removes initializers and Transpose nodes that nothing reads any more (the float copies of quantized weights). */
+function dropUnused(nodes: NodeProto[], initializers: TensorProto[], keep: ReadonlySet<string>): void {
+  const read = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
+  const dead = nodes.filter((n) => n.opType === 'Transpose' && !n.domain && !read.has(n.output![0]!));
+  for (const n of dead) nodes.splice(nodes.indexOf(n), 1);
+  const stillRead = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
+  for (let i = initializers.length - 1; i >= 0; i--) if (!stillRead.has(initializers[i]!.name!)) initializers.splice(i, 1);
+}
+
+function bytes(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}

@@ -1,0 +1,104 @@
+/** Weight-only quantization: ORT's contrib kernels read our int8/int4 layouts as we decode them, and a quantized decoder stays close to float32. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import onnxProto from 'onnx-proto';
+import { Graph, F } from '../../src/graph/index.js';
+import { quantizeInt4, quantizeInt8, Q4_BLOCK, type QuantizeMode } from '../../src/graph/quantize.js';
+import { CompiledGraph } from '../../src/runtime/session.js';
+import { Gpt } from '../../src/models/gpt.js';
+import { RnnLm } from '../../src/models/rnn.js';
+import type { LanguageModel } from '../../src/models/lm.js';
+import { initWeights } from '../../src/nn/params.js';
+import { createDecoder } from '../../src/generate/decoders.js';
+import { trainWordLevel } from '../../src/tokenizers/word-level.js';
+import { Rng } from '../../src/utils/rng.js';
+
+const DT = onnxProto.onnx.TensorProto.DataType;
+
+/** The float matrix [K, N] a quantized tensor set stands for, decoded from the documented layouts. */
+function dequantize(mode: QuantizeMode, K: number, N: number, w: Float32Array): Float32Array {
+  const out = new Float32Array(K * N);
+  if (mode === 'q8') {
+    const [q, s] = quantizeInt8({ data: w, K, N });
+    assert.equal(q!.dataType, DT.INT8);
+    const codes = new Int8Array(q!.rawData!.buffer, q!.rawData!.byteOffset, K * N);
+    const scales = new Float32Array(s!.rawData!.slice().buffer);
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) out[k * N + n] = codes[k * N + n]! * scales[n]!;
+  } else {
+    const [q, s] = quantizeInt4({ data: w, K, N });
+    const blocks = Math.ceil(K / Q4_BLOCK);
+    assert.deepEqual(q!.dims, [N, blocks, Q4_BLOCK / 2]);
+    const scales = new Float32Array(s!.rawData!.slice().buffer);
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        const byte = q!.rawData![(n * blocks + Math.floor(k / Q4_BLOCK)) * (Q4_BLOCK / 2) + ((k % Q4_BLOCK) >> 1)]!;
+        const code = k % 2 ? byte >> 4 : byte & 15;
+        out[k * N + n] = (code - 8) * scales[n * blocks + Math.floor(k / Q4_BLOCK)]!;
+      }
+    }
+  }
+  return out;
+}
+
+function matmul(x: Float32Array, w: Float32Array, M: number, K: number, N: number): Float64Array {
+  const y = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) y[m * N + n] += x[m * K + k]! * w[k * N + n]!;
+  return y;
+}
+
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+for (const mode of ['q8', 'q4'] as const) {
+  for (const transB of [false, true]) {
+    test(`${mode}: ORT computes x · dequantize(W) for a baked ${transB ? 'transposed ' : ''}matrix, K not a multiple of the block`, async () => {
+      const [M, K, N] = [3, 40, 7];
+      const rng = new Rng(mode === 'q8' ? 1 : 2);
+      const w = Float32Array.from({ length: K * N }, () => 2 * rng.float() - 1);
+      const x = Float32Array.from({ length: M * K }, () => 2 * rng.float() - 1);
+      const g = new Graph();
+      const xin = g.input('x', 'float32', [M, K]);
+      const win = g.param('w', transB ? [N, K] : [K, N]);
+      const y = F.matmul(xin, win, { transB });
+      const stored = transB ? Float32Array.from({ length: N * K }, (_, i) => w[(i % K) * N + Math.floor(i / K)]!) : w;
+      const c = await CompiledGraph.compile(g, { y }, { bake: new Map([['w', stored]]), quantize: mode, threads: 1 });
+      const got = (await c.run({ x })).y as Float32Array;
+      await c.release();
+      const deq = dequantize(mode, K, N, w);
+      // Both kernels also quantize the activations to int8, so agreement is to about a percent, not to rounding.
+      assert.ok(relError(got, matmul(x, deq, M, K, N)) < 0.02, `${mode} differs from x·dequantize(W) by ${relError(got, matmul(x, deq, M, K, N))}`);
+      const bound = mode === 'q8' ? 0.02 : 0.15;
+      assert.ok(relError(got, matmul(x, w, M, K, N)) < bound, `${mode} is ${relError(got, matmul(x, w, M, K, N))} away from float32`);
+      assert.ok(relError(deq, w) < bound / 2, `the ${mode} codes themselves are ${relError(deq, w)} away`);
+    });
+  }
+}
+
+const tokenizer = trainWordLevel(['abcdefghijklmnopqrstuvwxyz'], 'char', { specialTokens: [] });
+for (const model of [
+  new Gpt({ vocabSize: 26, nPositions: 16, nEmbd: 64, nLayer: 2, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 }),
+  new RnnLm({ cell: 'lstm', vocabSize: 26, embeddingDim: 32, hiddenSize: 64, numLayers: 2, dropout: 0, tieWeights: false }),
+] as LanguageModel[]) {
+  test(`${model.kind}: q8 and q4 decoders give logits close to float32's`, async () => {
+    const weights = initWeights(model.specs, 4);
+    const bundle = { model, weights, tokenizer };
+    const ids = Int32Array.from([3, 1, 4, 1, 5, 9, 2, 6]);
+    const ref = await createDecoder(bundle, 1, { threads: 1 });
+    const want = await ref.feed(ids);
+    await ref.release();
+    for (const [mode, bound] of [['q8', 0.03], ['q4', 0.2]] as const) {
+      const dec = await createDecoder(bundle, 1, { threads: 1, quantize: mode });
+      const got = await dec.feed(ids);
+      await dec.release();
+      const err = relError(got, want);
+      assert.ok(err > 0 && err < bound, `${model.kind} ${mode}: relative logit error ${err}`);
+    }
+  });
+}
