@@ -6,7 +6,7 @@
 import type { ModelBundle } from '../io/model-dir.js';
 import { Gpt } from '../models/gpt.js';
 import { buildForwardGraph } from '../models/lm.js';
-import { CompiledGraph, type Feeds, type TypedArray } from '../runtime/session.js';
+import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from '../runtime/session.js';
 import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
@@ -22,6 +22,14 @@ export interface DecoderOptions {
 export async function createDecoder(bundle: ModelBundle, batch: number, opts: DecoderOptions = {}): Promise<IncrementalDecoder> {
   if (!(Number.isInteger(batch) && batch > 0)) throw new InkwellError(`batch must be a positive integer, got ${batch}`);
   return bundle.model instanceof Gpt ? GptDecoder.create(bundle.model, bundle, batch, opts) : RecurrentDecoder.create(bundle, batch, opts);
+}
+
+/**
+ * Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
+ * A saved model's unread float32 weights are read by ORT from the file itself (quantizing needs them in memory).
+ */
+function fixedWeights(bundle: ModelBundle, opts: DecoderOptions): Pick<CompileOptions, 'bake' | 'bakeExternal'> {
+  return bundle.weightsFile && !opts.quantize ? { bakeExternal: bundle.weightsFile } : { bake: bundle.weights };
 }
 
 /** Last position's logits of [B, T, V] → [B, V]. */
@@ -56,8 +64,7 @@ class GptDecoder implements IncrementalDecoder {
 
   static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
     const { graph, outputs } = model.buildDecodeGraph();
-    // Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights, quantize: opts.quantize });
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
     return new GptDecoder(model, batch, session);
   }
 
@@ -111,7 +118,7 @@ class RecurrentDecoder implements IncrementalDecoder {
 
   static async create(bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { graph, outputs } = buildForwardGraph(bundle.model, batch, 1);
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, bake: bundle.weights, quantize: opts.quantize });
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
     return new RecurrentDecoder(batch, bundle.model.vocabSize, session);
   }
 

@@ -34,9 +34,21 @@ export interface EmitOptions {
    * every run) and makes the file self-contained (export).
    */
   initializers?: ReadonlyMap<string, Float32Array>;
+  /** Parameters that ORT reads from a file itself (ONNX external data), e.g. a saved model's safetensors. */
+  external?: ExternalWeights;
   /** Store the baked matrices that MatMuls read as int8 or int4 (see quantize.ts); inference only. */
   quantize?: QuantizeMode;
   name?: string;
+}
+
+/**
+ * float32 parameters at byte ranges of one file in `dir`. safetensors data is
+ * raw little-endian, so a saved model's own file serves as ONNX external data.
+ */
+export interface ExternalWeights {
+  readonly dir: string;
+  readonly file: string;
+  readonly tensors: ReadonlyMap<string, { readonly offset: number; readonly length: number }>;
 }
 
 export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = {}): EmittedModel {
@@ -57,7 +69,12 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
     if (t.producer) stack.push(...t.producer.inputs);
   }
   const nodes = graph.nodes.filter((n) => n.outputs.some((o) => needed.has(o.id)));
-  const inputs = graph.inputs.map((i) => i.tensor).filter((t) => needed.has(t.id) && !baked.has(t.name));
+  const external = opts.external?.tensors ?? new Map<string, { offset: number; length: number }>();
+  const inputs = graph.inputs.map((i) => i.tensor).filter((t) => needed.has(t.id) && !baked.has(t.name) && !external.has(t.name));
+  for (const [name, e] of external) {
+    const input = graph.inputs.find((i) => i.tensor.name === name);
+    if (input && e.length !== 4 * input.tensor.size) throw new GraphError(`toOnnx: external '${name}' has ${e.length} bytes for ${input.tensor}`);
+  }
   for (const name of baked.keys()) {
     const input = graph.inputs.find((i) => i.tensor.name === name);
     if (!input || input.kind !== 'param') throw new GraphError(`toOnnx: '${name}' is not a parameter of this graph`);
@@ -161,6 +178,20 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   for (const { tensor } of graph.inputs) {
     const data = baked.get(tensor.name);
     if (data && needed.has(tensor.id)) initializers.push({ name: tensor.name, dataType: ONNX_DTYPE.float32, dims: [...tensor.shape] as number[], rawData: bytesOf(data) });
+    const ext = external.get(tensor.name);
+    if (ext && needed.has(tensor.id)) {
+      initializers.push({
+        name: tensor.name,
+        dataType: ONNX_DTYPE.float32,
+        dims: [...tensor.shape] as number[],
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: opts.external!.file },
+          { key: 'offset', value: String(ext.offset) },
+          { key: 'length', value: String(ext.length) },
+        ],
+      });
+    }
   }
   for (const c of graph.constants) {
     if (needed.has(c.tensor.id)) {

@@ -25,15 +25,21 @@ export function checkGpt2Config(config: Record<string, unknown>, source: string)
   }
 }
 
+/** inkwell's name → the checkpoint's, for every tensor that is loaded (not the mask buffers, nor the tied lm_head copy). */
+export function gpt2TensorNames(names: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of names) {
+    if (BUFFER.test(name) || name === 'lm_head.weight') continue;
+    out.set(name.startsWith('transformer.') ? name : `transformer.${name}`, name);
+  }
+  return out;
+}
+
 /** Renames a GPT-2 checkpoint's tensors to inkwell's names, dropping the mask buffers and the tied lm_head copy. */
 export function normalizeGpt2Weights(weights: Weights, source: string): Weights {
   const out: Weights = new Map();
-  let lmHead: Float32Array | undefined;
-  for (const [name, data] of weights) {
-    if (BUFFER.test(name)) continue;
-    if (name === 'lm_head.weight') lmHead = data;
-    else out.set(name.startsWith('transformer.') ? name : `transformer.${name}`, data);
-  }
+  for (const [ours, theirs] of gpt2TensorNames([...weights.keys()])) out.set(ours, weights.get(theirs)!);
+  const lmHead = weights.get('lm_head.weight');
   const wte = out.get('transformer.wte.weight');
   if (lmHead && wte && (lmHead.length !== wte.length || lmHead.some((v, i) => v !== wte[i]))) {
     throw new InkwellError(`${source}: lm_head.weight differs from wte.weight`, "inkwell's GPT-2 ties the output head to the token embedding, as GPT-2 does");

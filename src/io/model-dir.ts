@@ -4,24 +4,38 @@
  * one save are replaced together (see transaction.ts).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { ExternalWeights } from '../graph/onnx.js';
 import type { LanguageModel } from '../models/lm.js';
 import { modelFromConfigJson } from '../models/registry.js';
-import { validateWeights, type Weights } from '../nn/params.js';
+import { validateSizes, validateWeights, type Weights } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { loadTokenizer } from '../tokenizers/io.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
-import { checkGpt2Config, normalizeGpt2Weights } from './hf-gpt2.js';
-import { encodeSafetensors, readSafetensors, type NamedTensor } from './safetensors.js';
+import { checkGpt2Config, gpt2TensorNames, normalizeGpt2Weights } from './hf-gpt2.js';
+import { encodeSafetensors, readSafetensors, readSafetensorsHeader, type NamedTensor } from './safetensors.js';
 import { recover, writeFilesAtomically } from './transaction.js';
 
 export interface ModelBundle {
   model: LanguageModel;
   weights: Weights;
   tokenizer: Tokenizer;
+  /**
+   * Where the weights lie, byte for byte, in a file on disk — set by loadModel
+   * while `weights` has not been read (so cannot have been changed). Inference
+   * sessions then let ONNX Runtime read them from the file itself (external
+   * data), skipping the copy through JavaScript: a saved model's first token
+   * comes sooner.
+   */
+  readonly weightsFile?: WeightsFile;
 }
 
+/** float32 tensors at byte ranges of one file: ONNX external data. */
+export type WeightsFile = ExternalWeights;
+
 export const MODEL_FILE = 'model.safetensors';
+const WIDTH_OF = { F32: 4, F16: 2, BF16: 2 } as const;
 
 /** The files of a saved model, ready to be written (extra files, e.g. training state, can join the same transaction). */
 export function modelFiles(b: ModelBundle, metadata: Record<string, string> = {}): Map<string, Uint8Array | string> {
@@ -53,19 +67,42 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
     throw new InkwellError(`cannot read ${configPath}: ${errorMessage(err)}`, 'is this an inkwell or Hugging Face model directory?');
   }
   const model = modelFromConfigJson(config, configPath);
+  if (model.kind === 'gpt') checkGpt2Config(config as Record<string, unknown>, configPath);
   const weightsPath = path.join(dir, MODEL_FILE);
-  const { tensors, metadata } = readSafetensors(weightsPath);
-  let weights: Weights = new Map([...tensors].map(([k, t]) => [k, t.data]));
+  // The header now (names, shapes, sizes, offsets: a mismatch fails here); the data when first used.
+  const { entries, metadata } = readSafetensorsHeader(weightsPath);
+  const sizes = new Map([...entries].map(([k, e]) => [k, e.length / WIDTH_OF[e.dtype]]));
   // A GPT-2 directory from the Hugging Face Hub loads as it is (see hf-gpt2.ts).
-  if (model.kind === 'gpt') {
-    checkGpt2Config(config as Record<string, unknown>, configPath);
-    weights = normalizeGpt2Weights(weights, weightsPath);
-  }
-  validateWeights(model.specs, weights, weightsPath);
+  const names = model.kind === 'gpt' ? gpt2TensorNames([...entries.keys()]) : new Map([...entries.keys()].map((k) => [k, k]));
+  validateSizes(model.specs, new Map([...names].map(([ours, theirs]) => [ours, sizes.get(theirs)!])), weightsPath);
   // tokenizer.json, or GPT-2's original vocab.json + merges.txt.
   const tokenizer = loadTokenizer(dir);
   if (tokenizer.vocabSize > model.vocabSize) {
     throw new InkwellError(`${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`);
   }
-  return { model, weights, tokenizer, metadata };
+  const external = [...entries.values()].every((e) => e.dtype === 'F32') && os.endianness() === 'LE' && !entries.has('lm_head.weight');
+  const file: WeightsFile | undefined = external
+    ? { dir, file: MODEL_FILE, tensors: new Map([...names].map(([ours, theirs]) => [ours, { offset: entries.get(theirs)!.offset, length: entries.get(theirs)!.length }])) }
+    : undefined;
+  let weights: Weights | undefined;
+  // `weights` before `weightsFile`: a spread copy reads them in this order, so it never claims an unread file.
+  return {
+    model,
+    tokenizer,
+    metadata,
+    get weights(): Weights {
+      if (!weights) {
+        const loaded: Weights = new Map([...readSafetensors(weightsPath).tensors].map(([k, t]) => [k, t.data]));
+        weights = model.kind === 'gpt' ? normalizeGpt2Weights(loaded, weightsPath) : loaded;
+        validateWeights(model.specs, weights, weightsPath);
+      }
+      return weights;
+    },
+    set weights(w: Weights) {
+      weights = w;
+    },
+    get weightsFile(): WeightsFile | undefined {
+      return weights ? undefined : file;
+    },
+  };
 }

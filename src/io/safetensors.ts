@@ -53,6 +53,21 @@ export interface SafetensorsFile {
   readonly metadata: Record<string, string>;
 }
 
+/** One tensor's entry in a validated header; `offset` counts from the start of the file. */
+export interface TensorEntry {
+  readonly dtype: 'F32' | 'F16' | 'BF16';
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface SafetensorsHeader {
+  readonly entries: Map<string, TensorEntry>;
+  readonly metadata: Record<string, string>;
+}
+
+const WIDTH = { F32: 4, F16: 2, BF16: 2 } as const;
+
 export function readSafetensors(path: string): SafetensorsFile {
   let bytes: Buffer;
   try {
@@ -63,23 +78,50 @@ export function readSafetensors(path: string): SafetensorsFile {
   return decodeSafetensors(bytes, path);
 }
 
+/** Reads and validates only the header (against the file's size): what a file holds and where, without its data. */
+export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'r');
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 8));
+    fs.readSync(fd, head, 0, head.length, 0);
+    const headerLen = head.length === 8 ? Number(head.readBigUInt64LE(0)) : 0;
+    const json = Buffer.alloc(Math.max(0, Math.min(headerLen, size - 8, MAX_HEADER)));
+    fs.readSync(fd, json, 0, json.length, 8);
+    return parseHeader(size, headerLen, json, path);
+  } catch (err) {
+    if (err instanceof InkwellError) throw err;
+    throw new InkwellError(`cannot read ${path}: ${errorMessage(err)}`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** Parses and validates a safetensors buffer; `source` names the file in errors. Supports F32, and F16/BF16 widened to float32. */
 export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
+  const headerLen = bytes.length >= 8 ? Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true)) : 0;
+  const json = bytes.subarray(8, 8 + Math.min(headerLen, MAX_HEADER));
+  const { entries, metadata } = parseHeader(bytes.length, headerLen, json, source);
+  const tensors = new Map<string, NamedTensor>();
+  for (const [name, e] of entries) tensors.set(name, { shape: e.shape, data: toFloat32(bytes, e.offset, e.length / WIDTH[e.dtype], e.dtype) });
+  return { tensors, metadata };
+}
+
+function parseHeader(fileLen: number, headerLen: number, json: Uint8Array, source: string): SafetensorsHeader {
   const bad = (why: string) => new InkwellError(`${source} is not a valid safetensors file: ${why}`);
-  if (bytes.length < 8) throw bad('shorter than its 8-byte header length');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > MAX_HEADER || 8 + headerLen > bytes.length) throw bad(`header length ${headerLen} exceeds the file (${bytes.length} bytes)`);
+  if (fileLen < 8) throw bad('shorter than its 8-byte header length');
+  if (headerLen > MAX_HEADER || 8 + headerLen > fileLen) throw bad(`header length ${headerLen} exceeds the file (${fileLen} bytes)`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8')) as Record<string, unknown>;
+    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8')) as Record<string, unknown>;
   } catch (err) {
     throw bad(`header is not JSON (${errorMessage(err)})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not a JSON object');
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, NamedTensor>();
+  const dataLen = fileLen - dataStart;
+  const entries = new Map<string, TensorEntry>();
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   const spans: [number, number, string][] = [];
   for (const [name, raw] of Object.entries(header)) {
@@ -94,23 +136,27 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     const [begin, end] = offsets as [number, number];
     if (end > dataLen) throw bad(`'${name}' ends at byte ${end}, past the data (${dataLen} bytes): the file is truncated`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    const width = { F32: 4, F16: 2, BF16: 2 }[info.dtype as string];
+    const dtype = info.dtype as TensorEntry['dtype'];
+    const width = WIDTH[dtype];
     if (!width) throw bad(`'${name}' has dtype ${String(info.dtype)}; inkwell reads F32, F16 and BF16`);
     if (end - begin !== count * width) throw bad(`'${name}' holds ${end - begin} bytes, but ${info.dtype}[${(shape as number[]).join(',')}] needs ${count * width}`);
     spans.push([begin, end, name]);
-    tensors.set(name, { shape: shape as number[], data: toFloat32(bytes, dataStart + begin, count, info.dtype as string) });
+    entries.set(name, { dtype, shape: shape as number[], offset: dataStart + begin, length: end - begin });
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
     if (spans[i]![0] < spans[i - 1]![1]) throw bad(`tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
   }
-  return { tensors, metadata };
+  return { entries, metadata };
 }
 
 function toFloat32(bytes: Uint8Array, at: number, count: number, dtype: string): Float32Array {
-  // The common case, F32 on a little-endian host, is one aligned copy of the bytes.
+  // The common case, F32 on a little-endian host: a view of the bytes when they are aligned and own their
+  // buffer (never a view into Node's shared pool of small buffers), else one copy.
   if (dtype === 'F32' && os.endianness() === 'LE') {
-    return new Float32Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 4 * count));
+    const start = bytes.byteOffset + at;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    return own && start % 4 === 0 ? new Float32Array(bytes.buffer, start, count) : new Float32Array(bytes.buffer.slice(start, start + 4 * count));
   }
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, count * (dtype === 'F32' ? 4 : 2));

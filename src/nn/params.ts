@@ -58,14 +58,19 @@ export function initWeights(specs: ParamSpecs, seed: number): Weights {
 
 /** Checks loaded weights against the specs: every name present, sizes right, nothing extra. */
 export function validateWeights(specs: ParamSpecs, w: Weights, source: string): void {
+  validateSizes(specs, new Map([...w].map(([k, a]) => [k, a.length])), source);
+}
+
+/** Checks that a set of tensors, by name and element count, is exactly the specs' parameters. */
+export function validateSizes(specs: ParamSpecs, sizes: ReadonlyMap<string, number>, source: string): void {
   for (const [name, spec] of Object.entries(specs)) {
-    const a = w.get(name);
-    if (!a) throw new InkwellError(`${source}: missing tensor '${name}'`);
-    if (a.length !== size(spec.shape)) {
-      throw new InkwellError(`${source}: tensor '${name}' has ${a.length} values, expected shape [${spec.shape.join(',')}]`);
+    const n = sizes.get(name);
+    if (n === undefined) throw new InkwellError(`${source}: missing tensor '${name}'`);
+    if (n !== size(spec.shape)) {
+      throw new InkwellError(`${source}: tensor '${name}' has ${n} values, expected shape [${spec.shape.join(',')}]`);
     }
   }
-  for (const name of w.keys()) {
+  for (const name of sizes.keys()) {
     if (!(name in specs)) throw new InkwellError(`${source}: unexpected tensor '${name}' (does config.json match the weights?)`);
   }
 }

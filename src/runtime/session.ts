@@ -8,8 +8,9 @@
  */
 import os from 'node:os';
 import fs from 'node:fs';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { toOnnx, type GraphOutputs } from '../graph/onnx.js';
+import { toOnnx, type ExternalWeights, type GraphOutputs } from '../graph/onnx.js';
 import type { QuantizeMode } from '../graph/quantize.js';
 import { type DType, type Graph, type InputKind, type Shape, fmt, isStatic, shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
@@ -28,6 +29,8 @@ export interface CompileOptions {
   dumpPath?: string;
   /** Parameters fixed for this session's lifetime, baked in as initializers (inference: ORT pre-packs them). */
   bake?: ReadonlyMap<string, Float32Array>;
+  /** Parameters ORT reads from a file itself (ONNX external data): baked like `bake`, without passing through JavaScript. */
+  bakeExternal?: ExternalWeights;
   /** Store the baked matrices as int8 (`q8`) or int4 (`q4`) weights: faster, slightly less exact inference (see graph/quantize.ts). */
   quantize?: QuantizeMode;
 }
@@ -70,13 +73,15 @@ export class CompiledGraph {
 
   static async compile(graph: Graph, outputs: GraphOutputs, opts: CompileOptions = {}): Promise<CompiledGraph> {
     if (opts.quantize && !opts.bake) throw new InkwellError('quantize needs baked weights (CompileOptions.bake)');
-    const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake, quantize: opts.quantize });
+    const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake, external: opts.bakeExternal, quantize: opts.quantize });
     if (opts.dumpPath) fs.writeFileSync(opts.dumpPath, bytes);
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: opts.threads ?? os.availableParallelism(),
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: opts.optimization ?? 'all',
+      // A model made from bytes has no folder of its own: external data is found in this one.
+      ...(opts.bakeExternal ? { extra: { session: { model_external_initializers_file_folder_path: path.resolve(opts.bakeExternal.dir) } } } : {}),
     });
     const kinds = new Map(graph.inputs.map((i) => [i.tensor.id, i]));
     const inputSpecs = inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, rank: t.rank, kind: kinds.get(t.id)!.kind, p: kinds.get(t.id)!.p }));

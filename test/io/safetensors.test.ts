@@ -1,7 +1,10 @@
 /** safetensors: round trip, and every malformed file rejected with a message naming it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeSafetensors, encodeSafetensors, readSafetensorsHeader } from '../../src/io/safetensors.js';
 import { InkwellError } from '../../src/utils/errors.js';
 
 const tensors = new Map([
@@ -53,4 +56,22 @@ test('truncated, oversized, overlapping and mistyped files fail naming the file 
   const notJson = Uint8Array.from(good);
   notJson[8] = 0x7b + 1;
   rejects(notJson, /header is not JSON/);
+});
+
+test('the header alone gives each tensor\'s file offset and length, and a truncated file fails before any data is read', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-st-'));
+  const file = path.join(dir, 'w.safetensors');
+  const bytes = encodeSafetensors(tensors);
+  fs.writeFileSync(file, bytes);
+  const { entries } = readSafetensorsHeader(file);
+  for (const [name, t] of tensors) {
+    const e = entries.get(name)!;
+    assert.equal(e.dtype, 'F32');
+    assert.deepEqual(e.shape, t.shape);
+    assert.deepEqual(new Float32Array(bytes.slice(e.offset, e.offset + e.length).buffer), t.data);
+  }
+  fs.writeFileSync(file, bytes.subarray(0, bytes.length - 4));
+  assert.throws(() => readSafetensorsHeader(file), /w\.safetensors is not a valid safetensors file: .* truncated/);
+  assert.throws(() => readSafetensorsHeader(path.join(dir, 'missing.safetensors')), /cannot read .*missing\.safetensors/);
+  fs.rmSync(dir, { recursive: true });
 });
