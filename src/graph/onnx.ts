@@ -7,10 +7,10 @@
  * reads without copying; constants become initializers.
  */
 import onnxProto from 'onnx-proto';
-import { opDef, type Emitter, type OnnxAttr } from './registry.js';
+import { MS_DOMAIN, opDef, type Emitter, type OnnxAttr } from './registry.js';
 import { ONNX_DTYPE } from './ops/elementwise.js';
 import { Graph, GraphError, isStatic, type Node, type Tensor } from './tensor.js';
-import { MS_DOMAIN, quantizeMatMuls, type QuantizeMode } from './quantize.js';
+import { quantizeMatMuls, type QuantizeMode } from './quantize.js';
 
 const { onnx } = onnxProto;
 
@@ -205,7 +205,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'inkwell',
-    opsetImport: [{ domain: '', version: OPSET }, ...(opts.quantize ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
+    opsetImport: [{ domain: '', version: OPSET }, ...(protoNodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
     graph: {
       name: opts.name ?? 'inkwell',
       node: protoNodes,

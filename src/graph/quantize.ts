@@ -16,6 +16,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { GraphError } from './tensor.js';
+import { MS_DOMAIN } from './registry.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
@@ -24,8 +25,6 @@ const ATTR = onnxProto.onnx.AttributeProto.AttributeType;
 
 export type QuantizeMode = 'q8' | 'q4';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['q8', 'q4'];
-/** Domain of the ORT contrib ops the rewrite emits. */
-export const MS_DOMAIN = 'com.microsoft';
 export const Q4_BLOCK = 32;
 const Q8_MAX = 63;
 

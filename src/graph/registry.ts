@@ -9,6 +9,9 @@
 import type { NDArray } from './ndarray.js';
 import type { AttrValue, Node, Shape, Tensor } from './tensor.js';
 
+/** Domain of ONNX Runtime's contrib ops (fused attention, quantized matmuls). */
+export const MS_DOMAIN = 'com.microsoft';
+
 /** ONNX attribute values: a plain number is an INT; floats are wrapped so `1.0` is not mistaken for one. */
 export type OnnxAttr = number | { readonly float: number } | string | readonly number[];
 

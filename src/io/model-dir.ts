@@ -86,7 +86,7 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
     : undefined;
   let weights: Weights | undefined;
   // `weights` before `weightsFile`: a spread copy reads them in this order, so it never claims an unread file.
-  return {
+  const bundle = {
     model,
     tokenizer,
     metadata,
@@ -105,4 +105,7 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
       return weights ? undefined : file;
     },
   };
+  // A file ORT cannot read as it is (F16/BF16, or an lm_head copy to compare with wte) is read and checked now.
+  if (!file) void bundle.weights;
+  return bundle;
 }

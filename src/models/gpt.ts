@@ -134,7 +134,12 @@ export class Gpt implements LanguageModel {
     const posEmb = F.slice(p.get('transformer.wpe.weight'), 0, 0, T); // T,C
     const x = drop(F.add(F.gather(p.get('transformer.wte.weight'), ids), posEmb)); // B,T,C
     const causal = causalMask(ids, T);
-    const attend = (_layer: number, q: Tensor, k: Tensor, v: Tensor) => this.attend(q, k, v, [causal], train);
+    const [B, C, H] = [ids.shape[0]!, c.nEmbd, c.nHead];
+    const attend = (_layer: number, qkv: Tensor) => {
+      // Split heads (B,T,3C → 3 × B,H,T,D), attend, merge heads (→ B,T,C).
+      const [q, k, v] = F.split(qkv, -1, 3).map((t) => F.transpose(F.reshape(t, [B, T, H, C / H]), [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
+      return F.reshape(F.transpose(this.attend(q, k, v, causal, train), [0, 2, 1, 3]), [B, T, C]);
+    };
     return this.trunk(p, x, attend, drop);
   }
 
@@ -163,16 +168,18 @@ export class Gpt implements LanguageModel {
     // Query t sits at slot past + t of the cache; it may see slots s ≤ past + t that the attention mask keeps.
     const slots = F.arange(attentionMask, 1); // past+seq
     const querySlot = F.add(F.arange(ids, 1), F.sub(F.dimSize(attentionMask, 1), F.dimSize(ids, 1))); // seq
-    const causal = F.less(slots, F.reshape(F.add(querySlot, 1), ['seq', 1])); // seq, past+seq
-    const keep = F.reshape(F.greater(attentionMask, 0), ['batch', 1, 1, 'past+seq']);
+    const causal = F.cast(F.less(slots, F.reshape(F.add(querySlot, 1), ['seq', 1])), 'float32'); // seq, past+seq
+    const keep = F.cast(F.reshape(F.greater(attentionMask, 0), ['batch', 1, 1, 'past+seq']), 'float32');
+    // One additive mask for every layer and head: 0 where a query may look, -1e9 where not.
+    const bias = F.mul(F.sub(F.mul(causal, keep), 1), 1e9); // batch,1,seq,past+seq
 
     const outputs: Record<string, Tensor> = {};
-    const attend = (i: number, q: Tensor, k: Tensor, v: Tensor) => {
-      const key = F.concat([past[i]!.key, k], 2); // batch,H,past+seq,D
-      const value = F.concat([past[i]!.value, v], 2);
+    const attend = (i: number, qkv: Tensor) => {
+      const [q, k, v] = F.split(qkv, -1, 3) as [Tensor, Tensor, Tensor];
+      const [y, key, value] = F.cachedAttention(q, k, v, past[i]!.key, past[i]!.value, bias, H);
       outputs[`present.${i}.key`] = key;
       outputs[`present.${i}.value`] = value;
-      return this.attend(q, key, value, [causal, keep], false);
+      return y;
     };
     const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));
     return { graph: g, outputs: { logits: this.lmHead(p, this.trunk(p, x, attend, (t) => t)), ...outputs } };
@@ -180,15 +187,10 @@ export class Gpt implements LanguageModel {
 
   /** The blocks and final LayerNorm, shared by training and decoding: B,T,C → B,T,C. */
   private trunk(p: ParamScope, x: Tensor, attend: AttendFn, drop: (t: Tensor) => Tensor): Tensor {
-    const { nEmbd: C, nHead: H } = this.config;
     for (let i = 0; i < this.config.nLayer; i++) {
       const h = `transformer.h.${i}`;
-      // Causal self-attention: project to q, k, v and split heads (B,T,C → B,H,T,D), attend, merge heads.
-      const [B, T] = x.shape;
-      const [q, k, v] = F.split(this.linear(p, `${h}.attn.c_attn`, this.ln(p, `${h}.ln_1`, x)), -1, 3).map(
-        (t) => F.transpose(F.reshape(t, [B!, T!, H, C / H]), [0, 2, 1, 3]),
-      ) as [Tensor, Tensor, Tensor];
-      const y = F.reshape(F.transpose(attend(i, q, k, v), [0, 2, 1, 3]), [B!, T!, C]);
+      // Causal self-attention: project to q, k, v (B,T,3C) and attend (→ B,T,C).
+      const y = attend(i, this.linear(p, `${h}.attn.c_attn`, this.ln(p, `${h}.ln_1`, x)));
       x = F.add(x, drop(this.linear(p, `${h}.attn.c_proj`, y)));
       x = F.add(x, drop(this.mlp(p, h, this.ln(p, `${h}.ln_2`, x))));
     }
@@ -200,11 +202,11 @@ export class Gpt implements LanguageModel {
     return F.matmul(x, p.get('transformer.wte.weight'), { transB: true });
   }
 
-  /** softmax(q·kᵀ/√D, masked) · v: B,H,T,D with keys B,H,S,D → B,H,T,D. Each mask is true where attending is allowed. */
-  private attend(q: Tensor, k: Tensor, v: Tensor, masks: Tensor[], train: boolean): Tensor {
+  /** softmax(q·kᵀ/√D, causally masked) · v: B,H,T,D each → B,H,T,D. The mask is true where attending is allowed. */
+  private attend(q: Tensor, k: Tensor, v: Tensor, causal: Tensor, train: boolean): Tensor {
     const D = staticDim('head size', q.shape[3]);
-    let att = F.mul(F.matmul(q, k, { transB: true }), 1 / Math.sqrt(D)); // B,H,T,S
-    for (const m of masks) att = F.where(m, att, -1e9);
+    let att = F.mul(F.matmul(q, k, { transB: true }), 1 / Math.sqrt(D)); // B,H,T,T
+    att = F.where(causal, att, -1e9);
     att = F.dropout(F.softmax(att), train ? this.config.dropout : 0);
     return F.matmul(att, v);
   }
@@ -224,8 +226,8 @@ export class Gpt implements LanguageModel {
   }
 }
 
-/** Attention of layer i over its queries, keys and values (B,H,T,D each) → B,H,T,D. */
-type AttendFn = (layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
+/** Attention of layer i: its c_attn output, queries, keys and values side by side (B,T,3C) → B,T,C. */
+type AttendFn = (layer: number, qkv: Tensor) => Tensor;
 
 /** [T, T] bool, true where query t may attend to key s ≤ t. */
 function causalMask(ref: Tensor, T: number): Tensor {

@@ -98,6 +98,26 @@ const forwardOnly: Case[] = [
   { op: 'cast', build: (g) => ({ outs: [F.cast(g.input('i', 'int32', [4]), 'float32')], ints: { i: [3, -1, 0, 7] } }) },
   { op: 'oneHot', build: (g) => ({ outs: [F.oneHot(g.input('i', 'int64', [2, 2]), 4)], ints: { i: [3, 0, 1, 1] } }) },
   { op: 'arange', build: (g) => ({ outs: [F.cast(F.arange(g.input('x', 'float32', [2, 5]), 1), 'float32')] }) },
+  {
+    op: 'cachedAttention',
+    label: 'two new tokens over a past of three, per-batch bias',
+    build: (g) => {
+      const [B, T, H, D, P] = [2, 2, 2, 3, 3];
+      const x = (name: string) => g.input(name, 'float32', [B, T, H * D]);
+      const past = (name: string) => g.input(name, 'float32', [B, H, P, D]);
+      return { outs: F.cachedAttention(x('q'), x('k'), x('v'), past('pk'), past('pv'), g.input('bias', 'float32', [B, 1, T, P + T]), H) };
+    },
+  },
+  {
+    op: 'cachedAttention',
+    label: 'empty past, per-head bias',
+    build: (g) => {
+      const [B, T, H, D] = [1, 3, 2, 2];
+      const x = (name: string) => g.input(name, 'float32', [B, T, H * D]);
+      const past = (name: string) => g.input(name, 'float32', [B, H, 0, D]);
+      return { outs: F.cachedAttention(x('q'), x('k'), x('v'), past('pk'), past('pv'), g.input('bias', 'float32', [B, H, T, T]), H) };
+    },
+  },
   { op: 'dimSize', build: (g) => ({ outs: [F.cast(F.dimSize(g.input('x', 'float32', [3, 7]), -1), 'float32')] }) },
   {
     op: 'add',

@@ -5,4 +5,5 @@ export * from './reduce.js';
 export * from './shape.js';
 export * from './indexing.js';
 export * from './nn.js';
+export * from './attention.js';
 export type { MatmulOptions } from './matmul.js';
