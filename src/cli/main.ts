@@ -1,26 +1,23 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { InkwellError } from '../utils/errors.js';
-import { register as registerData } from './data.js';
-import { register as registerTokenizer } from './tokenizer.js';
-import { register as registerTrain } from './train.js';
-import { register as registerGenerate } from './generate.js';
-import { register as registerPlot } from './plot.js';
-import { register as registerEval } from './eval.js';
-import { register as registerFinetune } from './finetune.js';
-import { register as registerClassify } from './classify.js';
-import { register as registerTransfer } from './transfer.js';
+
+/** Each command's module, loaded only when that command runs (or for the overall --help): a CLI call pays for its own imports alone. */
+const COMMANDS: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  data: () => import('./data.js'),
+  tokenizer: () => import('./tokenizer.js'),
+  train: () => import('./train.js'),
+  generate: () => import('./generate.js'),
+  plot: () => import('./plot.js'),
+  eval: () => import('./eval.js'),
+  finetune: () => import('./finetune.js'),
+  classify: () => import('./classify.js'),
+  transfer: () => import('./transfer.js'),
+};
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');
-registerData(program);
-registerTokenizer(program);
-registerTrain(program);
-registerGenerate(program);
-registerPlot(program);
-registerEval(program);
-registerFinetune(program);
-registerClassify(program);
-registerTransfer(program);
+const asked = process.argv[2];
+for (const name of asked !== undefined && asked in COMMANDS ? [asked] : Object.keys(COMMANDS)) (await COMMANDS[name]!()).register(program);
 
 try {
   await program.parseAsync(process.argv);
