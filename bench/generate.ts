@@ -3,15 +3,21 @@
  * detokenisation): tokens/s at batch 1 and 8 and time to the first token, for
  * an initialised 6-layer × 384 GPT (ctx 256, vocab 65) and a 2-layer LSTM
  * (hidden 256, embedding 128), prompt 16 tokens, 200 new tokens — the shape
- * of `torch_ref.py generate`, which runs beside it when PyTorch is available.
+ * of `torch_ref.py generate`, which runs beside it when PyTorch is available —
+ * and the time to first token of each model saved to disk, in a fresh process.
  * PyTorch decodes greedily at batch 1 with float32 weights, so the ratio compares
  * greedy batch 1; the q8/q4 rows (weight-only int8/int4, see graph/quantize.ts)
  * give their ratio against the same float32 PyTorch figure.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDecoder } from '../src/generate/decoders.js';
 import type { QuantizeMode } from '../src/graph/quantize.js';
 import { generateBatch, type GenerateOptions } from '../src/generate/generate.js';
-import type { ModelBundle } from '../src/io/model-dir.js';
+import { saveModel, type ModelBundle } from '../src/io/model-dir.js';
 import { Gpt } from '../src/models/gpt.js';
 import { RnnLm } from '../src/models/rnn.js';
 import { countParams, initWeights } from '../src/nn/params.js';
@@ -53,12 +59,13 @@ const CONFIGS: GenerateBenchConfig[] = [
 ];
 
 export async function benchGenerate(): Promise<object[]> {
-  const skipTorch = torchAvailable();
   const results: object[] = [];
+  const skipTorch = torchAvailable();
   for (const c of CONFIGS) {
     const bundle = c.bundle();
     const torch = skipTorch ? null : bestTorch(['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)], 'gen_tok_s');
     const runs = [[1, 'greedy', undefined], [1, 'sampled', undefined], [8, 'greedy', undefined], [1, 'greedy', 'q8'], [1, 'greedy', 'q4']] as const;
+    results.push(ttftFromDisk(bundle, c.name));
     for (const [batch, decoding, quantize] of runs) {
       const m = await measure(bundle, batch, decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 }, quantize);
       const torchTokS = batch === 1 && decoding === 'greedy' && torch ? (torch.gen_tok_s as number) : undefined;
@@ -79,6 +86,29 @@ export async function benchGenerate(): Promise<object[]> {
     }
   }
   return results;
+}
+
+/** Median over RUNS fresh processes of the time from loading a saved model to its first token (bench/ttft.ts). */
+function ttftFromDisk(bundle: ModelBundle, name: string): object {
+  const dir = mkdtempSync(join(tmpdir(), 'inkwell-ttft-'));
+  try {
+    saveModel(dir, bundle);
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'ttft.js');
+    const prompt = bundle.tokenizer.decode(Array.from({ length: PROMPT }, (_, i) => i % VOCAB));
+    const runs = Array.from({ length: RUNS }, () => JSON.parse(execFileSync(process.execPath, [script, dir, prompt], { encoding: 'utf8' })) as Record<string, number>);
+    const med = (k: string) => median(runs.map((r) => r[k]!));
+    return {
+      bench: `ttft-from-disk-${name}`,
+      prompt_tokens: PROMPT,
+      ttft_ms: med('ttft_ms'),
+      load_ms: med('load_ms'),
+      session_ms: med('session_ms'),
+      first_token_ms: med('first_token_ms'),
+      imports_ms: med('imports_ms'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Median over RUNS (after a warm-up) of time to first token and decoding speed after it, per sequence. */

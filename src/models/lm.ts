@@ -12,6 +12,8 @@ import { ParamScope, type ParamSpecs } from '../nn/params.js';
 export interface ForwardOptions {
   /** Dropout on (training) or off (evaluation). */
   train: boolean;
+  /** Inference only: use fused ONNX Runtime kernels where the model has them (LSTM/GRU layers), which have no gradients. */
+  fused?: boolean;
 }
 
 export interface ForwardResult {
@@ -46,7 +48,7 @@ export function buildEvalGraph(model: LanguageModel, batch: number, ctx: number,
 /** Inputs `ids` [B, T] (and carried state); outputs `logits` [B, T, V] and carried state, dropout off. */
 export function buildForwardGraph(model: LanguageModel, batch: number, ctx: number): { graph: Graph; outputs: GraphOutputs } {
   const graph = new Graph();
-  const { logits, state = {} } = model.forward(new ParamScope(graph, model.specs), graph.input('ids', 'int64', [batch, ctx]), { train: false });
+  const { logits, state = {} } = model.forward(new ParamScope(graph, model.specs), graph.input('ids', 'int64', [batch, ctx]), { train: false, fused: true });
   const outputs: Record<string, Tensor> = { logits };
   for (const [name, t] of Object.entries(state)) outputs[`${name}.out`] = t;
   return { graph, outputs };

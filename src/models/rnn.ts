@@ -149,7 +149,7 @@ export class RnnLm implements LanguageModel {
   }
 
   /** The last recurrent layer's outputs, B,T,H (what the LM head reads, and task heads can read too), and the carried state. */
-  hiddenStates(p: ParamScope, ids: Tensor, { train }: ForwardOptions): { hidden: Tensor; state: Record<string, Tensor> } {
+  hiddenStates(p: ParamScope, ids: Tensor, { train, fused }: ForwardOptions): { hidden: Tensor; state: Record<string, Tensor> } {
     const c = this.config;
     const B = ids.shape[0]!;
     const inputs = Object.entries(this.stateShapes(B)).map(([name, shape]) => ids.graph.input(name, 'float32', shape));
@@ -161,8 +161,15 @@ export class RnnLm implements LanguageModel {
     const final: Tensor[][] = inputs.map(() => []); // [state][layer]: B,H
     for (let l = 0; l < c.numLayers; l++) {
       if (l > 0) x = F.dropout(x, train ? c.dropout : 0);
-      const h0 = perLayer[0]![l]!;
-      const { ys, state } = c.cell === 'lstm' ? this.lstmLayer(p, l, x, h0, perLayer[1]![l]!) : this.gruLayer(p, l, x, h0);
+      const [h0, c0] = [perLayer[0]![l]!, perLayer[1]?.[l]];
+      if (fused) {
+        const w = (n: string) => p.get(`rnn.${n}_l${l}`);
+        const [y, ...state] = F.rnnSequence(c.cell, x, w('weight_ih'), w('weight_hh'), w('bias_ih'), w('bias_hh'), h0, c0);
+        state.forEach((s, i) => final[i]!.push(s));
+        x = y!; // T,B,H
+        continue;
+      }
+      const { ys, state } = c.cell === 'lstm' ? this.lstmLayer(p, l, x, h0, c0!) : this.gruLayer(p, l, x, h0);
       state.forEach((s, i) => final[i]!.push(s));
       x = stack(ys); // T,B,H
     }

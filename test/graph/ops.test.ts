@@ -118,6 +118,17 @@ const forwardOnly: Case[] = [
       return { outs: F.cachedAttention(x('q'), x('k'), x('v'), past('pk'), past('pv'), g.input('bias', 'float32', [B, H, T, T]), H) };
     },
   },
+  ...(['lstm', 'gru'] as const).map((cell) => ({
+    op: 'rnnSequence',
+    label: `${cell}, 3 steps from a given state`,
+    build: (g: Graph) => {
+      const [T, B, I, H] = [3, 2, 3, 4];
+      const G = cell === 'lstm' ? 4 : 3;
+      const state = (name: string) => g.input(name, 'float32', [B, H]);
+      const x = g.input('x', 'float32', [T, B, I]);
+      return { outs: F.rnnSequence(cell, x, p(g, 'wih', G * H, I), p(g, 'whh', G * H, H), p(g, 'bih', G * H), p(g, 'bhh', G * H), state('h0'), cell === 'lstm' ? state('c0') : undefined) };
+    },
+  })),
   { op: 'dimSize', build: (g) => ({ outs: [F.cast(F.dimSize(g.input('x', 'float32', [3, 7]), -1), 'float32')] }) },
   {
     op: 'add',

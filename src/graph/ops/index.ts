@@ -6,4 +6,5 @@ export * from './shape.js';
 export * from './indexing.js';
 export * from './nn.js';
 export * from './attention.js';
+export * from './recurrent.js';
 export type { MatmulOptions } from './matmul.js';

@@ -1,0 +1,22 @@
+/**
+ * Time to first token for a saved model, in a fresh process (as `inkwell
+ * generate` meets it): loading the model directory, creating the decoder's
+ * session, reading the prompt and sampling one token. `node dist/bench/ttft.js
+ * DIR PROMPT` prints one JSON line; module imports are reported apart.
+ */
+const t0 = performance.now();
+const { loadModel } = await import('../src/io/model-dir.js');
+const { createDecoder } = await import('../src/generate/decoders.js');
+const { generateText } = await import('../src/generate/generate.js');
+const t1 = performance.now();
+
+const [dir, prompt] = process.argv.slice(2);
+if (!dir || prompt === undefined) throw new Error('usage: ttft.js MODEL_DIR PROMPT');
+const bundle = loadModel(dir);
+const t2 = performance.now();
+const decoder = await createDecoder(bundle, 1);
+const t3 = performance.now();
+await generateText({ decoder, tokenizer: bundle.tokenizer }, prompt, { greedy: true, maxNewTokens: 1, stopAtEos: false });
+const t4 = performance.now();
+await decoder.release();
+console.log(JSON.stringify({ imports_ms: t1 - t0, load_ms: t2 - t1, session_ms: t3 - t2, first_token_ms: t4 - t3, ttft_ms: t4 - t1 }));
