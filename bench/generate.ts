@@ -28,7 +28,9 @@ import { bestTorch, torchAvailable } from './torch.js';
 const VOCAB = 65;
 const PROMPT = 16;
 const NEW_TOKENS = 200;
-const RUNS = 3;
+const RUNS = 5;
+/** Untimed runs first: the first decoder of a process runs slow for a while (JIT, ORT's thread pool, CPU clocks). */
+const WARMUP = 2;
 
 interface GenerateBenchConfig {
   name: string;
@@ -111,7 +113,7 @@ function ttftFromDisk(bundle: ModelBundle, name: string): object {
   }
 }
 
-/** Median over RUNS (after a warm-up) of time to first token and decoding speed after it, per sequence. */
+/** Median over RUNS (after WARMUP untimed runs) of time to first token and decoding speed after it, per sequence. */
 async function measure(bundle: ModelBundle, batch: number, sampling: GenerateOptions, quantize?: QuantizeMode): Promise<{ ttftMs: number; perSequence: number }> {
   const decoder = await createDecoder(bundle, batch, { quantize });
   const rng = new Rng(1);
@@ -119,9 +121,9 @@ async function measure(bundle: ModelBundle, batch: number, sampling: GenerateOpt
   const ttft: number[] = [];
   const speed: number[] = [];
   try {
-    for (let run = 0; run <= RUNS; run++) {
+    for (let run = 0; run < WARMUP + RUNS; run++) {
       const results = await generateBatch({ decoder, tokenizer: bundle.tokenizer }, prompts, { ...sampling, maxNewTokens: NEW_TOKENS, seed: run, stopAtEos: false });
-      if (run === 0) continue;
+      if (run < WARMUP) continue;
       const t = results[0]!.timing;
       ttft.push(t.timeToFirstTokenMs);
       // Whole-call rate, as torch_ref.py measures: the prompt pass is included.
