@@ -35,7 +35,6 @@ export interface ModelBundle {
 export type WeightsFile = ExternalWeights;
 
 export const MODEL_FILE = 'model.safetensors';
-const WIDTH_OF = { F32: 4, F16: 2, BF16: 2 } as const;
 
 /** The files of a saved model, ready to be written (extra files, e.g. training state, can join the same transaction). */
 export function modelFiles(b: ModelBundle, metadata: Record<string, string> = {}): Map<string, Uint8Array | string> {
@@ -71,10 +70,9 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
   const weightsPath = path.join(dir, MODEL_FILE);
   // The header now (names, shapes, sizes, offsets: a mismatch fails here); the data when first used.
   const { entries, metadata } = readSafetensorsHeader(weightsPath);
-  const sizes = new Map([...entries].map(([k, e]) => [k, e.length / WIDTH_OF[e.dtype]]));
   // A GPT-2 directory from the Hugging Face Hub loads as it is (see hf-gpt2.ts).
   const names = model.kind === 'gpt' ? gpt2TensorNames([...entries.keys()]) : new Map([...entries.keys()].map((k) => [k, k]));
-  validateSizes(model.specs, new Map([...names].map(([ours, theirs]) => [ours, sizes.get(theirs)!])), weightsPath);
+  validateSizes(model.specs, new Map([...names].map(([ours, theirs]) => [ours, entries.get(theirs)!.count])), weightsPath);
   // tokenizer.json, or GPT-2's original vocab.json + merges.txt.
   const tokenizer = loadTokenizer(dir);
   if (tokenizer.vocabSize > model.vocabSize) {

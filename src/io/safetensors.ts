@@ -57,6 +57,8 @@ export interface SafetensorsFile {
 export interface TensorEntry {
   readonly dtype: 'F32' | 'F16' | 'BF16';
   readonly shape: readonly number[];
+  /** Elements (the product of the shape). */
+  readonly count: number;
   readonly offset: number;
   readonly length: number;
 }
@@ -104,7 +106,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
   const json = bytes.subarray(8, 8 + Math.min(headerLen, MAX_HEADER));
   const { entries, metadata } = parseHeader(bytes.length, headerLen, json, source);
   const tensors = new Map<string, NamedTensor>();
-  for (const [name, e] of entries) tensors.set(name, { shape: e.shape, data: toFloat32(bytes, e.offset, e.length / WIDTH[e.dtype], e.dtype) });
+  for (const [name, e] of entries) tensors.set(name, { shape: e.shape, data: toFloat32(bytes, e.offset, e.count, e.dtype) });
   return { tensors, metadata };
 }
 
@@ -141,7 +143,7 @@ function parseHeader(fileLen: number, headerLen: number, json: Uint8Array, sourc
     if (!width) throw bad(`'${name}' has dtype ${String(info.dtype)}; inkwell reads F32, F16 and BF16`);
     if (end - begin !== count * width) throw bad(`'${name}' holds ${end - begin} bytes, but ${info.dtype}[${(shape as number[]).join(',')}] needs ${count * width}`);
     spans.push([begin, end, name]);
-    entries.set(name, { dtype, shape: shape as number[], offset: dataStart + begin, length: end - begin });
+    entries.set(name, { dtype, shape: shape as number[], count, offset: dataStart + begin, length: end - begin });
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
