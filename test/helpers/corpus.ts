@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import { readCorpus } from '../../src/data/corpus.js';
 import { openTokenCacheSplit, prepareTokenCache } from '../../src/data/token-cache.js';
 import type { TokenSource } from '../../src/data/token-source.js';
@@ -9,8 +10,11 @@ import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { Rng } from '../../src/utils/rng.js';
 
+/** A fresh temporary directory, removed when the test (or test file) that made it finishes. */
 export function tmpDir(prefix = 'inkwell-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Seeded sentences from a tiny grammar: learnable structure, some entropy. */
