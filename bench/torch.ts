@@ -3,7 +3,8 @@
  * for side-by-side numbers. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed
  * from the child's environment only, so PyTorch gets its fastest BLAS kernels.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,12 +37,24 @@ export function torchAvailable(): string | null {
   return null;
 }
 
-export function runTorch(args: string[], threads: number): Record<string, unknown> {
+function torchCommand(args: string[], threads: number): { argv: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = { ...process.env, THREADS: String(threads) };
   delete env['OPENBLAS_CORETYPE'];
   delete env['OPENBLAS_L2_SIZE'];
-  const out = execFileSync(findPython()!, [TORCH_REF, ...args, '--threads', String(threads)], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  return { argv: [TORCH_REF, ...args, '--threads', String(threads)], env };
+}
+
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+
+export function runTorch(args: string[], threads: number): Record<string, unknown> {
+  const { argv, env } = torchCommand(args, threads);
+  return lastJson(execFileSync(findPython()!, argv, { env, encoding: 'utf8', maxBuffer: 1 << 24 }));
+}
+
+/** runTorch without blocking this process: for running beside an inkwell child process. */
+export async function runTorchAsync(args: string[], threads: number): Promise<Record<string, unknown>> {
+  const { argv, env } = torchCommand(args, threads);
+  return lastJson((await promisify(execFile)(findPython()!, argv, { env, encoding: 'utf8', maxBuffer: 1 << 24 })).stdout);
 }
 
 /** The faster of 1 and 2 threads by `key` (PyTorch on 2 shared cores is sometimes faster on one). */
