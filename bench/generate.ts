@@ -70,11 +70,10 @@ export async function benchGenerate(): Promise<object[]> {
   for (const c of CONFIGS) {
     const bundle = c.bundle();
     const torch = skipTorch ? null : bestTorch(['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)], 'gen_tok_s');
-    const runs: [number, 'greedy' | 'sampled', QuantizeMode | undefined][] = [[1, 'greedy', undefined], [1, 'sampled', undefined], [8, 'greedy', undefined]];
-    if (c.quantized) runs.push([1, 'greedy', 'q8'], [1, 'greedy', 'q4']);
+    const rows: Row[] = [row(1, 'greedy'), row(1, 'sampled'), row(8, 'greedy')];
+    if (c.quantized) rows.push(row(1, 'greedy', 'q8'), row(1, 'greedy', 'q4'));
     results.push(ttftFromDisk(bundle, c.name));
-    for (const [batch, decoding, quantize] of runs) {
-      const m = await measure(bundle, batch, decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 }, quantize);
+    for (const { batch, decoding, quantize, ttftMs, perSequence } of await measure(bundle, rows)) {
       const torchTokS = batch === 1 && decoding === 'greedy' && torch ? (torch.gen_tok_s as number) : undefined;
       results.push({
         bench: `generate-${c.name}`,
@@ -84,16 +83,24 @@ export async function benchGenerate(): Promise<object[]> {
         weights: quantize ?? 'float32',
         prompt_tokens: PROMPT,
         new_tokens: NEW_TOKENS,
-        ttft_ms: m.ttftMs,
-        tok_s_per_sequence: m.perSequence,
-        tok_s_total: m.perSequence * batch,
-        ...(torchTokS === undefined ? {} : { torch_gen_tok_s: torchTokS, ratio_vs_torch: m.perSequence / torchTokS }),
+        ttft_ms: ttftMs,
+        tok_s_per_sequence: perSequence,
+        tok_s_total: perSequence * batch,
+        ...(torchTokS === undefined ? {} : { torch_gen_tok_s: torchTokS, ratio_vs_torch: perSequence / torchTokS }),
         ...(skipTorch && batch === 1 && decoding === 'greedy' ? { torch: `skipped: ${skipTorch}` } : {}),
       });
     }
   }
   return results;
 }
+
+interface Row {
+  batch: number;
+  decoding: 'greedy' | 'sampled';
+  quantize?: QuantizeMode;
+}
+
+const row = (batch: number, decoding: Row['decoding'], quantize?: QuantizeMode): Row => ({ batch, decoding, quantize });
 
 /** Median over RUNS fresh processes of the time from loading a saved model to its first token (bench/ttft.ts). */
 function ttftFromDisk(bundle: ModelBundle, name: string): object {
@@ -118,26 +125,32 @@ function ttftFromDisk(bundle: ModelBundle, name: string): object {
   }
 }
 
-/** Median over RUNS (after WARMUP untimed runs) of time to first token and decoding speed after it, per sequence. */
-async function measure(bundle: ModelBundle, batch: number, sampling: GenerateOptions, quantize?: QuantizeMode): Promise<{ ttftMs: number; perSequence: number }> {
-  const decoder = await createDecoder(bundle, batch, { quantize });
+/**
+ * Median over RUNS (after WARMUP untimed runs) of time to first token and decoding speed after it, per
+ * sequence. The rows take turns, run by run, so a drift of the machine's speed reaches them all alike.
+ */
+async function measure(bundle: ModelBundle, rows: Row[]): Promise<(Row & { ttftMs: number; perSequence: number })[]> {
+  const decoders = await Promise.all(rows.map((r) => createDecoder(bundle, r.batch, { quantize: r.quantize })));
   const rng = new Rng(1);
-  const prompts = Array.from({ length: batch }, () => Array.from({ length: PROMPT }, () => rng.int(VOCAB)));
-  const ttft: number[] = [];
-  const speed: number[] = [];
+  const prompts = rows.map((r) => Array.from({ length: r.batch }, () => Array.from({ length: PROMPT }, () => rng.int(VOCAB))));
+  const ttft: number[][] = rows.map(() => []);
+  const speed: number[][] = rows.map(() => []);
   try {
     for (let run = 0; run < WARMUP + RUNS; run++) {
-      const results = await generateBatch({ decoder, tokenizer: bundle.tokenizer }, prompts, { ...sampling, maxNewTokens: NEW_TOKENS, seed: run, stopAtEos: false });
-      if (run < WARMUP) continue;
-      const t = results[0]!.timing;
-      ttft.push(t.timeToFirstTokenMs);
-      // Whole-call rate, as torch_ref.py measures: the prompt pass is included.
-      speed.push(t.tokensPerSecond);
+      for (const [i, r] of rows.entries()) {
+        const sampling: GenerateOptions = r.decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 };
+        const results = await generateBatch({ decoder: decoders[i]!, tokenizer: bundle.tokenizer }, prompts[i]!, { ...sampling, maxNewTokens: NEW_TOKENS, seed: run, stopAtEos: false });
+        if (run < WARMUP) continue;
+        const t = results[0]!.timing;
+        ttft[i]!.push(t.timeToFirstTokenMs);
+        // Whole-call rate, as torch_ref.py measures: the prompt pass is included.
+        speed[i]!.push(t.tokensPerSecond);
+      }
     }
   } finally {
-    await decoder.release();
+    await Promise.all(decoders.map((d) => d.release()));
   }
-  return { ttftMs: median(ttft), perSequence: median(speed) };
+  return rows.map((r, i) => ({ ...r, ttftMs: median(ttft[i]!), perSequence: median(speed[i]!) }));
 }
 
 function median(xs: number[]): number {
