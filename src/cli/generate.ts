@@ -124,10 +124,11 @@ function summary(r: GenerationResult): string {
   const notes = [
     `${r.tokens.length} tokens`,
     `first after ${t.timeToFirstTokenMs.toFixed(0)} ms`,
-    `${t.decodeTokensPerSecond.toFixed(1)} tokens/s`,
     `finished: ${r.finishReason}`,
     `seed ${r.seed}`,
   ];
+  // A decoding rate needs two tokens: the first one's time is the prompt's.
+  if (r.tokens.length > 1) notes.splice(2, 0, `${t.decodeTokensPerSecond.toFixed(1)} tokens/s`);
   if (r.droppedPromptTokens > 0) notes.push(`prompt truncated to its last ${r.promptTokens - r.droppedPromptTokens} tokens`);
   if (r.slides > 0) notes.push(`context window slid ${r.slides}×`);
   return `[${notes.join(', ')}]\n`;
