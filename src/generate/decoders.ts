@@ -6,7 +6,7 @@
 import type { ModelBundle } from '../io/model-dir.js';
 import { Gpt } from '../models/gpt.js';
 import { buildForwardGraph } from '../models/lm.js';
-import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from '../runtime/session.js';
+import { CompiledGraph, type CompileOptions, type Feeds, type InputSpec, type TypedArray } from '../runtime/session.js';
 import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
@@ -109,12 +109,16 @@ class RecurrentDecoder implements IncrementalDecoder {
   readonly maxLength = Infinity;
   length = 0;
   private state = new Map<string, TypedArray>();
+  /** The carried-state inputs (`state.h`, `state.c`), each fed back from its `.out` output. */
+  private readonly stateInputs: readonly InputSpec[];
 
   private constructor(
     readonly batch: number,
     readonly vocabSize: number,
     private readonly session: CompiledGraph,
-  ) {}
+  ) {
+    this.stateInputs = session.inputs.filter((i) => i.name.startsWith('state.'));
+  }
 
   static async create(bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { graph, outputs } = buildForwardGraph(bundle.model, batch, 1);
@@ -130,15 +134,14 @@ class RecurrentDecoder implements IncrementalDecoder {
   async feed(tokens: Int32Array): Promise<Float32Array> {
     const [B, V] = [this.batch, this.vocabSize];
     const T = checkTokens(tokens, B, V);
-    const stateInputs = this.session.inputs.filter((i) => i.name.startsWith('state.'));
     let logits: Float32Array | undefined;
     for (let t = 0; t < T; t++) {
       const ids = new BigInt64Array(B);
       for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
       const feeds: Record<string, TypedArray> = { ids };
-      for (const s of stateInputs) feeds[s.name] = this.state.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
+      for (const s of this.stateInputs) feeds[s.name] = this.state.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
       const out = await this.session.run(feeds);
-      for (const s of stateInputs) this.state.set(s.name, out[`${s.name}.out`]!);
+      for (const s of this.stateInputs) this.state.set(s.name, out[`${s.name}.out`]!);
       logits = out.logits as Float32Array;
     }
     this.length += T;

@@ -11,6 +11,7 @@ import { MS_DOMAIN, opDef, type Emitter, type OnnxAttr } from './registry.js';
 import { ONNX_DTYPE } from './ops/elementwise.js';
 import { Graph, GraphError, isStatic, type Node, type Tensor } from './tensor.js';
 import { quantizeMatMuls, type QuantizeMode } from './quantize.js';
+import { bytesOf } from '../utils/bytes.js';
 
 const { onnx } = onnxProto;
 
@@ -238,8 +239,4 @@ function attribute(name: string, v: OnnxAttr): onnxProto.onnx.IAttributeProto {
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: [...v] };
   return { name, type: T.FLOAT, f: (v as { float: number }).float };
-}
-
-function bytesOf(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }

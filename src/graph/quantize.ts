@@ -17,6 +17,7 @@
 import onnxProto from 'onnx-proto';
 import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
+import { bytesOf } from '../utils/bytes.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
@@ -35,12 +36,11 @@ interface Matrix {
   N: number;
 }
 
-/** Rewrites `nodes` and `initializers` in place (`keep`: graph outputs); returns how many MatMuls now read quantized weights. */
-export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[], mode: QuantizeMode, keep: ReadonlySet<string>): number {
+/** Rewrites `nodes` and `initializers` in place (`keep`: graph outputs, never dropped). */
+export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[], mode: QuantizeMode, keep: ReadonlySet<string>): void {
   const inits = new Map(initializers.map((t) => [t.name!, t]));
   const producers = new Map(nodes.flatMap((n) => n.output!.map((o) => [o, n] as const)));
   const done = new Map<string, string[]>(); // source (name, transposed) → the quantized op's extra inputs
-  let count = 0;
   for (const node of nodes) {
     if (node.opType !== 'MatMul' || node.domain) continue;
     const b = matrixOf(node.input![1]!, inits, producers);
@@ -69,10 +69,8 @@ export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[],
         { name: 'accuracy_level', type: ATTR.INT, i: 4 },
       ];
     }
-    count++;
   }
   dropUnused(nodes, initializers, keep);
-  return count;
 }
 
 /** B as a float matrix when it is a baked initializer or a plain 2-D transpose of one. */
@@ -110,8 +108,8 @@ export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
   const q = new Int8Array(K * N);
   for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) q[k * N + n] = Math.round(data[k * N + n]! / scale[n]!);
   return [
-    { dataType: DT.INT8, dims: [K, N], rawData: bytes(q) },
-    { dataType: DT.FLOAT, dims: [N], rawData: bytes(scale) },
+    { dataType: DT.INT8, dims: [K, N], rawData: bytesOf(q) },
+    { dataType: DT.FLOAT, dims: [N], rawData: bytesOf(scale) },
   ];
 }
 
@@ -144,7 +142,7 @@ export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
   }
   return [
     { dataType: DT.UINT8, dims: [N, blocks, blob], rawData: packed },
-    { dataType: DT.FLOAT, dims: [N * blocks], rawData: bytes(scales) },
+    { dataType: DT.FLOAT, dims: [N * blocks], rawData: bytesOf(scales) },
   ];
 }
 
@@ -155,8 +153,4 @@ function dropUnused(nodes: NodeProto[], initializers: TensorProto[], keep: Reado
   for (const n of dead) nodes.splice(nodes.indexOf(n), 1);
   const stillRead = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
   for (let i = initializers.length - 1; i >= 0; i--) if (!stillRead.has(initializers[i]!.name!)) initializers.splice(i, 1);
-}
-
-function bytes(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }

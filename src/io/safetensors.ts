@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { writeFileAtomic } from '../utils/fs.js';
+import { bytesOf } from '../utils/bytes.js';
 
 export interface NamedTensor {
   readonly shape: readonly number[];
@@ -38,7 +39,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, met
   let at = 8 + json.length;
   for (const name of names) {
     const d = tensors.get(name)!.data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
+    out.set(bytesOf(d), at);
     at += d.byteLength;
   }
   return out;

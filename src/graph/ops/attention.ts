@@ -7,7 +7,7 @@
  * rule (training graphs build attention from matmul/softmax, see gpt.ts).
  */
 import { attrNum, defineOp, MS_DOMAIN } from '../registry.js';
-import { addDims, fmt, GraphError, staticDim, type Tensor } from '../tensor.js';
+import { addDims, fmt, GraphError, shapeEq, staticDim, type Tensor } from '../tensor.js';
 import { nd, shapeOf } from '../ndarray.js';
 import { expectFloat } from './util.js';
 
@@ -75,10 +75,9 @@ export function cachedAttention(q: Tensor, k: Tensor, v: Tensor, pastKey: Tensor
   const D = staticDim('cachedAttention width', C) / heads;
   const P = pastKey.shape[2]!;
   const S = addDims(P, T!);
-  const fits = (t: Tensor, shape: readonly (string | number)[]) => t.rank === shape.length && t.shape.every((d, i) => d === shape[i]);
   if (!Number.isInteger(D) || q.rank !== 3) throw new GraphError(`cachedAttention: query ${q} must be [B,T,C] with C divisible by ${heads} heads`);
-  for (const t of [k, v]) if (!fits(t, q.shape)) throw new GraphError(`cachedAttention: ${t} must have the query's shape ${fmt(q.shape)}`);
-  for (const t of [pastKey, pastValue]) if (!fits(t, [B!, heads, P, D])) throw new GraphError(`cachedAttention: ${t} must be [${B},${heads},past,${D}]`);
+  for (const t of [k, v]) if (!shapeEq(t.shape, q.shape)) throw new GraphError(`cachedAttention: ${t} must have the query's shape ${fmt(q.shape)}`);
+  for (const t of [pastKey, pastValue]) if (!shapeEq(t.shape, [B!, heads, P, D])) throw new GraphError(`cachedAttention: ${t} must be [${B},${heads},past,${D}]`);
   if (bias.rank !== 4 || bias.shape[0] !== B || ![1, heads].includes(bias.shape[1] as number) || bias.shape[2] !== T || bias.shape[3] !== S) {
     throw new GraphError(`cachedAttention: bias ${bias} must be [${B},1 or ${heads},${T},${S}]`);
   }

@@ -9,7 +9,7 @@
  * folds into constants when the weights are baked.
  */
 import { attrNum, defineOp, type Emitter } from '../registry.js';
-import { fmt, GraphError, type Tensor } from '../tensor.js';
+import { fmt, GraphError, shapeEq, type Tensor } from '../tensor.js';
 import { nd, shapeOf, type NDArray } from '../ndarray.js';
 import { expectFloat } from './util.js';
 
@@ -117,11 +117,10 @@ export function rnnSequence(cell: RecurrentCell, x: Tensor, wih: Tensor, whh: Te
   const [T, B, I] = x.shape;
   const H = h0.shape[1]!;
   const G = cell === 'lstm' ? 4 : 3;
-  const ok = (t: Tensor, shape: readonly (number | string)[]) => t.rank === shape.length && t.shape.every((d, i) => d === shape[i]);
-  if (x.rank !== 3 || typeof H !== 'number' || !ok(wih, [G * H, I!]) || !ok(whh, [G * H, H]) || !ok(bih, [G * H]) || !ok(bhh, [G * H]) || !ok(h0, [B!, H])) {
+  if (x.rank !== 3 || typeof H !== 'number' || !shapeEq(wih.shape, [G * H, I!]) || !shapeEq(whh.shape, [G * H, H]) || !shapeEq(bih.shape, [G * H]) || !shapeEq(bhh.shape, [G * H]) || !shapeEq(h0.shape, [B!, H])) {
     throw new GraphError(`rnnSequence: ${cell} shapes do not fit: x ${fmt(x.shape)}, weight_ih ${fmt(wih.shape)}, weight_hh ${fmt(whh.shape)}, h0 ${fmt(h0.shape)}`);
   }
-  if ((cell === 'lstm') !== Boolean(c0) || (c0 && !ok(c0, [B!, H]))) throw new GraphError(`rnnSequence: an LSTM takes c0 [${B},${H}], a GRU none`);
+  if ((cell === 'lstm') !== Boolean(c0) || (c0 && !shapeEq(c0.shape, [B!, H]))) throw new GraphError(`rnnSequence: an LSTM takes c0 [${B},${H}], a GRU none`);
   const state = { dtype: 'float32' as const, shape: [B!, H] };
   const outs = [{ dtype: 'float32' as const, shape: [T!, B!, H] }, state, ...(c0 ? [state] : [])];
   return x.graph.addNode('rnnSequence', c0 ? [x, wih, whh, bih, bhh, h0, c0] : [x, wih, whh, bih, bhh, h0], { cell, hidden: H }, outs);
