@@ -46,11 +46,19 @@ function checkTokens(tokens: Int32Array, batch: number, vocab: number): number {
   return T;
 }
 
+/**
+ * GPT with a key/value cache that grows by appending: the decode graph takes the
+ * cache heads-merged and returns only the new tokens' rows (Gpt.buildDecodeGraph's
+ * 'append' layout), so no output grows with the past.
+ */
 class GptDecoder implements IncrementalDecoder {
   readonly vocabSize: number;
   readonly maxLength: number;
   length = 0;
-  private past: Float32Array[] = [];
+  /** Rows a sequence's cache holds now; doubled as needed up to maxLength. */
+  private capacity = 0;
+  /** Per layer, keys then values: [batch, capacity, n_embd], rows [0, length) filled. */
+  private cache: Float32Array[] = [];
 
   private constructor(
     private readonly model: Gpt,
@@ -59,22 +67,20 @@ class GptDecoder implements IncrementalDecoder {
   ) {
     this.vocabSize = model.config.vocabSize;
     this.maxLength = model.config.nPositions;
-    this.reset();
   }
 
   static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
-    const { graph, outputs } = model.buildDecodeGraph();
+    const { graph, outputs } = model.buildDecodeGraph({ cache: 'append' });
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
     return new GptDecoder(model, batch, session);
   }
 
   reset(): void {
     this.length = 0;
-    this.past = Array.from({ length: 2 * this.model.config.nLayer }, () => new Float32Array(0));
   }
 
   async feed(tokens: Int32Array): Promise<Float32Array> {
-    const { nLayer, nHead, nEmbd } = this.model.config;
+    const { nLayer, nEmbd: C } = this.model.config;
     const [B, V, P] = [this.batch, this.vocabSize, this.length];
     const T = checkTokens(tokens, B, V);
     if (P + T > this.maxLength) throw new InkwellError(`feed: ${P + T} tokens exceed the model's context of ${this.maxLength}`);
@@ -85,18 +91,45 @@ class GptDecoder implements IncrementalDecoder {
       attention_mask: { data: new BigInt64Array(B * (P + T)).fill(1n), dims: [B, P + T] },
       position_ids: { data: positions, dims: [B, T] },
     };
-    const cacheDims = [B, nHead, P, nEmbd / nHead];
+    const kinds = ['key', 'value'] as const;
     for (let i = 0; i < nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = { data: this.past[2 * i]!, dims: cacheDims };
-      feeds[`past_key_values.${i}.value`] = { data: this.past[2 * i + 1]!, dims: cacheDims };
+      kinds.forEach((kind, j) => (feeds[`past_key_values.${i}.${kind}`] = { data: this.pastRows(this.cache[2 * i + j], P), dims: [B, P, C] }));
     }
     const out = await this.session.run(feeds);
-    for (let i = 0; i < nLayer; i++) {
-      this.past[2 * i] = out[`present.${i}.key`] as Float32Array;
-      this.past[2 * i + 1] = out[`present.${i}.value`] as Float32Array;
-    }
+    this.reserve(P + T);
+    for (let i = 0; i < nLayer; i++) kinds.forEach((kind, j) => this.append(this.cache[2 * i + j]!, out[`new.${i}.${kind}`] as Float32Array, P, T));
     this.length = P + T;
     return lastPosition(out.logits as Float32Array, B, T, V);
+  }
+
+  /** Rows [0, P) of every sequence as one [batch, P, n_embd] array: a view of the cache at batch 1. */
+  private pastRows(cache: Float32Array | undefined, P: number): Float32Array {
+    const [B, N, C] = [this.batch, this.capacity, this.model.config.nEmbd];
+    if (!cache || P === 0) return new Float32Array(0);
+    if (B === 1) return cache.subarray(0, P * C);
+    const rows = new Float32Array(B * P * C);
+    for (let b = 0; b < B; b++) rows.set(cache.subarray(b * N * C, (b * N + P) * C), b * P * C);
+    return rows;
+  }
+
+  /** Writes the new rows [batch, T, n_embd] of one cache after its first P rows. */
+  private append(cache: Float32Array, rows: Float32Array, P: number, T: number): void {
+    const [B, N, C] = [this.batch, this.capacity, this.model.config.nEmbd];
+    for (let b = 0; b < B; b++) cache.set(rows.subarray(b * T * C, (b + 1) * T * C), (b * N + P) * C);
+  }
+
+  /** Grows every cache (keeping its first `length` rows) to hold `rows` rows per sequence. */
+  private reserve(rows: number): void {
+    if (rows <= this.capacity) return;
+    const [B, C, old] = [this.batch, this.model.config.nEmbd, this.capacity];
+    const N = Math.min(this.maxLength, Math.max(rows, 2 * old, 16));
+    this.cache = Array.from({ length: 2 * this.model.config.nLayer }, (_, i) => {
+      const grown = new Float32Array(B * N * C);
+      const prev = this.cache[i];
+      if (prev) for (let b = 0; b < B; b++) grown.set(prev.subarray(b * old * C, (b * old + this.length) * C), b * N * C);
+      return grown;
+    });
+    this.capacity = N;
   }
 
   release(): Promise<void> {

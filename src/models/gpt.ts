@@ -144,25 +144,33 @@ export class Gpt implements LanguageModel {
   }
 
   /**
-   * The incremental-decoding graph, with the inputs and outputs Hugging Face and
-   * transformers.js use: `input_ids`, `attention_mask` (over past + new tokens),
-   * `position_ids`, `past_key_values.{i}.key|value` [batch, n_head, past, head_dim]
-   * → `logits`, `present.{i}.key|value` (past and new keys, concatenated). Batch,
-   * new-token count and past length are symbolic, so one compiled session serves
-   * the prompt, every later token, and a zero-length past.
+   * The incremental-decoding graph: `input_ids`, `attention_mask` (over past + new
+   * tokens), `position_ids` and each layer's key/value cache → `logits` and the
+   * cache's update. Batch, new-token count and past length are symbolic, so one
+   * compiled session serves the prompt, every later token, and a zero-length past.
+   * - `cache: 'heads'` (default), the layout Hugging Face and transformers.js use:
+   *   `past_key_values.{i}.key|value` [batch, n_head, past, head_dim] →
+   *   `present.{i}.key|value` [batch, n_head, past+seq, head_dim].
+   * - `cache: 'append'`: `past_key_values.{i}.key|value` [batch, past, n_embd], heads
+   *   merged → `new.{i}.key|value` [batch, seq, n_embd], the new tokens' rows only,
+   *   which the caller appends. onnxruntime-node copies every output into a fresh
+   *   JavaScript buffer, so returning the whole cache costs more per token than the
+   *   attention itself (2.4× the time at a past of 100); an appended row costs nothing.
    */
-  buildDecodeGraph(): { graph: Graph; outputs: GraphOutputs } {
+  buildDecodeGraph(opts: { cache?: KvCacheLayout } = {}): { graph: Graph; outputs: GraphOutputs } {
     const c = this.config;
     const H = c.nHead;
     const D = c.nEmbd / H;
+    const heads = (opts.cache ?? 'heads') === 'heads';
     const g = new Graph();
     const p = new ParamScope(g, this.specs);
     const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
     const attentionMask = g.input('attention_mask', 'int64', ['batch', 'past+seq']);
     const positionIds = g.input('position_ids', 'int64', ['batch', 'seq']);
+    const cacheShape = heads ? ['batch', H, 'past', D] : ['batch', 'past', c.nEmbd];
     const past = Array.from({ length: c.nLayer }, (_, i) => ({
-      key: g.input(`past_key_values.${i}.key`, 'float32', ['batch', H, 'past', D]),
-      value: g.input(`past_key_values.${i}.value`, 'float32', ['batch', H, 'past', D]),
+      key: g.input(`past_key_values.${i}.key`, 'float32', cacheShape),
+      value: g.input(`past_key_values.${i}.value`, 'float32', cacheShape),
     }));
 
     // Query t sits at slot past + t of the cache; it may see slots s ≤ past + t that the attention mask keeps.
@@ -175,11 +183,12 @@ export class Gpt implements LanguageModel {
 
     const outputs: Record<string, Tensor> = {};
     const attend = (i: number, qkv: Tensor) => {
-      const [q, k, v] = F.split(qkv, -1, 3) as [Tensor, Tensor, Tensor];
-      const [y, key, value] = F.cachedAttention(q, k, v, past[i]!.key, past[i]!.value, bias, H);
-      outputs[`present.${i}.key`] = key;
-      outputs[`present.${i}.value`] = value;
-      return y;
+      const [q, k, v] = F.split(qkv, -1, 3) as [Tensor, Tensor, Tensor]; // batch,seq,C each
+      const perHead = (t: Tensor) => F.transpose(F.reshape(t, ['batch', 'seq', H, D]), [0, 2, 1, 3]); // batch,H,seq,D
+      const key = heads ? F.concat([past[i]!.key, perHead(k)], 2) : F.concat([past[i]!.key, k], 1);
+      const value = heads ? F.concat([past[i]!.value, perHead(v)], 2) : F.concat([past[i]!.value, v], 1);
+      Object.assign(outputs, heads ? { [`present.${i}.key`]: key, [`present.${i}.value`]: value } : { [`new.${i}.key`]: k, [`new.${i}.value`]: v });
+      return F.multiHeadAttention(q, key, value, bias, H);
     };
     const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));
     return { graph: g, outputs: { logits: this.lmHead(p, this.trunk(p, x, attend, (t) => t)), ...outputs } };
@@ -228,6 +237,9 @@ export class Gpt implements LanguageModel {
 
 /** Attention of layer i: its c_attn output, queries, keys and values side by side (B,T,3C) → B,T,C. */
 type AttendFn = (layer: number, qkv: Tensor) => Tensor;
+
+/** How a decode graph takes and returns its key/value cache (see Gpt.buildDecodeGraph). */
+export type KvCacheLayout = 'heads' | 'append';
 
 /** [T, T] bool, true where query t may attend to key s ≤ t. */
 function causalMask(ref: Tensor, T: number): Tensor {

@@ -99,23 +99,21 @@ const forwardOnly: Case[] = [
   { op: 'oneHot', build: (g) => ({ outs: [F.oneHot(g.input('i', 'int64', [2, 2]), 4)], ints: { i: [3, 0, 1, 1] } }) },
   { op: 'arange', build: (g) => ({ outs: [F.cast(F.arange(g.input('x', 'float32', [2, 5]), 1), 'float32')] }) },
   {
-    op: 'cachedAttention',
-    label: 'two new tokens over a past of three, per-batch bias',
+    op: 'multiHeadAttention',
+    label: 'two queries over five heads-merged keys, per-batch bias',
     build: (g) => {
-      const [B, T, H, D, P] = [2, 2, 2, 3, 3];
-      const x = (name: string) => g.input(name, 'float32', [B, T, H * D]);
-      const past = (name: string) => g.input(name, 'float32', [B, H, P, D]);
-      return { outs: F.cachedAttention(x('q'), x('k'), x('v'), past('pk'), past('pv'), g.input('bias', 'float32', [B, 1, T, P + T]), H) };
+      const [B, T, S, H, D] = [2, 2, 5, 2, 3];
+      const x = (name: string, n: number) => g.input(name, 'float32', [B, n, H * D]);
+      return { outs: [F.multiHeadAttention(x('q', T), x('k', S), x('v', S), g.input('bias', 'float32', [B, 1, T, S]), H)] };
     },
   },
   {
-    op: 'cachedAttention',
-    label: 'empty past, per-head bias',
+    op: 'multiHeadAttention',
+    label: 'per-head keys (Hugging Face cache layout), per-head bias',
     build: (g) => {
-      const [B, T, H, D] = [1, 3, 2, 2];
-      const x = (name: string) => g.input(name, 'float32', [B, T, H * D]);
-      const past = (name: string) => g.input(name, 'float32', [B, H, 0, D]);
-      return { outs: F.cachedAttention(x('q'), x('k'), x('v'), past('pk'), past('pv'), g.input('bias', 'float32', [B, H, T, T]), H) };
+      const [B, T, S, H, D] = [1, 3, 4, 2, 2];
+      const kv = (name: string) => g.input(name, 'float32', [B, H, S, D]);
+      return { outs: [F.multiHeadAttention(g.input('q', 'float32', [B, T, H * D]), kv('k'), kv('v'), g.input('bias', 'float32', [B, H, T, S]), H)] };
     },
   },
   ...(['lstm', 'gru'] as const).map((cell) => ({
