@@ -29,8 +29,8 @@ const VOCAB = 65;
 const PROMPT = 16;
 const NEW_TOKENS = 200;
 const RUNS = 5;
-/** Untimed runs first: the first decoder of a process runs slow for a while (JIT, ORT's thread pool, CPU clocks). */
-const WARMUP = 2;
+/** Untimed rounds first, at least this long: the first decoders of a process run slow for a while (JIT, ORT's thread pool, CPU clocks). */
+const WARMUP_MS = 3000;
 
 interface GenerateBenchConfig {
   name: string;
@@ -126,7 +126,7 @@ function ttftFromDisk(bundle: ModelBundle, name: string): object {
 }
 
 /**
- * Median over RUNS (after WARMUP untimed runs) of time to first token and decoding speed after it, per
+ * Median over RUNS (after untimed rounds for WARMUP_MS) of time to first token and decoding speed after it, per
  * sequence. The rows take turns, run by run, so a drift of the machine's speed reaches them all alike.
  */
 async function measure(bundle: ModelBundle, rows: Row[]): Promise<(Row & { ttftMs: number; perSequence: number })[]> {
@@ -136,11 +136,14 @@ async function measure(bundle: ModelBundle, rows: Row[]): Promise<(Row & { ttftM
   const ttft: number[][] = rows.map(() => []);
   const speed: number[][] = rows.map(() => []);
   try {
-    for (let run = 0; run < WARMUP + RUNS; run++) {
+    const warmUntil = performance.now() + WARMUP_MS;
+    for (let run = 0, timed = 0; timed < RUNS; run++) {
+      const warm = performance.now() < warmUntil;
+      if (!warm) timed++;
       for (const [i, r] of rows.entries()) {
         const sampling: GenerateOptions = r.decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 };
         const results = await generateBatch({ decoder: decoders[i]!, tokenizer: bundle.tokenizer }, prompts[i]!, { ...sampling, maxNewTokens: NEW_TOKENS, seed: run, stopAtEos: false });
-        if (run < WARMUP) continue;
+        if (warm) continue;
         const t = results[0]!.timing;
         ttft[i]!.push(t.timeToFirstTokenMs);
         // Whole-call rate, as torch_ref.py measures: the prompt pass is included.
