@@ -28,6 +28,8 @@ export interface EvaluateOptions {
   /** Order of the Kneser–Ney baseline (default 3). */
   ngramOrder?: number;
   context?: number;
+  /** GPT: tokens between evaluation windows (see PerplexityOptions.stride). */
+  stride?: number;
   batch?: number;
   threads?: number;
   /** Settings of the comparison with the original; `false` skips it. */
@@ -103,11 +105,13 @@ export async function evaluateModelDir(dir: string, o: EvaluateOptions = {}): Pr
   }
 
   stage(`scoring ${evalTokens.length.toLocaleString('en-US')} tokens with the model`);
-  const ppl = await evaluatePerplexity(bundle, evalTokens, { context: o.context, batch: o.batch, threads: o.threads, onProgress: o.onProgress });
+  const ppl = await evaluatePerplexity(bundle, evalTokens, { context: o.context, stride: o.stride, batch: o.batch, threads: o.threads, onProgress: o.onProgress });
   notes.push(
-    model instanceof Gpt
-      ? `non-overlapping windows of ${ppl.context} tokens: early positions in each window see little context (see the per-position loss)`
-      : `windows of ${ppl.context} tokens read in order, the recurrent state carried from one window to the next`,
+    !(model instanceof Gpt)
+      ? `windows of ${ppl.context} tokens read in order, the recurrent state carried from one window to the next`
+      : ppl.stride === ppl.context
+        ? `non-overlapping windows of ${ppl.context} tokens: early positions in each window see little context (see the per-position loss; --stride scores every token with more context)`
+        : `windows of ${ppl.context} tokens every ${ppl.stride}: each token scored once, with at least ${ppl.context - ppl.stride} tokens of context`,
   );
   if (ppl.unscoredTokens > 0) notes.push(`the last ${ppl.unscoredTokens} token(s) did not fill a window and were not scored`);
 

@@ -8,7 +8,10 @@
  * B lanes as B contiguous stretches, so a recurrent model carries its state
  * from one window to the next within a lane, as it would reading the text.
  * A GPT starts every window afresh: its first positions see little context,
- * which the per-position loss shows.
+ * which the per-position loss shows. With a stride S < T (Hugging Face's
+ * sliding-window perplexity) a GPT's windows start every S tokens and, after
+ * the first, score only their last S positions, so every token is scored once
+ * and with at least T − S tokens before it, at T/S times the compute.
  */
 import type { ModelBundle } from '../io/model-dir.js';
 import { Gpt } from '../models/gpt.js';
@@ -20,6 +23,8 @@ import { InkwellError } from '../utils/errors.js';
 export interface PerplexityOptions {
   /** Tokens per window (default: a GPT's n_positions; 128 for recurrent models). */
   context?: number;
+  /** GPT only: tokens between window starts, 1…context (default: the context, non-overlapping windows). */
+  stride?: number;
   /** Windows scored per run (default: as many as fit in ~64 MB of logits, at most 16). */
   batch?: number;
   threads?: number;
@@ -43,8 +48,9 @@ export interface PerplexityResult {
   /** Share of tokens among the model's five most likely predictions. */
   top5: number;
   context: number;
+  stride: number;
   batch: number;
-  /** Mean loss at each position of a window (0 = first token after the window start). */
+  /** Mean loss at each position of a window over all windows, scored or not (0 = first token after the window start). */
   perPositionLoss: number[];
   /** Tokens at the end too few to fill a window, left unscored. */
   unscoredTokens: number;
@@ -59,7 +65,10 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
   const maxContext = model instanceof Gpt ? model.config.nPositions : Infinity;
   if (o.context !== undefined && o.context > maxContext) throw new InkwellError(`--context ${o.context} exceeds the model's context of ${maxContext}`);
   const T = Math.min(o.context ?? (model instanceof Gpt ? maxContext : 128), tokens.length - 1);
-  const windows = Math.floor((tokens.length - 1) / T);
+  const S = o.stride ?? T;
+  if (!(Number.isInteger(S) && S >= 1 && S <= T)) throw new InkwellError(`--stride ${S} must be an integer from 1 to the context (${T})`);
+  if (S !== T && !(model instanceof Gpt)) throw new InkwellError('--stride applies to GPT models: a recurrent model carries its state from one window to the next instead');
+  const windows = 1 + Math.floor((tokens.length - 1 - T) / S);
   const B = Math.min(o.batch ?? Math.max(1, Math.min(16, Math.floor(LOGITS_BUDGET / (T * V)))), windows);
   const steps = Math.ceil(windows / B);
 
@@ -81,8 +90,8 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
       const windowOf = (b: number) => b * steps + step;
       for (let b = 0; b < B; b++) {
         const w = windowOf(b) < windows ? windowOf(b) : 0;
-        x.set(tokens.subarray(w * T, w * T + T), b * T);
-        y.set(tokens.subarray(w * T + 1, w * T + T + 1), b * T);
+        x.set(tokens.subarray(w * S, w * S + T), b * T);
+        y.set(tokens.subarray(w * S + 1, w * S + T + 1), b * T);
       }
       const out = await session.run({ ...weightFeeds, ...Object.fromEntries(state), ids: x, targets: y });
       for (const s of stateInputs) state.set(s.name, out[`${s.name}.out`]!);
@@ -92,8 +101,9 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
         for (let t = 0; t < T; t++) {
           const row = logits.subarray((b * T + t) * V, (b * T + t + 1) * V);
           const { nll, rank } = scoreTarget(row, y[b * T + t]!);
-          nats += nll;
           positionNats[t]! += nll;
+          if (windowOf(b) > 0 && t < T - S) continue; // an earlier window scored this token
+          nats += nll;
           if (rank === 0) top1++;
           if (rank < 5) top5++;
         }
@@ -104,7 +114,7 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
     await session.release();
   }
 
-  const scored = windows * T;
+  const scored = T + (windows - 1) * S;
   const characters = textLength(tokenizer, tokens.subarray(1, scored + 1));
   const loss = nats / scored;
   return {
@@ -118,6 +128,7 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
     top1: top1 / scored,
     top5: top5 / scored,
     context: T,
+    stride: S,
     batch: B,
     perPositionLoss: Array.from(positionNats, (v) => v / windows),
     unscoredTokens: tokens.length - 1 - scored,

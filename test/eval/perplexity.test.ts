@@ -45,6 +45,32 @@ test('GPT: the total loss matches the eval graph on the same windows', async () 
   assert.ok(Math.abs(r.bitsPerCharacter - loss / Math.LN2) < 1e-5);
 });
 
+test('GPT with a stride: windows every S tokens score each token once, after the first window only their last S', async () => {
+  const { bundle } = tinyRun('gpt', { nPositions: 8 });
+  const [T, S] = [8, 3];
+  const tokens = randomTokens(T + 3 * S + 1 + 2, bundle.model.vocabSize, 3);
+  const r = await evaluatePerplexity(bundle, tokens, { stride: S, batch: 3 });
+  assert.equal(r.stride, S);
+  assert.equal(r.tokens, T + 3 * S);
+  assert.equal(r.unscoredTokens, 2);
+
+  // Each window on its own: window 0 scores all its positions, window i > 0 positions T − S … T − 1.
+  const { graph, outputs } = buildEvalGraph(bundle.model, 1, T, { withLogits: true });
+  const session = await CompiledGraph.compile(graph, outputs);
+  let nats = 0;
+  for (let i = 0; i < 4; i++) {
+    const [ids, targets] = [tokens.subarray(i * S, i * S + T), tokens.subarray(i * S + 1, i * S + T + 1)];
+    const logits = (await session.run({ ...Object.fromEntries(bundle.weights), ids, targets })).logits as Float32Array;
+    const V = bundle.model.vocabSize;
+    for (let t = i === 0 ? 0 : T - S; t < T; t++) nats += scoreTarget(logits.subarray(t * V, (t + 1) * V), targets[t]!).nll;
+  }
+  await session.release();
+  assert.ok(Math.abs(r.nats - nats) < 1e-3, `${r.nats} vs ${nats}`);
+
+  await assert.rejects(evaluatePerplexity(bundle, tokens, { stride: 9 }), /--stride 9 must be an integer from 1 to the context \(8\)/);
+  await assert.rejects(evaluatePerplexity(tinyRun('lstm').bundle, tokens, { context: 4, stride: 2 }), /--stride applies to GPT models/);
+});
+
 test('LSTM: state carried across windows scores a text like one long window', async () => {
   const { bundle } = tinyRun('lstm');
   const tokens = randomTokens(17, bundle.model.vocabSize, 2);
