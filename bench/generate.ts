@@ -3,8 +3,9 @@
  * detokenisation): tokens/s at batch 1 and 8 and time to the first token, for
  * an initialised 6-layer × 384 GPT (ctx 256, vocab 65) and a 2-layer LSTM
  * (hidden 256, embedding 128), prompt 16 tokens, 200 new tokens — the shape
- * of `torch_ref.py generate`, which runs beside it when PyTorch is available —
- * and the time to first token of each model saved to disk, in a fresh process.
+ * of `torch_ref.py generate`, which runs before each timed round when PyTorch
+ * is available (the ratio is the median of the rounds' ratios) — and the time
+ * to first token of each model saved to disk, in a fresh process.
  * PyTorch decodes greedily at batch 1 with float32 weights, so the ratio compares
  * greedy batch 1; the q8/q4 rows (weight-only int8/int4, see graph/quantize.ts)
  * give their ratio against the same float32 PyTorch figure.
@@ -69,12 +70,15 @@ export async function benchGenerate(): Promise<object[]> {
   const skipTorch = torchAvailable();
   for (const c of CONFIGS) {
     const bundle = c.bundle();
-    const torch = skipTorch ? null : bestTorch(['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)], 'gen_tok_s');
+    const torchArgs = ['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)];
+    const torch = skipTorch ? undefined : () => bestTorch(torchArgs, 'gen_tok_s').gen_tok_s as number;
     const rows: Row[] = [row(1, 'greedy'), row(1, 'sampled'), row(8, 'greedy')];
     if (c.quantized) rows.push(row(1, 'greedy', 'q8'), row(1, 'greedy', 'q4'));
     results.push(ttftFromDisk(bundle, c.name));
-    for (const { batch, decoding, quantize, ttftMs, perSequence } of await measure(bundle, rows)) {
-      const torchTokS = batch === 1 && decoding === 'greedy' && torch ? (torch.gen_tok_s as number) : undefined;
+    const { rows: measured, torchTokS } = await measure(bundle, rows, torch);
+    for (const { batch, decoding, quantize, ttftMs, speeds } of measured) {
+      const compared = batch === 1 && decoding === 'greedy' && torchTokS.length > 0;
+      const perSequence = median(speeds);
       results.push({
         bench: `generate-${c.name}`,
         params: countParams(bundle.model.specs),
@@ -86,7 +90,9 @@ export async function benchGenerate(): Promise<object[]> {
         ttft_ms: ttftMs,
         tok_s_per_sequence: perSequence,
         tok_s_total: perSequence * batch,
-        ...(torchTokS === undefined ? {} : { torch_gen_tok_s: torchTokS, ratio_vs_torch: perSequence / torchTokS }),
+        tok_s_runs: speeds.map((v) => Math.round(v * batch)),
+        // Each round's own ratio (PyTorch ran just before it), so a drift of the machine's speed cancels out.
+        ...(compared ? { torch_gen_tok_s: median(torchTokS), ratio_vs_torch: median(speeds.map((v, r) => v / torchTokS[r]!)), ratio_runs: speeds.map((v, r) => +(v / torchTokS[r]!).toFixed(2)) } : {}),
         ...(skipTorch && batch === 1 && decoding === 'greedy' ? { torch: `skipped: ${skipTorch}` } : {}),
       });
     }
@@ -126,20 +132,25 @@ function ttftFromDisk(bundle: ModelBundle, name: string): object {
 }
 
 /**
- * Median over RUNS (after untimed rounds for WARMUP_MS) of time to first token and decoding speed after it, per
- * sequence. The rows take turns, run by run, so a drift of the machine's speed reaches them all alike.
+ * RUNS timed rounds (after untimed rounds for WARMUP_MS) in which the rows take turns, so a drift of the
+ * machine's speed reaches them all alike; `torch`, when given, runs PyTorch's reference just before each
+ * timed round. Per row: the median time to first token, and each round's decoding speed per sequence.
  */
-async function measure(bundle: ModelBundle, rows: Row[]): Promise<(Row & { ttftMs: number; perSequence: number })[]> {
+async function measure(bundle: ModelBundle, rows: Row[], torch?: () => number): Promise<{ rows: (Row & { ttftMs: number; speeds: number[] })[]; torchTokS: number[] }> {
   const decoders = await Promise.all(rows.map((r) => createDecoder(bundle, r.batch, { quantize: r.quantize })));
   const rng = new Rng(1);
   const prompts = rows.map((r) => Array.from({ length: r.batch }, () => Array.from({ length: PROMPT }, () => rng.int(VOCAB))));
   const ttft: number[][] = rows.map(() => []);
   const speed: number[][] = rows.map(() => []);
+  const torchTokS: number[] = [];
   try {
     const warmUntil = performance.now() + WARMUP_MS;
     for (let run = 0, timed = 0; timed < RUNS; run++) {
       const warm = performance.now() < warmUntil;
-      if (!warm) timed++;
+      if (!warm) {
+        timed++;
+        if (torch) torchTokS.push(torch());
+      }
       for (const [i, r] of rows.entries()) {
         const sampling: GenerateOptions = r.decoding === 'greedy' ? { greedy: true } : { temperature: 0.8, topK: 40 };
         const results = await generateBatch({ decoder: decoders[i]!, tokenizer: bundle.tokenizer }, prompts[i]!, { ...sampling, maxNewTokens: NEW_TOKENS, seed: run, stopAtEos: false });
@@ -153,7 +164,7 @@ async function measure(bundle: ModelBundle, rows: Row[]): Promise<(Row & { ttftM
   } finally {
     await Promise.all(decoders.map((d) => d.release()));
   }
-  return rows.map((r, i) => ({ ...r, ttftMs: median(ttft[i]!), perSequence: median(speed[i]!) }));
+  return { rows: rows.map((r, i) => ({ ...r, ttftMs: median(ttft[i]!), speeds: speed[i]! })), torchTokS };
 }
 
 function median(xs: number[]): number {
