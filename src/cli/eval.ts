@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .option('--max-train-tokens <n>', 'training tokens used for baselines and memorisation', intOption(1), 20_000_000)
     .option('--ngram-order <n>', 'order of the Kneser–Ney baseline', intOption(1), 3)
     .option('--context <n>', 'tokens per evaluation window (default: the model\'s context; 128 for RNNs)', intOption(1))
-    .option('--stride <n>', 'GPT: start a window every n tokens and score its last n, so every token sees at least context − n tokens (default: the context)', intOption(1))
+    .option('--stride <n>', 'GPT: start a window every n tokens and score its last n, so every token after the first window sees at least context − n tokens (default: the context)', intOption(1))
     .option('--batch <n>', 'windows per run of the eval graph', intOption(1))
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
     .option('--passages <n>', 'held-out passages to continue and compare (0 = skip)', intOption(0), 8)

@@ -111,7 +111,7 @@ export async function evaluateModelDir(dir: string, o: EvaluateOptions = {}): Pr
       ? `windows of ${ppl.context} tokens read in order, the recurrent state carried from one window to the next`
       : ppl.stride === ppl.context
         ? `non-overlapping windows of ${ppl.context} tokens: early positions in each window see little context (see the per-position loss; --stride scores every token with more context)`
-        : `windows of ${ppl.context} tokens every ${ppl.stride}: each token scored once, with at least ${ppl.context - ppl.stride} tokens of context`,
+        : `windows of ${ppl.context} tokens every ${ppl.stride}: each token scored once, and after the first window with at least ${ppl.context - ppl.stride} tokens of context`,
   );
   if (ppl.unscoredTokens > 0) notes.push(`the last ${ppl.unscoredTokens} token(s) did not fill a window and were not scored`);
 

@@ -10,8 +10,9 @@
  * A GPT starts every window afresh: its first positions see little context,
  * which the per-position loss shows. With a stride S < T (Hugging Face's
  * sliding-window perplexity) a GPT's windows start every S tokens and, after
- * the first, score only their last S positions, so every token is scored once
- * and with at least T − S tokens before it, at T/S times the compute.
+ * the first, score only their last S positions, so every token is scored once,
+ * and every token after the first window with at least T − S tokens before it,
+ * at T/S times the compute.
  */
 import type { ModelBundle } from '../io/model-dir.js';
 import { Gpt } from '../models/gpt.js';
@@ -64,10 +65,15 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
   if (tokens.length < 2) throw new InkwellError(`the evaluation text has ${tokens.length} token(s); at least 2 are needed to score one`);
   const maxContext = model instanceof Gpt ? model.config.nPositions : Infinity;
   if (o.context !== undefined && o.context > maxContext) throw new InkwellError(`--context ${o.context} exceeds the model's context of ${maxContext}`);
+  if (o.stride !== undefined && o.stride !== o.context && !(model instanceof Gpt)) {
+    throw new InkwellError('--stride applies to GPT models: a recurrent model carries its state from one window to the next instead');
+  }
   const T = Math.min(o.context ?? (model instanceof Gpt ? maxContext : 128), tokens.length - 1);
   const S = o.stride ?? T;
-  if (!(Number.isInteger(S) && S >= 1 && S <= T)) throw new InkwellError(`--stride ${S} must be an integer from 1 to the context (${T})`);
-  if (S !== T && !(model instanceof Gpt)) throw new InkwellError('--stride applies to GPT models: a recurrent model carries its state from one window to the next instead');
+  if (!(Number.isInteger(S) && S >= 1 && S <= T)) {
+    const why = T < (o.context ?? maxContext) ? ` (the context, shortened to fit the text's ${tokens.length} tokens)` : ' (the context)';
+    throw new InkwellError(`--stride ${S} must be an integer from 1 to ${T}${why}`);
+  }
   const windows = 1 + Math.floor((tokens.length - 1 - T) / S);
   const B = Math.min(o.batch ?? Math.max(1, Math.min(16, Math.floor(LOGITS_BUDGET / (T * V)))), windows);
   const steps = Math.ceil(windows / B);

@@ -93,7 +93,7 @@ class GptDecoder implements IncrementalDecoder {
     };
     const kinds = ['key', 'value'] as const;
     for (let i = 0; i < nLayer; i++) {
-      kinds.forEach((kind, j) => (feeds[`past_key_values.${i}.${kind}`] = { data: this.pastRows(this.cache[2 * i + j], P), dims: [B, P, C] }));
+      kinds.forEach((kind, j) => (feeds[`cache.${i}.${kind}`] = { data: this.pastRows(this.cache[2 * i + j], P), dims: [B, P, C] }));
     }
     const out = await this.session.run(feeds);
     this.reserve(P + T);
@@ -104,9 +104,10 @@ class GptDecoder implements IncrementalDecoder {
 
   /** Rows [0, P) of every sequence as one [batch, P, n_embd] array: a view of the cache at batch 1. */
   private pastRows(cache: Float32Array | undefined, P: number): Float32Array {
-    const [B, N, C] = [this.batch, this.capacity, this.model.config.nEmbd];
+    const [B, C] = [this.batch, this.model.config.nEmbd];
     if (!cache || P === 0) return new Float32Array(0);
     if (B === 1) return cache.subarray(0, P * C);
+    const N = this.capacity;
     const rows = new Float32Array(B * P * C);
     for (let b = 0; b < B; b++) rows.set(cache.subarray(b * N * C, (b * N + P) * C), b * P * C);
     return rows;

@@ -151,9 +151,9 @@ export class Gpt implements LanguageModel {
    * - `cache: 'heads'` (default), the layout Hugging Face and transformers.js use:
    *   `past_key_values.{i}.key|value` [batch, n_head, past, head_dim] →
    *   `present.{i}.key|value` [batch, n_head, past+seq, head_dim].
-   * - `cache: 'append'`: `past_key_values.{i}.key|value` [batch, past, n_embd], heads
-   *   merged → `new.{i}.key|value` [batch, seq, n_embd], the new tokens' rows only,
-   *   which the caller appends. onnxruntime-node copies every output into a fresh
+   * - `cache: 'append'`: `cache.{i}.key|value` [batch, past, n_embd], heads merged →
+   *   `new.{i}.key|value` [batch, seq, n_embd], the new tokens' rows only, which the
+   *   caller appends (what GptDecoder uses). onnxruntime-node copies every output into a fresh
    *   JavaScript buffer, so returning the whole cache costs more per token than the
    *   attention itself (2.4× the time at a past of 100); an appended row costs nothing.
    */
@@ -161,16 +161,18 @@ export class Gpt implements LanguageModel {
     const c = this.config;
     const H = c.nHead;
     const D = c.nEmbd / H;
-    const heads = (opts.cache ?? 'heads') === 'heads';
+    const layout = opts.cache ?? 'heads';
+    if (layout !== 'heads' && layout !== 'append') throw new InkwellError(`buildDecodeGraph: cache must be 'heads' or 'append', got ${String(layout)}`);
+    const perHead = layout === 'heads';
     const g = new Graph();
     const p = new ParamScope(g, this.specs);
     const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
     const attentionMask = g.input('attention_mask', 'int64', ['batch', 'past+seq']);
     const positionIds = g.input('position_ids', 'int64', ['batch', 'seq']);
-    const cacheShape = heads ? ['batch', H, 'past', D] : ['batch', 'past', c.nEmbd];
+    const [cacheName, cacheShape] = perHead ? ['past_key_values', ['batch', H, 'past', D]] : ['cache', ['batch', 'past', c.nEmbd]];
     const past = Array.from({ length: c.nLayer }, (_, i) => ({
-      key: g.input(`past_key_values.${i}.key`, 'float32', cacheShape),
-      value: g.input(`past_key_values.${i}.value`, 'float32', cacheShape),
+      key: g.input(`${cacheName}.${i}.key`, 'float32', cacheShape),
+      value: g.input(`${cacheName}.${i}.value`, 'float32', cacheShape),
     }));
 
     // Query t sits at slot past + t of the cache; it may see slots s ≤ past + t that the attention mask keeps.
@@ -184,10 +186,10 @@ export class Gpt implements LanguageModel {
     const outputs: Record<string, Tensor> = {};
     const attend = (i: number, qkv: Tensor) => {
       const [q, k, v] = F.split(qkv, -1, 3) as [Tensor, Tensor, Tensor]; // batch,seq,C each
-      const perHead = (t: Tensor) => F.transpose(F.reshape(t, ['batch', 'seq', H, D]), [0, 2, 1, 3]); // batch,H,seq,D
-      const key = heads ? F.concat([past[i]!.key, perHead(k)], 2) : F.concat([past[i]!.key, k], 1);
-      const value = heads ? F.concat([past[i]!.value, perHead(v)], 2) : F.concat([past[i]!.value, v], 1);
-      Object.assign(outputs, heads ? { [`present.${i}.key`]: key, [`present.${i}.value`]: value } : { [`new.${i}.key`]: k, [`new.${i}.value`]: v });
+      const heads = (t: Tensor) => F.transpose(F.reshape(t, ['batch', 'seq', H, D]), [0, 2, 1, 3]); // batch,H,seq,D
+      const key = perHead ? F.concat([past[i]!.key, heads(k)], 2) : F.concat([past[i]!.key, k], 1);
+      const value = perHead ? F.concat([past[i]!.value, heads(v)], 2) : F.concat([past[i]!.value, v], 1);
+      Object.assign(outputs, perHead ? { [`present.${i}.key`]: key, [`present.${i}.value`]: value } : { [`new.${i}.key`]: k, [`new.${i}.value`]: v });
       return F.multiHeadAttention(q, key, value, bias, H);
     };
     const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));

@@ -67,7 +67,7 @@ test('GPT with a stride: windows every S tokens score each token once, after the
   await session.release();
   assert.ok(Math.abs(r.nats - nats) < 1e-3, `${r.nats} vs ${nats}`);
 
-  await assert.rejects(evaluatePerplexity(bundle, tokens, { stride: 9 }), /--stride 9 must be an integer from 1 to the context \(8\)/);
+  await assert.rejects(evaluatePerplexity(bundle, tokens, { stride: 9 }), /--stride 9 must be an integer from 1 to 8 \(the context\)/);
   await assert.rejects(evaluatePerplexity(tinyRun('lstm').bundle, tokens, { context: 4, stride: 2 }), /--stride applies to GPT models/);
 });
 

@@ -55,40 +55,44 @@ test('the GPT decoder refuses tokens past its context and ids outside the vocabu
   await dec.release();
 });
 
-test("GPT decode graphs: Hugging Face's per-head cache layout agrees, and the decoder's appended cache grows past its first allocation", async () => {
-  const [B, T, prompt] = [2, 20, 3];
-  const model = new Gpt({ vocabSize: V, nPositions: 24, nEmbd: 8, nLayer: 2, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 });
-  const weights = initWeights(model.specs, 4);
-  const rng = new Rng(6);
-  const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
-  const full = await fullLogits(model, weights, ids, B, T);
-  const rows = (from: number, to: number) => Int32Array.from({ length: B * (to - from) }, (_, i) => ids[Math.floor(i / (to - from)) * T + from + (i % (to - from))]!);
-  const at = (t: number) => Float32Array.from({ length: B * V }, (_, i) => full[(Math.floor(i / V) * T + t) * V + (i % V)]!);
+for (const B of [1, 2]) {
+  test(`GPT decode graphs, batch ${B}: the appended cache grows (16 → 32 → context) and Hugging Face's per-head layout agrees`, async () => {
+    const [T, prompt, nPositions] = [36, 3, 40];
+    const model = new Gpt({ vocabSize: V, nPositions, nEmbd: 8, nLayer: 2, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 });
+    const weights = initWeights(model.specs, 4);
+    const rng = new Rng(6 + B);
+    const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
+    const full = await fullLogits(model, weights, ids, B, T);
+    const rows = (from: number, to: number) => Int32Array.from({ length: B * (to - from) }, (_, i) => ids[Math.floor(i / (to - from)) * T + from + (i % (to - from))]!);
+    const at = (t: number) => Float32Array.from({ length: B * V }, (_, i) => full[(Math.floor(i / V) * T + t) * V + (i % V)]!);
 
-  // The appended cache starts at 16 rows per sequence and is reallocated when position 16 arrives.
-  const dec = await createDecoder({ model, weights, tokenizer }, B);
-  await dec.feed(rows(0, prompt));
-  for (let t = prompt; t < T; t++) assertClose(await dec.feed(rows(t, t + 1)), at(t), `appended cache at position ${t}`, 1e-4);
-  await dec.release();
+    const dec = await createDecoder({ model, weights, tokenizer }, B);
+    await dec.feed(rows(0, prompt));
+    for (let t = prompt; t < T; t++) assertClose(await dec.feed(rows(t, t + 1)), at(t), `appended cache at position ${t}`, 1e-4);
+    dec.reset();
+    assertClose(await dec.feed(rows(0, 20)), at(19), 'a 20-token prompt after reset', 1e-4);
+    await dec.release();
 
-  // past_key_values.{i}.key [batch, n_head, past, head_dim] in, present.{i}.key (past and new) out.
-  const { graph, outputs } = model.buildDecodeGraph({ cache: 'heads' });
-  const session = await CompiledGraph.compile(graph, outputs, { bake: weights });
-  const [H, D] = [2, 4];
-  let past: Record<string, { data: Float32Array; dims: number[] }> = {};
-  for (let i = 0; i < 2; i++) for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = { data: new Float32Array(0), dims: [B, H, 0, D] };
-  for (const [from, to] of [[0, prompt], [prompt, prompt + 1], [prompt + 1, prompt + 2]] as const) {
-    const n = to - from;
-    const out = await session.run({
-      input_ids: { data: rows(from, to), dims: [B, n] },
-      attention_mask: { data: new BigInt64Array(B * to).fill(1n), dims: [B, to] },
-      position_ids: { data: BigInt64Array.from({ length: B * n }, (_, i) => BigInt(from + (i % n))), dims: [B, n] },
-      ...past,
-    });
-    const last = Float32Array.from({ length: B * V }, (_, i) => (out.logits as Float32Array)[(Math.floor(i / V) * n + n - 1) * V + (i % V)]!);
-    assertClose(last, at(to - 1), `per-head cache at position ${to - 1}`, 1e-4);
-    past = {};
-    for (let i = 0; i < 2; i++) for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = { data: out[`present.${i}.${kind}`] as Float32Array, dims: [B, H, to, D] };
-  }
-  await session.release();
-});
+    // past_key_values.{i}.key [batch, n_head, past, head_dim] in, present.{i}.key (past and new) out.
+    const { graph, outputs } = model.buildDecodeGraph({ cache: 'heads' });
+    const session = await CompiledGraph.compile(graph, outputs, { bake: weights });
+    const [H, D] = [2, 4];
+    let past: Record<string, { data: Float32Array; dims: number[] }> = {};
+    for (let i = 0; i < 2; i++) for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = { data: new Float32Array(0), dims: [B, H, 0, D] };
+    for (const [from, to] of [[0, prompt], [prompt, prompt + 1], [prompt + 1, prompt + 2]] as const) {
+      const n = to - from;
+      const out = await session.run({
+        input_ids: { data: rows(from, to), dims: [B, n] },
+        attention_mask: { data: new BigInt64Array(B * to).fill(1n), dims: [B, to] },
+        position_ids: { data: BigInt64Array.from({ length: B * n }, (_, i) => BigInt(from + (i % n))), dims: [B, n] },
+        ...past,
+      });
+      const last = Float32Array.from({ length: B * V }, (_, i) => (out.logits as Float32Array)[(Math.floor(i / V) * n + n - 1) * V + (i % V)]!);
+      assertClose(last, at(to - 1), `per-head cache at position ${to - 1}`, 1e-4);
+      past = {};
+      for (let i = 0; i < 2; i++) for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = { data: out[`present.${i}.${kind}`] as Float32Array, dims: [B, H, to, D] };
+    }
+    await session.release();
+    assert.throws(() => model.buildDecodeGraph({ cache: 'rows' as 'heads' }), /cache must be 'heads' or 'append', got rows/);
+  });
+}
