@@ -46,19 +46,29 @@ function checkTokens(tokens: Int32Array, batch: number, vocab: number): number {
   return T;
 }
 
+/** Cache capacity grows by this many tokens per sequence at a time (so it is re-laid out once per 64 tokens). */
+const CACHE_STEP = 64;
+
 /**
- * GPT with a key/value cache that grows by appending: the decode graph takes the
- * cache heads-merged and returns only the new tokens' rows (Gpt.buildDecodeGraph's
- * 'append' layout), so no output grows with the past.
+ * GPT with its key/value cache kept here between runs; each run fetches only the
+ * new tokens' rows (`new.{i}.*`) and writes them in, since onnxruntime-node would
+ * copy a whole returned cache into a fresh buffer on every token.
+ * - batch 1: the cache is [capacity, n_embd] per layer, heads merged (the 'append'
+ *   graph), fed to ORT as a zero-copy view of its first `length` rows;
+ * - batch > 1: such views would not be contiguous, so the cache is per head,
+ *   [batch, n_head, capacity, head_dim] (the 'heads' graph), fed whole, with the
+ *   attention mask hiding the slots past `length`.
  */
 class GptDecoder implements IncrementalDecoder {
   readonly vocabSize: number;
   readonly maxLength: number;
   length = 0;
-  /** Rows a sequence's cache holds now; doubled as needed up to maxLength. */
+  /** Tokens per sequence the cache holds; rows [0, length) are filled. */
   private capacity = 0;
-  /** Per layer, keys then values: [batch, capacity, n_embd], rows [0, length) filled. */
+  /** Per layer, keys then values. */
   private cache: Float32Array[] = [];
+  private readonly perHead: boolean;
+  private readonly fetch: string[];
 
   private constructor(
     private readonly model: Gpt,
@@ -67,10 +77,12 @@ class GptDecoder implements IncrementalDecoder {
   ) {
     this.vocabSize = model.config.vocabSize;
     this.maxLength = model.config.nPositions;
+    this.perHead = batch > 1;
+    this.fetch = ['logits', ...Array.from({ length: model.config.nLayer }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
   }
 
   static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
-    const { graph, outputs } = model.buildDecodeGraph({ cache: 'append' });
+    const { graph, outputs } = model.buildDecodeGraph({ cache: batch > 1 ? 'heads' : 'append' });
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
     return new GptDecoder(model, batch, session);
   }
@@ -80,54 +92,63 @@ class GptDecoder implements IncrementalDecoder {
   }
 
   async feed(tokens: Int32Array): Promise<Float32Array> {
-    const { nLayer, nEmbd: C } = this.model.config;
+    const { nLayer, nHead: H, nEmbd: C } = this.model.config;
     const [B, V, P] = [this.batch, this.vocabSize, this.length];
     const T = checkTokens(tokens, B, V);
     if (P + T > this.maxLength) throw new InkwellError(`feed: ${P + T} tokens exceed the model's context of ${this.maxLength}`);
     const positions = new BigInt64Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = BigInt(P + t);
+    // Slots attended: the N fed from the cache (the first P filled), then the T new tokens.
+    const N = this.perHead ? this.capacity : P;
+    const mask = new BigInt64Array(B * (N + T)).fill(1n);
+    for (let b = 0; b < B; b++) mask.fill(0n, b * (N + T) + P, b * (N + T) + N);
     const feeds: Record<string, Feeds[string]> = {
       input_ids: { data: BigInt64Array.from(tokens, (t) => BigInt(t)), dims: [B, T] },
-      attention_mask: { data: new BigInt64Array(B * (P + T)).fill(1n), dims: [B, P + T] },
+      attention_mask: { data: mask, dims: [B, N + T] },
       position_ids: { data: positions, dims: [B, T] },
     };
     const kinds = ['key', 'value'] as const;
     for (let i = 0; i < nLayer; i++) {
-      kinds.forEach((kind, j) => (feeds[`cache.${i}.${kind}`] = { data: this.pastRows(this.cache[2 * i + j], P), dims: [B, P, C] }));
+      kinds.forEach((kind, j) => {
+        const cache = this.cache[2 * i + j] ?? new Float32Array(0);
+        feeds[this.perHead ? `past_key_values.${i}.${kind}` : `cache.${i}.${kind}`] = this.perHead
+          ? { data: cache, dims: [B, H, N, C / H] }
+          : { data: cache.subarray(0, P * C), dims: [1, P, C] };
+      });
     }
-    const out = await this.session.run(feeds);
+    const out = await this.session.run(feeds, { fetch: this.fetch });
     this.reserve(P + T);
-    for (let i = 0; i < nLayer; i++) kinds.forEach((kind, j) => this.append(this.cache[2 * i + j]!, out[`new.${i}.${kind}`] as Float32Array, P, T));
+    for (let i = 0; i < nLayer; i++) kinds.forEach((kind, j) => this.write(this.cache[2 * i + j]!, out[`new.${i}.${kind}`] as Float32Array, P, T));
     this.length = P + T;
     return lastPosition(out.logits as Float32Array, B, T, V);
   }
 
-  /** Rows [0, P) of every sequence as one [batch, P, n_embd] array: a view of the cache at batch 1. */
-  private pastRows(cache: Float32Array | undefined, P: number): Float32Array {
-    const [B, C] = [this.batch, this.model.config.nEmbd];
-    if (!cache || P === 0) return new Float32Array(0);
-    if (B === 1) return cache.subarray(0, P * C);
-    const N = this.capacity;
-    const rows = new Float32Array(B * P * C);
-    for (let b = 0; b < B; b++) rows.set(cache.subarray(b * N * C, (b * N + P) * C), b * P * C);
-    return rows;
+  /** Writes the new rows [batch, T, n_embd] (heads merged) into one cache after its first P. */
+  private write(cache: Float32Array, rows: Float32Array, P: number, T: number): void {
+    const [B, N, { nHead: H, nEmbd: C }] = [this.batch, this.capacity, this.model.config];
+    if (!this.perHead) {
+      cache.set(rows, P * C);
+      return;
+    }
+    const D = C / H;
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        for (let t = 0; t < T; t++) cache.set(rows.subarray((b * T + t) * C + h * D, (b * T + t) * C + (h + 1) * D), ((b * H + h) * N + P + t) * D);
+      }
+    }
   }
 
-  /** Writes the new rows [batch, T, n_embd] of one cache after its first P rows. */
-  private append(cache: Float32Array, rows: Float32Array, P: number, T: number): void {
-    const [B, N, C] = [this.batch, this.capacity, this.model.config.nEmbd];
-    for (let b = 0; b < B; b++) cache.set(rows.subarray(b * T * C, (b + 1) * T * C), (b * N + P) * C);
-  }
-
-  /** Grows every cache (keeping its first `length` rows) to hold `rows` rows per sequence. */
-  private reserve(rows: number): void {
-    if (rows <= this.capacity) return;
-    const [B, C, old] = [this.batch, this.model.config.nEmbd, this.capacity];
-    const N = Math.min(this.maxLength, Math.max(rows, 2 * old, 16));
-    this.cache = Array.from({ length: 2 * this.model.config.nLayer }, (_, i) => {
-      const grown = new Float32Array(B * N * C);
+  /** Grows every cache to hold `tokens` per sequence, keeping its first `length` rows. */
+  private reserve(tokens: number): void {
+    if (tokens <= this.capacity) return;
+    const { nHead: H, nEmbd: C, nLayer } = this.model.config;
+    // Rows of `width` floats, each `old` long and `length` filled: one per (sequence, head), or one in all.
+    const [rows, width, old] = this.perHead ? [this.batch * H, C / H, this.capacity] : [1, C, this.capacity];
+    const N = Math.min(this.maxLength, Math.ceil(tokens / CACHE_STEP) * CACHE_STEP);
+    this.cache = Array.from({ length: 2 * nLayer }, (_, i) => {
+      const grown = new Float32Array(rows * N * width);
       const prev = this.cache[i];
-      if (prev) for (let b = 0; b < B; b++) grown.set(prev.subarray(b * old * C, (b * old + this.length) * C), b * N * C);
+      for (let r = 0; prev && r < rows; r++) grown.set(prev.subarray(r * old * width, (r * old + this.length) * width), r * N * width);
       return grown;
     });
     this.capacity = N;

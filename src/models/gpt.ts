@@ -151,11 +151,12 @@ export class Gpt implements LanguageModel {
    * - `cache: 'heads'` (default), the layout Hugging Face and transformers.js use:
    *   `past_key_values.{i}.key|value` [batch, n_head, past, head_dim] →
    *   `present.{i}.key|value` [batch, n_head, past+seq, head_dim].
-   * - `cache: 'append'`: `cache.{i}.key|value` [batch, past, n_embd], heads merged →
-   *   `new.{i}.key|value` [batch, seq, n_embd], the new tokens' rows only, which the
-   *   caller appends (what GptDecoder uses). onnxruntime-node copies every output into a fresh
-   *   JavaScript buffer, so returning the whole cache costs more per token than the
-   *   attention itself (2.4× the time at a past of 100); an appended row costs nothing.
+   * - `cache: 'append'`: `cache.{i}.key|value` [batch, past, n_embd], heads merged.
+   * Both also return `new.{i}.key|value` [batch, seq, n_embd], the new tokens' rows
+   * alone, for a caller that keeps the cache itself (GptDecoder) and fetches only
+   * those: onnxruntime-node copies every returned output into a fresh JavaScript
+   * buffer, and copying the whole cache out costs more per token than attending
+   * over it (2.4× the time at a past of 100).
    */
   buildDecodeGraph(opts: { cache?: KvCacheLayout } = {}): { graph: Graph; outputs: GraphOutputs } {
     const c = this.config;
@@ -189,7 +190,7 @@ export class Gpt implements LanguageModel {
       const heads = (t: Tensor) => F.transpose(F.reshape(t, ['batch', 'seq', H, D]), [0, 2, 1, 3]); // batch,H,seq,D
       const key = perHead ? F.concat([past[i]!.key, heads(k)], 2) : F.concat([past[i]!.key, k], 1);
       const value = perHead ? F.concat([past[i]!.value, heads(v)], 2) : F.concat([past[i]!.value, v], 1);
-      Object.assign(outputs, perHead ? { [`present.${i}.key`]: key, [`present.${i}.value`]: value } : { [`new.${i}.key`]: k, [`new.${i}.value`]: v });
+      Object.assign(outputs, { [`new.${i}.key`]: k, [`new.${i}.value`]: v }, perHead ? { [`present.${i}.key`]: key, [`present.${i}.value`]: value } : {});
       return F.multiHeadAttention(q, key, value, bias, H);
     };
     const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));

@@ -40,6 +40,11 @@ export interface RunOptions {
   random?: () => number;
   /** Outputs that must be finite (e.g. the loss): a NaN or ±inf raises NonFiniteError. */
   checkFinite?: readonly string[];
+  /**
+   * Return only these outputs (default: all). onnxruntime-node copies every returned
+   * output into a new JavaScript buffer; those left out are computed but not copied.
+   */
+  fetch?: readonly string[];
 }
 
 export interface IOSpec {
@@ -108,9 +113,13 @@ export class CompiledGraph {
       const { data, dims } = checkFeed(spec, feeds[spec.name], symbols);
       ortFeeds[spec.name] = new ort.Tensor(spec.dtype, data, dims);
     }
-    const result = await this.session.run(ortFeeds);
+    const wanted = opts.fetch ?? this.outputs.map((o) => o.name);
+    for (const name of wanted) {
+      if (!this.outputs.some((o) => o.name === name)) throw new InkwellError(`fetch: unknown output '${name}'`, `this graph returns: ${this.outputs.map((o) => o.name).join(', ')}`);
+    }
+    const result = await this.session.run(ortFeeds, [...wanted]);
     const out: Record<string, TypedArray> = {};
-    for (const spec of this.outputs) out[spec.name] = result[spec.name]!.data as TypedArray;
+    for (const name of wanted) out[name] = result[name]!.data as TypedArray;
     for (const name of opts.checkFinite ?? []) {
       const v = out[name];
       if (!(v instanceof Float32Array)) throw new InkwellError(`checkFinite: '${name}' is not a float output`);

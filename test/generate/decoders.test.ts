@@ -56,8 +56,8 @@ test('the GPT decoder refuses tokens past its context and ids outside the vocabu
 });
 
 for (const B of [1, 2]) {
-  test(`GPT decode graphs, batch ${B}: the appended cache grows (16 → 32 → context) and Hugging Face's per-head layout agrees`, async () => {
-    const [T, prompt, nPositions] = [36, 3, 40];
+  test(`GPT decoding, batch ${B}: the decoder's cache grows (64 → 128 → context) and Hugging Face's per-head graph agrees`, async () => {
+    const [T, prompt, nPositions] = [140, 3, 150];
     const model = new Gpt({ vocabSize: V, nPositions, nEmbd: 8, nLayer: 2, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 });
     const weights = initWeights(model.specs, 4);
     const rng = new Rng(6 + B);
@@ -70,7 +70,8 @@ for (const B of [1, 2]) {
     await dec.feed(rows(0, prompt));
     for (let t = prompt; t < T; t++) assertClose(await dec.feed(rows(t, t + 1)), at(t), `appended cache at position ${t}`, 1e-4);
     dec.reset();
-    assertClose(await dec.feed(rows(0, 20)), at(19), 'a 20-token prompt after reset', 1e-4);
+    assertClose(await dec.feed(rows(0, 70)), at(69), 'a 70-token prompt after reset', 1e-4);
+    assertClose(await dec.feed(rows(70, 71)), at(70), 'then one more token', 1e-4);
     await dec.release();
 
     // past_key_values.{i}.key [batch, n_head, past, head_dim] in, present.{i}.key (past and new) out.

@@ -28,6 +28,16 @@ test('unknown, missing, mistyped and mis-sized feeds are reported by name', asyn
   assert.deepEqual([...ok.y!], [Math.log(3), Math.log(3)].map(Math.fround));
 });
 
+test('fetch returns only the outputs asked for, and names the outputs when one is unknown', async () => {
+  const { g, y } = tiny();
+  const c = await CompiledGraph.compile(g, { y, z: F.mul(y, 2) });
+  const feeds = { x: new Float32Array(6).fill(1), w: new Float32Array(3).fill(1) };
+  const out = await c.run(feeds, { fetch: ['z'] });
+  assert.deepEqual(Object.keys(out), ['z']);
+  assert.deepEqual([...out.z!], [2 * Math.log(3), 2 * Math.log(3)].map(Math.fround));
+  await assert.rejects(c.run(feeds, { fetch: ['q'] }), (e: Error) => e instanceof InkwellError && /fetch: unknown output 'q'/.test(e.message) && /y, z/.test((e as InkwellError).hint!));
+});
+
 test('a NaN output listed in checkFinite raises NonFiniteError naming it', async () => {
   const { g, y } = tiny();
   const c = await CompiledGraph.compile(g, { y });
