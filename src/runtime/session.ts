@@ -113,11 +113,13 @@ export class CompiledGraph {
       const { data, dims } = checkFeed(spec, feeds[spec.name], symbols);
       ortFeeds[spec.name] = new ort.Tensor(spec.dtype, data, dims);
     }
-    const wanted = opts.fetch ?? this.outputs.map((o) => o.name);
-    for (const name of wanted) {
-      if (!this.outputs.some((o) => o.name === name)) throw new InkwellError(`fetch: unknown output '${name}'`, `this graph returns: ${this.outputs.map((o) => o.name).join(', ')}`);
+    const wanted = [...new Set(opts.fetch ?? this.outputs.map((o) => o.name))];
+    if (wanted.length === 0) throw new InkwellError('fetch: no outputs asked for');
+    for (const name of [...wanted, ...(opts.checkFinite ?? [])]) {
+      if (!this.outputs.some((o) => o.name === name)) throw new InkwellError(`unknown output '${name}'`, `this graph returns: ${this.outputs.map((o) => o.name).join(', ')}`);
+      if (!wanted.includes(name)) throw new InkwellError(`checkFinite: '${name}' is not among the fetched outputs`);
     }
-    const result = await this.session.run(ortFeeds, [...wanted]);
+    const result = await this.session.run(ortFeeds, wanted);
     const out: Record<string, TypedArray> = {};
     for (const name of wanted) out[name] = result[name]!.data as TypedArray;
     for (const name of opts.checkFinite ?? []) {

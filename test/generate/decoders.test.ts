@@ -72,6 +72,7 @@ for (const B of [1, 2]) {
     dec.reset();
     assertClose(await dec.feed(rows(0, 70)), at(69), 'a 70-token prompt after reset', 1e-4);
     assertClose(await dec.feed(rows(70, 71)), at(70), 'then one more token', 1e-4);
+    assertClose(await dec.feed(rows(71, 75)), at(74), 'then a chunk of four', 1e-4);
     await dec.release();
 
     // past_key_values.{i}.key [batch, n_head, past, head_dim] in, present.{i}.key (past and new) out.

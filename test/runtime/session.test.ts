@@ -35,7 +35,9 @@ test('fetch returns only the outputs asked for, and names the outputs when one i
   const out = await c.run(feeds, { fetch: ['z'] });
   assert.deepEqual(Object.keys(out), ['z']);
   assert.deepEqual([...out.z!], [2 * Math.log(3), 2 * Math.log(3)].map(Math.fround));
-  await assert.rejects(c.run(feeds, { fetch: ['q'] }), (e: Error) => e instanceof InkwellError && /fetch: unknown output 'q'/.test(e.message) && /y, z/.test((e as InkwellError).hint!));
+  await assert.rejects(c.run(feeds, { fetch: ['q'] }), (e: Error) => e instanceof InkwellError && /unknown output 'q'/.test(e.message) && /y, z/.test((e as InkwellError).hint!));
+  await assert.rejects(c.run(feeds, { fetch: [] }), /fetch: no outputs asked for/);
+  await assert.rejects(c.run(feeds, { fetch: ['z'], checkFinite: ['y'] }), /checkFinite: 'y' is not among the fetched outputs/);
 });
 
 test('a NaN output listed in checkFinite raises NonFiniteError naming it', async () => {
