@@ -79,6 +79,7 @@ export async function benchGenerate(): Promise<object[]> {
     for (const { batch, decoding, quantize, ttftMs, speeds } of measured) {
       const compared = batch === 1 && decoding === 'greedy' && torchTokS.length > 0;
       const perSequence = median(speeds);
+      const ratios = speeds.map((v, r) => v / torchTokS[r]!);
       results.push({
         bench: `generate-${c.name}`,
         params: countParams(bundle.model.specs),
@@ -92,7 +93,7 @@ export async function benchGenerate(): Promise<object[]> {
         tok_s_total: perSequence * batch,
         tok_s_runs: speeds.map((v) => Math.round(v * batch)),
         // Each round's own ratio (PyTorch ran just before it), so a drift of the machine's speed cancels out.
-        ...(compared ? { torch_gen_tok_s: median(torchTokS), ratio_vs_torch: median(speeds.map((v, r) => v / torchTokS[r]!)), ratio_runs: speeds.map((v, r) => +(v / torchTokS[r]!).toFixed(2)) } : {}),
+        ...(compared ? { torch_gen_tok_s: median(torchTokS), ratio_vs_torch: median(ratios), ratio_runs: ratios.map((x) => +x.toFixed(2)) } : {}),
         ...(skipTorch && batch === 1 && decoding === 'greedy' ? { torch: `skipped: ${skipTorch}` } : {}),
       });
     }

@@ -46,6 +46,9 @@ function checkTokens(tokens: Int32Array, batch: number, vocab: number): number {
   return T;
 }
 
+/** Whether a GPT decoder of this batch keeps its cache per head (see GptDecoder). */
+const perHeadCache = (batch: number): boolean => batch > 1;
+
 /** Cache capacity grows by this many tokens per sequence at a time (so it is re-laid out once per 64 tokens). */
 const CACHE_STEP = 64;
 
@@ -67,7 +70,6 @@ class GptDecoder implements IncrementalDecoder {
   private capacity = 0;
   /** Per layer, keys then values. */
   private cache: Float32Array[] = [];
-  private readonly perHead: boolean;
   private readonly fetch: string[];
 
   private constructor(
@@ -77,14 +79,17 @@ class GptDecoder implements IncrementalDecoder {
   ) {
     this.vocabSize = model.config.vocabSize;
     this.maxLength = model.config.nPositions;
-    this.perHead = batch > 1;
     this.fetch = ['logits', ...Array.from({ length: model.config.nLayer }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
   }
 
   static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
-    const { graph, outputs } = model.buildDecodeGraph({ cache: batch > 1 ? 'heads' : 'append' });
+    const { graph, outputs } = model.buildDecodeGraph({ cache: perHeadCache(batch) ? 'heads' : 'append' });
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
     return new GptDecoder(model, batch, session);
+  }
+
+  private get perHead(): boolean {
+    return perHeadCache(this.batch);
   }
 
   reset(): void {
