@@ -7,6 +7,8 @@ import { PRESETS, preset, type RunSpec } from '../train/presets.js';
 import { newRun, resumeRun } from '../train/pipeline.js';
 import { checkpointInfo, type TrainResult } from '../train/trainer.js';
 import { countParams } from '../nn/params.js';
+import { saveModel } from '../io/model-dir.js';
+import { trainOnTorch, type LaunchOptions } from '../scale/torch-run.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption } from './options.js';
 import { trainProgress } from './train-progress.js';
@@ -25,6 +27,15 @@ interface TrainFlags extends CorpusFlags {
   threads?: number;
   evalInterval?: number;
   printSpec?: boolean;
+  engine: string;
+  torchDir?: string;
+  nprocPerNode?: number;
+  nnodes?: string;
+  nodeRank?: number;
+  rdzvEndpoint?: string;
+  rdzvId?: string;
+  masterAddr?: string;
+  masterPort?: number;
 }
 
 export function register(program: Command): void {
@@ -47,7 +58,18 @@ export function register(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
     .option('--eval-interval <n>', 'evaluate every n steps', intOption(0))
     .option('--print-spec', 'print the resolved run spec as JSON and exit')
+    .option('--engine <name>', 'inkwell, or torch: train the run with PyTorch under torchrun (DDP), checkpoints in the same format', 'inkwell')
+    .option('--torch-dir <dir>', 'torch engine: where the PyTorch training folder goes (default: <run>/torch)')
+    .option('--nproc-per-node <n>', 'torch engine: processes on this machine (one per GPU)', intOption(1))
+    .option('--nnodes <n>', 'torch engine: machines, N or MIN:MAX')
+    .option('--node-rank <n>', "torch engine: this machine's rank", intOption(0))
+    .option('--rdzv-endpoint <host:port>', 'torch engine: c10d rendezvous store shared by all machines')
+    .option('--rdzv-id <id>', 'torch engine: a job id all machines share')
+    .option('--master-addr <host>', "torch engine: static rendezvous, the rank-0 machine's address")
+    .option('--master-port <port>', 'torch engine: static rendezvous port', intOption(1))
     .action(async (flags: TrainFlags) => {
+      if (flags.engine !== 'inkwell' && flags.engine !== 'torch') throw new InkwellError(`--engine must be inkwell or torch, got '${flags.engine}'`);
+      if (flags.engine === 'torch') return trainTorchEngine(flags);
       const started = performance.now();
       let result: TrainResult;
       let outDir: string;
@@ -99,6 +121,37 @@ export function register(program: Command): void {
           `${result.stoppedEarly ? ' (stopped early)' : ''}\nsaved to ${outDir}${result.bestValLoss === null ? '' : ` (best model in ${outDir}/best)`}`,
       );
     });
+}
+
+/** --engine torch: the run directory is prepared (new run) or checked (resume) here, then trained by PyTorch. */
+async function trainTorchEngine(flags: TrainFlags): Promise<void> {
+  const launch: LaunchOptions = {
+    nprocPerNode: flags.nprocPerNode,
+    nnodes: flags.nnodes,
+    nodeRank: flags.nodeRank,
+    rdzvEndpoint: flags.rdzvEndpoint,
+    rdzvId: flags.rdzvId,
+    masterAddr: flags.masterAddr,
+    masterPort: flags.masterPort,
+  };
+  let outDir: string;
+  const overrides: Record<string, number> = {};
+  if (flags.resume) {
+    outDir = flags.resume;
+    const saved = checkpointInfo(outDir);
+    if ((flags.steps ?? saved.maxSteps) <= saved.step) throw new InkwellError(`${outDir} is already at step ${saved.step} of ${saved.maxSteps}`, 'pass a larger --steps to train further');
+    if (flags.steps) overrides.maxSteps = flags.steps;
+    console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
+  } else {
+    const spec = resolveSpec(flags);
+    if (!flags.out) throw new InkwellError('--out is required', 'name a run directory, e.g. --out runs/shakespeare');
+    outDir = flags.out;
+    const { bundle } = newRun(spec, corpusFromFlags(flags), outDir, { tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined, onStage: (s) => console.error(s) });
+    // The initial weights, which the PyTorch trainer starts from.
+    saveModel(outDir, bundle);
+  }
+  const folder = await trainOnTorch(outDir, { torchDir: flags.torchDir, overrides, launch });
+  console.log(`trained with PyTorch (${folder.spec}); saved to ${outDir}`);
 }
 
 /** Preset, then --config file, then flags: later sources override earlier ones. */
