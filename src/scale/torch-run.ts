@@ -135,11 +135,16 @@ export interface LaunchOptions {
   stdio?: 'inherit' | 'pipe';
 }
 
-/** torchrun's arguments for `opts`; a single machine with no rendezvous given runs --standalone (a free local port). */
+/**
+ * Python's arguments for `opts`: one process on one machine runs the trainer
+ * directly; more go through torchrun, --standalone (a free local port) on a
+ * single machine unless a rendezvous is given.
+ */
 export function torchrunArgs(folder: Pick<TorchRunFolder, 'script' | 'spec'>, o: LaunchOptions = {}): string[] {
+  const rendezvous = o.rdzvEndpoint !== undefined || o.masterAddr !== undefined || o.masterPort !== undefined;
+  if ((o.nprocPerNode ?? 1) === 1 && (o.nnodes ?? '1') === '1' && !rendezvous) return [folder.script, 'train', folder.spec];
   // The script's `launch` is torchrun (python -m torch.distributed.run) with a fix for torch < 2 on Python ≥ 3.11.
   const args = [folder.script, 'launch', `--nproc_per_node=${o.nprocPerNode ?? 1}`, `--nnodes=${o.nnodes ?? '1'}`];
-  const rendezvous = o.rdzvEndpoint !== undefined || o.masterAddr !== undefined || o.masterPort !== undefined;
   if (!rendezvous && (o.nnodes ?? '1') === '1') args.push('--standalone');
   if (o.nodeRank !== undefined) args.push(`--node_rank=${o.nodeRank}`);
   if (o.rdzvEndpoint !== undefined) args.push(`--rdzv_backend=${o.rdzvBackend ?? 'c10d'}`, `--rdzv_endpoint=${o.rdzvEndpoint}`);
