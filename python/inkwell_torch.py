@@ -328,7 +328,7 @@ class Attention(nn.Module):
         B, T, C = x.shape
         q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in self.c_attn(x).split(C, dim=2))
         att = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(C // self.heads))
-        att = att.masked_fill(~causal[:T, :T], -1e9)  # inkwell masks with -1e9, not -inf
+        att = att.masked_fill(~causal, -1e9)  # inkwell masks with -1e9, not -inf
         y = F.dropout(F.softmax(att, dim=-1), self.p, self.training) @ v
         return self.c_proj(y.transpose(1, 2).reshape(B, T, C))
 
@@ -368,7 +368,6 @@ class Gpt(nn.Module):
         self.transformer.wpe = nn.Embedding(c["n_positions"], c["n_embd"])
         self.transformer.h = nn.ModuleList(Block(c) for _ in range(c["n_layer"]))
         self.transformer.ln_f = LayerNorm(c["n_embd"], c["bias"], c["eps"])
-        self.register_buffer("causal", torch.ones(c["n_positions"], c["n_positions"], dtype=torch.bool).tril(), persistent=False)
 
     def forward(self, ids, state=None):
         t = self.transformer
@@ -376,8 +375,10 @@ class Gpt(nn.Module):
         if T > self.c["n_positions"]:
             raise SystemExit(f"error: sequence length {T} exceeds the model's context of {self.c['n_positions']}")
         x = F.dropout(t.wte(ids) + t.wpe.weight[:T], self.c["dropout"], self.training)
+        # Made here, not kept as a buffer: DDP broadcasts buffers, and gloo cannot send bool tensors.
+        causal = torch.ones(T, T, dtype=torch.bool, device=ids.device).tril()
         for block in t.h:
-            x = block(x, self.causal)
+            x = block(x, causal)
         return t.ln_f(x) @ t.wte.weight.t(), None
 
 

@@ -166,8 +166,10 @@ export function launchTorchRun(folder: Pick<TorchRunFolder, 'script' | 'spec'>, 
     child.on('error', (err) => reject(new InkwellError(`cannot start ${python}: ${err.message}`)));
     child.on('close', (code) => {
       if (code === 0) return resolve({ output });
-      const said = output.split('\n').filter((l) => l.startsWith('error:')).at(-1);
-      reject(new InkwellError(`the PyTorch trainer failed (exit code ${code})${said ? `: ${said.slice(7)}` : ''}`, stdio === 'pipe' ? output.slice(-2000) : undefined));
+      // The trainer's own `error: …` line, else (collected output only) the last exception Python printed.
+      const lines = output.split('\n');
+      const said = lines.filter((l) => l.startsWith('error:')).at(-1)?.slice(7) ?? lines.filter((l) => /^\w+(Error|Exception)\b/.test(l)).at(-1);
+      reject(new InkwellError(`the PyTorch trainer failed (exit code ${code})${said ? `: ${said}` : ''}`, stdio === 'pipe' ? output.slice(-2000) : undefined));
     });
   });
 }
