@@ -33,6 +33,7 @@ export { Trainer, type TrainConfig, type TrainResult } from './train/trainer.js'
 export { createOptimizer, clipGradNorm, type OptimizerConfig } from './train/optimizers.js';
 export { learningRate, type ScheduleConfig } from './train/schedule.js';
 export { PRESETS, type RunSpec } from './train/presets.js';
+export { writeTorchRun, launchTorchRun, trainOnTorch, findTorchPython, type TorchRunOptions, type TorchRunFolder, type LaunchOptions } from './scale/torch-run.js';
 
 // Generation and evaluation
 export { createDecoder } from './generate/decoders.js';
