@@ -14,7 +14,7 @@ import { findTorchPython, TORCH_SCRIPT } from '../../src/scale/torch-run.js';
 import { runCli } from '../helpers/run-cli.js';
 import { TINY_GPT, fork, freePort, losses, makeRun, noTorch, trainTorch } from './fixtures.js';
 
-test('torchrun --nproc_per_node 2 matches one process, resumes in inkwell, and decodes as PyTorch does', { skip: noTorch }, async () => {
+test('torchrun --nproc_per_node 2 matches one process, resumes in inkwell, and decodes as PyTorch does', { skip: noTorch }, async (t) => {
   const start = makeRun(TINY_GPT, { maxSteps: 30, evalInterval: 15 });
   const [ddp, single] = [fork(start), fork(start)];
   const port = await freePort();
@@ -24,6 +24,8 @@ test('torchrun --nproc_per_node 2 matches one process, resumes in inkwell, and d
 
   const [two, one] = [losses(ddp), losses(single)];
   assert.equal(two.size, 30);
+  const maxDiff = (a: Map<number, number>, b: Map<number, number>, from: number, to: number) => Math.max(...[...a].filter(([s]) => s >= from && s <= to).map(([s, l]) => Math.abs(l - b.get(s)!)));
+  t.diagnostic(`2 ranks vs 1 process, steps 1-30: max |Δloss| ${maxDiff(two, one, 1, 30).toExponential(2)}`);
   for (const [step, loss] of two) assert.ok(Math.abs(one.get(step)! - loss) < 1e-3, `step ${step}: ${loss} on 2 ranks, ${one.get(step)} on 1`);
   assert.ok(two.get(30)! < two.get(1)! - 0.3, `the DDP run learned: ${two.get(1)} → ${two.get(30)}`);
 
@@ -42,6 +44,7 @@ test('torchrun --nproc_per_node 2 matches one process, resumes in inkwell, and d
   assert.equal(resumed.code, 0, resumed.stderr);
   const after = losses(ddp);
   assert.equal(after.size, 40);
+  t.diagnostic(`inkwell resuming the DDP checkpoint vs PyTorch alone, steps 31-40: max |Δloss| ${maxDiff(after, one, 31, 40).toExponential(2)}`);
   for (let step = 31; step <= 40; step++) {
     assert.ok(Math.abs(after.get(step)! - one.get(step)!) < 1e-3, `step ${step}: inkwell after DDP ${after.get(step)}, PyTorch alone ${one.get(step)}`);
   }
