@@ -811,7 +811,7 @@ def read_spec(path):
         raise SystemExit(f"error: {path} is not an inkwell torch run spec")
     here = os.path.dirname(os.path.abspath(path))
     for k in ("run_dir", "data_dir"):
-        spec[k] = os.path.join(here, spec[k])  # relative paths are relative to the spec file; absolute ones stay
+        spec[k] = os.path.normpath(os.path.join(here, spec[k]))  # relative to the spec file; absolute ones stay
     return spec
 
 

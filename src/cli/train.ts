@@ -1,5 +1,6 @@
 /** `inkwell train`: a preset and/or JSON run spec, overridden by flags; or --resume a run. */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { loadTokenizer } from '../tokenizers/io.js';
@@ -8,7 +9,7 @@ import { newRun, resumeRun } from '../train/pipeline.js';
 import { checkpointInfo, type TrainResult } from '../train/trainer.js';
 import { countParams } from '../nn/params.js';
 import { saveModel } from '../io/model-dir.js';
-import { trainOnTorch, type LaunchOptions } from '../scale/torch-run.js';
+import { torchrunCommand, trainOnTorch, writeTorchRun, type LaunchOptions } from '../scale/torch-run.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption } from './options.js';
 import { trainProgress } from './train-progress.js';
@@ -36,6 +37,7 @@ interface TrainFlags extends CorpusFlags {
   rdzvId?: string;
   masterAddr?: string;
   masterPort?: number;
+  launch: boolean;
 }
 
 export function register(program: Command): void {
@@ -67,6 +69,7 @@ export function register(program: Command): void {
     .option('--rdzv-id <id>', 'torch engine: a job id all machines share')
     .option('--master-addr <host>', "torch engine: static rendezvous, the rank-0 machine's address")
     .option('--master-port <port>', 'torch engine: static rendezvous port', intOption(1))
+    .option('--no-launch', 'torch engine: only write the PyTorch folder and print the torchrun command for it (e.g. for a cluster)')
     .action(async (flags: TrainFlags) => {
       if (flags.engine !== 'inkwell' && flags.engine !== 'torch') throw new InkwellError(`--engine must be inkwell or torch, got '${flags.engine}'`);
       if (flags.engine === 'torch') return trainTorchEngine(flags);
@@ -149,6 +152,11 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
     const { bundle } = newRun(spec, corpusFromFlags(flags), outDir, { tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined, onStage: (s) => console.error(s) });
     // The initial weights, which the PyTorch trainer starts from.
     saveModel(outDir, bundle);
+  }
+  if (!flags.launch) {
+    const folder = writeTorchRun(outDir, flags.torchDir ?? path.join(outDir, 'torch'), { overrides });
+    console.log(`wrote ${folder.dir}; on each machine run:\n${torchrunCommand(folder, launch)}`);
+    return;
   }
   const folder = await trainOnTorch(outDir, { torchDir: flags.torchDir, overrides, launch });
   console.log(`trained with PyTorch (${folder.spec}); saved to ${outDir}`);

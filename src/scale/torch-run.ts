@@ -57,7 +57,9 @@ export function writeTorchRun(runDir: string, outDir: string, opts: TorchRunOpti
   const script = path.join(outDir, TORCH_SCRIPT);
   fs.copyFileSync(TEMPLATE, script);
   const spec = path.join(outDir, TORCH_SPEC);
-  writeJsonAtomic(spec, { version: 1, run_dir: path.resolve(runDir), data_dir: path.resolve(dataDir), device: opts.device ?? 'auto', train });
+  // Paths relative to the folder, so the run directory (with the folder inside it) can move to a cluster's storage as a whole.
+  const rel = (p: string) => path.relative(path.resolve(outDir), path.resolve(p)) || '.';
+  writeJsonAtomic(spec, { version: 1, run_dir: rel(runDir), data_dir: rel(dataDir), device: opts.device ?? 'auto', train });
   return { dir: outDir, script, spec, train };
 }
 
@@ -152,6 +154,15 @@ export function torchrunArgs(folder: Pick<TorchRunFolder, 'script' | 'spec'>, o:
   if (o.masterAddr !== undefined) args.push(`--master_addr=${o.masterAddr}`);
   if (o.masterPort !== undefined) args.push(`--master_port=${o.masterPort}`);
   return [...args, folder.script, 'train', folder.spec];
+}
+
+/** The shell command that trains the folder with a stock `torchrun` (e.g. on each machine of a cluster). */
+export function torchrunCommand(folder: Pick<TorchRunFolder, 'script' | 'spec'>, o: LaunchOptions = {}): string {
+  const args = torchrunArgs(folder, { ...o, nprocPerNode: o.nprocPerNode ?? 1 });
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  // torchrunArgs starts with the script's own `launch`; a cluster's torchrun takes its place.
+  const rest = args[1] === 'launch' ? args.slice(2) : ['--nproc_per_node=1', '--standalone', ...args];
+  return ['torchrun', ...rest].map(quote).join(' ');
 }
 
 /** Runs the folder's trainer under torchrun and waits for it; a failure is an InkwellError carrying the trainer's last words. */

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WindowBatcher } from '../../src/data/batches.js';
 import { openTokenCacheSplit } from '../../src/data/token-cache.js';
-import { findTorchPython, torchrunArgs, writeTorchRun, TORCH_SPEC } from '../../src/scale/torch-run.js';
+import { findTorchPython, torchrunArgs, torchrunCommand, writeTorchRun, TORCH_SPEC } from '../../src/scale/torch-run.js';
 import { InkwellError } from '../../src/utils/errors.js';
 import { assertCliFailures, runCli } from '../helpers/run-cli.js';
 import { syntheticText, tmpDir } from '../helpers/corpus.js';
@@ -51,6 +51,15 @@ test('torchrun flags: one process runs the trainer itself; several, standalone o
   ]);
 });
 
+test('the printed torchrun command is a stock torchrun call on the folder', () => {
+  const f = { script: 'run/torch/inkwell_torch.py', spec: 'run/torch/torch_run.json' };
+  assert.equal(torchrunCommand(f), 'torchrun --nproc_per_node=1 --standalone run/torch/inkwell_torch.py train run/torch/torch_run.json');
+  assert.equal(
+    torchrunCommand(f, { nprocPerNode: 8, nnodes: '2', nodeRank: 0, rdzvEndpoint: 'head node:29400', rdzvId: 'j' }),
+    "torchrun --nproc_per_node=8 --nnodes=2 --node_rank=0 --rdzv_backend=c10d '--rdzv_endpoint=head node:29400' --rdzv_id=j run/torch/inkwell_torch.py train run/torch/torch_run.json",
+  );
+});
+
 test('a Python without PyTorch is refused with one line naming it', () => {
   const saved = process.env.INKWELL_PYTHON;
   process.env.INKWELL_PYTHON = '/nonexistent/python3';
@@ -70,7 +79,7 @@ test('writeTorchRun refuses a directory that is not a run, and writes a spec wit
   const spec = JSON.parse(fs.readFileSync(path.join(run, 'torch', TORCH_SPEC), 'utf8')) as { train: { maxSteps: number; seed: number }; run_dir: string };
   assert.equal(spec.train.maxSteps, 77);
   assert.equal(spec.train.seed, 11);
-  assert.equal(spec.run_dir, path.resolve(run));
+  assert.equal(path.resolve(run, 'torch', spec.run_dir), path.resolve(run), 'run_dir is relative to the folder');
   assert.ok(fs.existsSync(folder.script));
   fs.rmSync(path.join(run, 'data', 'meta.json'));
   assert.throws(() => writeTorchRun(run, path.join(run, 'torch')), /no token cache in .*data/);
@@ -86,6 +95,10 @@ test('inkwell train --engine torch: a new run trained by PyTorch, resumable; bad
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /trained with PyTorch/);
   assert.equal((JSON.parse(fs.readFileSync(path.join(run, 'trainer_state.json'), 'utf8')) as { step: number }).step, 3);
+  const dry = await runCli(['train', '--resume', run, '--engine', 'torch', '--steps', '5', '--no-launch', '--nproc-per-node', '4']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /torchrun --nproc_per_node=4 --nnodes=1 --standalone \S+inkwell_torch\.py train \S+torch_run\.json/);
+  assert.equal((JSON.parse(fs.readFileSync(path.join(run, 'torch', TORCH_SPEC), 'utf8')) as { train: { maxSteps: number } }).train.maxSteps, 5);
   await assertCliFailures([
     [['train', '--resume', run, '--engine', 'torch'], /already at step 3 of 3/],
     [['train', '--resume', run, '--engine', 'jax'], /--engine must be inkwell or torch, got 'jax'/],
