@@ -362,7 +362,7 @@ class Gpt(nn.Module):
 
     def __init__(self, c):
         super().__init__()
-        self.c = c
+        self.c, self.context = c, c["n_positions"]
         self.transformer = nn.Module()
         self.transformer.wte = nn.Embedding(c["vocab_size"], c["n_embd"])
         self.transformer.wpe = nn.Embedding(c["n_positions"], c["n_embd"])
@@ -395,7 +395,7 @@ class RnnLm(nn.Module):
 
     def __init__(self, c):
         super().__init__()
-        self.c = c
+        self.c, self.context = c, None
         self.embedding = nn.Embedding(c["vocab_size"], c["embedding_dim"])
         cell = nn.LSTM if c["cell"] == "lstm" else nn.GRU
         self.rnn = cell(c["embedding_dim"], c["hidden_size"], c["num_layers"], batch_first=True, dropout=c["dropout"] if c["num_layers"] > 1 else 0.0)
@@ -846,8 +846,8 @@ def cmd_generate(a):
     out, state = [], None
     feed = torch.tensor([ids])
     for _ in range(a.max_new_tokens):
-        if isinstance(model, Gpt):
-            logits, _ = model(torch.tensor([(ids + out)[-model.c["n_positions"]:]]), None)
+        if model.context:  # a window model reads its last `context` tokens again; a recurrent one carries its state
+            logits, _ = model(torch.tensor([(ids + out)[-model.context:]]), None)
         else:
             logits, state = model(feed, state)
         nxt = int(logits[0, -1].argmax())
