@@ -147,6 +147,10 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
     console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
   } else {
     const spec = resolveSpec(flags);
+    if (flags.printSpec) {
+      console.log(JSON.stringify(spec, null, 2));
+      return;
+    }
     if (!flags.out) throw new InkwellError('--out is required', 'name a run directory, e.g. --out runs/shakespeare');
     outDir = flags.out;
     const { bundle } = newRun(spec, corpusFromFlags(flags), outDir, { tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined, onStage: (s) => console.error(s) });
