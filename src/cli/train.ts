@@ -73,6 +73,8 @@ export function register(program: Command): void {
     .action(async (flags: TrainFlags) => {
       if (flags.engine !== 'inkwell' && flags.engine !== 'torch') throw new InkwellError(`--engine must be inkwell or torch, got '${flags.engine}'`);
       if (flags.engine === 'torch') return trainTorchEngine(flags);
+      const torchOnly = (['torchDir', 'nprocPerNode', 'nnodes', 'nodeRank', 'rdzvEndpoint', 'rdzvId', 'masterAddr', 'masterPort'] as const).find((k) => flags[k] !== undefined);
+      if (torchOnly || !flags.launch) throw new InkwellError(`--${(torchOnly ?? 'noLaunch').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --engine torch`);
       const started = performance.now();
       let result: TrainResult;
       let outDir: string;
@@ -144,6 +146,7 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
     const saved = checkpointInfo(outDir);
     if ((flags.steps ?? saved.maxSteps) <= saved.step) throw new InkwellError(`${outDir} is already at step ${saved.step} of ${saved.maxSteps}`, 'pass a larger --steps to train further');
     if (flags.steps) overrides.maxSteps = flags.steps;
+    if (flags.threads) overrides.threads = flags.threads;
     console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
   } else {
     const spec = resolveSpec(flags);

@@ -102,5 +102,7 @@ test('inkwell train --engine torch: a new run trained by PyTorch, resumable; bad
   await assertCliFailures([
     [['train', '--resume', run, '--engine', 'torch'], /already at step 3 of 3/],
     [['train', '--resume', run, '--engine', 'jax'], /--engine must be inkwell or torch, got 'jax'/],
+    [['train', '--resume', run, '--nproc-per-node', '2'], /--nproc-per-node needs --engine torch/],
+    [['train', '--resume', run, '--no-launch'], /--no-launch needs --engine torch/],
   ]);
 });
