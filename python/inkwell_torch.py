@@ -213,8 +213,11 @@ def read_rows(tokens, starts, context):
 
 def read_safetensors(path):
     """(name → float32 tensor, metadata); inkwell writes F32 only."""
-    with open(path, "rb") as f:
-        raw = f.read()
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise SystemExit(f"error: cannot read {path}: {e.strerror}")
     if len(raw) < 8:
         raise SystemExit(f"error: {path} is not a valid safetensors file")
     (n,) = struct.unpack("<Q", raw[:8])
@@ -590,8 +593,11 @@ class Trainer:
         barrier()
         self.static = {}
         for name in STATIC_FILES:
-            with open(os.path.join(self.run_dir, name), "rb") as f:
-                self.static[name] = f.read()
+            try:
+                with open(os.path.join(self.run_dir, name), "rb") as f:
+                    self.static[name] = f.read()
+            except OSError:
+                raise SystemExit(f"error: {self.run_dir} is not an inkwell run directory (missing {name})")
         self.model = build_model(os.path.join(self.run_dir, "config.json"))
         load_weights(self.model, os.path.join(self.run_dir, "model.safetensors"))
         self.model.to(device)
