@@ -1,10 +1,11 @@
 /**
  * A run moves between the engines at any checkpoint and back: inkwell 20
- * steps → PyTorch 20 → inkwell 20 equals 60 steps in inkwell alone, and in
- * PyTorch alone. An LSTM over sequential lanes, so the carried recurrent state
- * crosses engines too, and a corpus small enough that the data wraps into a
- * second epoch (state reset, new epoch's order) inside the PyTorch leg; and
- * the result decodes greedily to the same ids in both engines.
+ * steps → PyTorch 20 (torchrun, 2 ranks) → inkwell 20 equals 60 steps in
+ * inkwell alone, and in PyTorch alone. An LSTM over sequential lanes, so the
+ * carried recurrent state crosses engines (and ranks) too, and a corpus small
+ * enough that the data wraps into a second epoch (state reset, new epoch's
+ * order) inside the PyTorch leg; and the result decodes greedily to the same
+ * ids in both engines.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { loadModel } from '../../src/io/model-dir.js';
 import { findTorchPython, TORCH_SCRIPT } from '../../src/scale/torch-run.js';
 import { runCli } from '../helpers/run-cli.js';
-import { TINY_LSTM, fork, losses, makeRun, noTorch, trainInkwell, trainTorch } from './fixtures.js';
+import { TINY_LSTM, fork, freePort, losses, makeRun, noTorch, trainInkwell, trainTorch } from './fixtures.js';
 
 test('inkwell 20 → PyTorch 20 → inkwell 20 steps equals 60 steps in either engine (within 1e-4)', { skip: noTorch }, async (t) => {
   const start = makeRun(TINY_LSTM, { maxSteps: 60, sampling: 'sequential', contextLength: 8, evalInterval: 20 }, 40);
@@ -23,7 +24,8 @@ test('inkwell 20 → PyTorch 20 → inkwell 20 steps equals 60 steps in either e
 
   await Promise.all([trainInkwell(moved, 20), trainInkwell(alone, 60), trainTorch(torchAlone, 60)]);
   assert.equal(state(moved).data.epoch, 0);
-  await trainTorch(moved, 40);
+  // The PyTorch leg on two DDP ranks: each carries its lanes' state, gathered into one checkpoint.
+  await trainTorch(moved, 40, { nprocPerNode: 2, masterAddr: '127.0.0.1', masterPort: await freePort() });
   assert.ok(state(moved).data.epoch >= 1, 'the PyTorch leg crossed into a new epoch');
   await trainInkwell(moved, 60);
 
