@@ -185,14 +185,7 @@ function checkKey(header: string | undefined, key: string): void {
 /** Any error a request can raise, as OpenAI's error with the right status; nothing internal leaks. */
 function toApiError(err: FastifyError, bodyLimit: number): ApiError {
   if (err instanceof ApiError) return err;
-  if (err.validation && err.validation.length > 0) {
-    const v = err.validation[0]!;
-    const missing = (v.params as { missingProperty?: string }).missingProperty;
-    const path = v.instancePath.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
-    const param = missing ? (path ? `${path}.${missing}` : missing) : path;
-    const message = missing ? `${param} is required` : `${param || 'the body'} ${v.message ?? 'is invalid'}`;
-    return new ApiError(400, message, 'invalid_request_error', param || null, 'invalid_value');
-  }
+  if (err.validation && err.validation.length > 0) return validationError(err.validation);
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(413, `the request body is larger than the limit of ${bodyLimit} bytes`, 'invalid_request_error', null, 'request_too_large');
@@ -205,4 +198,28 @@ function toApiError(err: FastifyError, bodyLimit: number): ApiError {
   if (err instanceof InkwellError) return new ApiError(400, err.message);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, err.message, 'invalid_request_error', null, err.code ?? null);
   return new ApiError(500, 'internal server error', 'server_error');
+}
+
+type AjvError = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * Ajv's first error names the field. A field with alternatives (a string or a
+ * list, a number or null) fails every branch: the branch whose type matched
+ * says what is wrong (e.g. too many stop strings); if none matched, the
+ * message lists the types accepted.
+ */
+function validationError(errors: readonly AjvError[]): ApiError {
+  const first = errors[0]!;
+  const related = errors.filter((e) => e.instancePath.startsWith(first.instancePath));
+  const v = related.find((e) => e.keyword !== 'type' && e.keyword !== 'anyOf') ?? first;
+  const missing = (v.params as { missingProperty?: string }).missingProperty;
+  const path = v.instancePath.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+  const param = missing ? (path ? `${path}.${missing}` : missing) : path;
+  let message: string;
+  if (missing) message = `${param} is required`;
+  else if (v.keyword === 'type') {
+    const types = [...new Set(related.filter((e) => e.keyword === 'type').map((e) => String((e.params as { type: unknown }).type)))];
+    message = `${param || 'the body'} must be ${types.join(' or ')}`;
+  } else message = `${param || 'the body'} ${v.message ?? 'is invalid'}`;
+  return new ApiError(400, message, 'invalid_request_error', param || null, 'invalid_value');
 }
