@@ -176,7 +176,7 @@ export async function benchServe(): Promise<object[]> {
             itl_ms_p50: round(percentile(stats.flatMap((s) => s.gapsMs), 50), 2),
             itl_ms_p95: round(percentile(stats.flatMap((s) => s.gapsMs), 95), 2),
           });
-          console.error(`serve ${c.name}: ${clients} clients done`);
+          console.error(`serve ${c.name}: ${JSON.stringify(results[results.length - 1])}`);
         }
         const before = await rssMb(url);
         const { seconds, stats } = await load(url, RSS_CLIENTS, RSS_REQUESTS, RSS_NEW_TOKENS);

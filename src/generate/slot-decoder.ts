@@ -122,16 +122,20 @@ class GptSlotDecoder implements SlotDecoder {
     }
     // Shrink a cache grown for sequences that have since ended, so attention stays proportional to what is held.
     this.relayout(Math.max(...this.lengths));
-    const lo = Math.min(...rows.map((r) => r.slot));
-    const hi = Math.max(...rows.map((r) => r.slot));
-    const [R, N] = [hi - lo + 1, this.capacity];
+    // Sequences starting afresh (prompts read together) have no past: fed compactly with an empty cache,
+    // whichever their slots. Otherwise the contiguous slot range [lo, hi] is fed as a view of the cache.
+    const fresh = rows.every((r) => this.lengths[r.slot] === 0);
+    const lo = fresh ? 0 : Math.min(...rows.map((r) => r.slot));
+    const hi = fresh ? rows.length - 1 : Math.max(...rows.map((r) => r.slot));
+    const rowOf = new Map(rows.map(({ slot }, k) => [slot, fresh ? k : slot - lo]));
+    const [R, N] = [hi - lo + 1, fresh ? 0 : this.capacity];
     const ids = new BigInt64Array(R * T);
     const positions = new BigInt64Array(R * T);
     // Past slots [0, N) are hidden except each fed slot's first `length`; the T new tokens are always visible.
     const mask = new BigInt64Array(R * (N + T));
     for (let r = 0; r < R; r++) mask.fill(1n, r * (N + T) + N, (r + 1) * (N + T));
     for (const { slot, tokens } of rows) {
-      const [r, P] = [slot - lo, this.lengths[slot]!];
+      const [r, P] = [rowOf.get(slot)!, this.lengths[slot]!];
       for (let t = 0; t < T; t++) {
         ids[r * T + t] = BigInt(tokens[t]!);
         positions[r * T + t] = BigInt(P + t);
@@ -146,7 +150,7 @@ class GptSlotDecoder implements SlotDecoder {
     const span = H * N * D;
     for (let i = 0; i < nLayer; i++) {
       for (const [j, kind] of (['key', 'value'] as const).entries()) {
-        const cache = this.cache[2 * i + j] ?? new Float32Array(0);
+        const cache = fresh ? new Float32Array(0) : (this.cache[2 * i + j] ?? new Float32Array(0));
         feeds[`past_key_values.${i}.${kind}`] = { data: cache.subarray(lo * span, (hi + 1) * span), dims: [R, H, N, D] };
       }
     }
@@ -156,7 +160,7 @@ class GptSlotDecoder implements SlotDecoder {
       const fresh = out[`new.${i >> 1}.${i % 2 === 0 ? 'key' : 'value'}`] as Float32Array; // [R, T, C]
       const cache = this.cache[i]!;
       for (const { slot } of rows) {
-        const [r, P] = [slot - lo, this.lengths[slot]!];
+        const [r, P] = [rowOf.get(slot)!, this.lengths[slot]!];
         for (let h = 0; h < H; h++) {
           for (let t = 0; t < T; t++) cache.set(fresh.subarray((r * T + t) * C + h * D, (r * T + t) * C + (h + 1) * D), ((slot * H + h) * this.capacity + P + t) * D);
         }
@@ -166,7 +170,7 @@ class GptSlotDecoder implements SlotDecoder {
     const last = new Float32Array(rows.length * V);
     rows.forEach(({ slot }, k) => {
       this.lengths[slot]! += T;
-      const r = slot - lo;
+      const r = rowOf.get(slot)!;
       last.set(logits.subarray((r * T + T - 1) * V, (r * T + T) * V), k * V);
     });
     return last;

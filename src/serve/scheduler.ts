@@ -145,14 +145,19 @@ export class Scheduler {
 
   private async iterate(): Promise<void> {
     this.reap();
-    // Admit: each newcomer reads its prompt into a free slot and samples its first token.
+    // Admit: newcomers take free slots and read their prompts (those of one length in one run), then sample their first token.
+    const admitted = new Map<number, ScheduledSequence[]>();
     for (let slot = 0; slot < this.running.length && this.queue.length > 0; slot++) {
       if (this.running[slot]) continue;
       const s = this.queue.shift()!;
       s.slot = slot;
       this.running[slot] = s;
       this.decoder.clear(slot);
-      this.sample(s, await this.decoder.feed([{ slot, tokens: s.history }]), 0);
+      admitted.set(s.history.length, [...(admitted.get(s.history.length) ?? []), s]);
+    }
+    for (const group of admitted.values()) {
+      const logits = await this.decoder.feed(group.map((s) => ({ slot: s.slot, tokens: s.history })));
+      group.forEach((s, k) => this.sample(s, logits, k));
     }
     this.reap();
     const rows: ScheduledSequence[] = [];

@@ -78,3 +78,27 @@ test('GPT: a slot that grows past a cache step and ends leaves the others exact 
   await assert.rejects(dec.feed([{ slot: 2, tokens: long.concat(short) }]), /context of 160/);
   await dec.release();
 });
+
+for (const [name, model] of [
+  ['GPT', new Gpt({ vocabSize: V, nPositions: 64, nEmbd: 16, nLayer: 1, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 })],
+  ['LSTM', new RnnLm({ cell: 'lstm', vocabSize: V, embeddingDim: 8, hiddenSize: 12, numLayers: 1, dropout: 0, tieWeights: false })],
+] as [string, LanguageModel][]) {
+  test(`${name}: prompts read together into scattered empty slots beside a busy one get their solo logits`, async () => {
+    const weights = initWeights(model.specs, 5);
+    const rng = new Rng(11);
+    const [a, b, c] = [0, 1, 2].map(() => Array.from({ length: 10 }, () => rng.int(V))) as [number[], number[], number[]];
+    const [soloA, soloB, soloC] = [await soloLogits(model, weights, a, 6), await soloLogits(model, weights, b, 4), await soloLogits(model, weights, c, 4)];
+    const dec = await createSlotDecoder({ model, weights, tokenizer }, 4);
+    assertClose((await dec.feed([{ slot: 1, tokens: a.slice(0, 6) }])).subarray(0, V), soloA[0]!, 'A prompt', 2e-5);
+    const both = await dec.feed([{ slot: 3, tokens: b.slice(0, 4) }, { slot: 0, tokens: c.slice(0, 4) }]);
+    assertClose(both.subarray(0, V), soloB[0]!, 'B prompt', 2e-5);
+    assertClose(both.subarray(V, 2 * V), soloC[0]!, 'C prompt', 2e-5);
+    for (let k = 1; k <= 3; k++) {
+      const out = await dec.feed([{ slot: 0, tokens: [c[3 + k]!] }, { slot: 1, tokens: [a[5 + k]!] }, { slot: 3, tokens: [b[3 + k]!] }]);
+      assertClose(out.subarray(0, V), soloC[k]!, `C step ${k}`, 2e-5);
+      assertClose(out.subarray(V, 2 * V), soloA[k]!, `A step ${k}`, 2e-5);
+      assertClose(out.subarray(2 * V, 3 * V), soloB[k]!, `B step ${k}`, 2e-5);
+    }
+    await dec.release();
+  });
+}
