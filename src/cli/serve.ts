@@ -14,6 +14,7 @@ interface ServeFlags {
   maxBatch: number;
   maxQueue: number;
   maxTokens: number;
+  maxPromptTokens: number;
   quantize?: string;
   cors?: string;
   threads?: number;
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--max-batch <n>', 'sequences decoded together per model', intOption(1), 16)
     .option('--max-queue <n>', 'sequences waiting per model before requests get 429', intOption(1), 256)
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', intOption(1), 4096)
+    .option('--max-prompt-tokens <n>', 'most tokens in one prompt', intOption(1), 16384)
     .option('--quantize <mode>', `decode with ${QUANTIZE_MODES.join(' or ')} weight matrices: faster, slightly different text`)
     .option('--cors <origin>', "allow browser requests from this origin ('*' for any)")
     .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', intOption(1))
@@ -53,6 +55,7 @@ export function register(program: Command): void {
         maxBatch: flags.maxBatch,
         maxQueue: flags.maxQueue,
         maxTokens: flags.maxTokens,
+        maxPromptTokens: flags.maxPromptTokens,
         quantize: flags.quantize as QuantizeMode | undefined,
         cors: flags.cors,
         threads: flags.threads,

@@ -38,7 +38,7 @@ export function registerChat(app: FastifyInstance, server: ServerContext, limits
   app.post<{ Body: ChatBody }>('/v1/chat/completions', { schema: { body: chatSchema(limits) } }, async (request, reply) => {
     const body = request.body;
     const model = server.model(body.model);
-    const prompt = encodePrompt(model, renderChat(model, body), 'messages');
+    const prompt = encodePrompt(model, renderChat(model, body), 'messages', limits.maxPromptTokens);
     const logprobs = body.logprobs ? (body.top_logprobs ?? 0) : undefined;
     if (!body.logprobs && body.top_logprobs !== undefined && body.top_logprobs !== null) throw badField('top_logprobs', 'top_logprobs needs logprobs: true');
     const plan = planRequest(body, model, body.max_completion_tokens ?? body.max_tokens, logprobs);

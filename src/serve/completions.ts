@@ -28,7 +28,7 @@ export function registerCompletions(app: FastifyInstance, server: ServerContext,
     const body = request.body;
     const model = server.model(body.model);
     const texts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
-    const prompts = texts.map((t, i) => encodePrompt(model, t, typeof body.prompt === 'string' ? 'prompt' : `prompt[${i}]`));
+    const prompts = texts.map((t, i) => encodePrompt(model, t, typeof body.prompt === 'string' ? 'prompt' : `prompt[${i}]`, limits.maxPromptTokens));
     const logprobs = body.logprobs ?? undefined;
     const echo = body.echo ?? false;
     if (echo && logprobs !== undefined) throw badField('echo', 'echo with logprobs (log-probabilities of the prompt tokens) is not supported; ask for one or the other');

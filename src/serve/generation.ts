@@ -46,14 +46,17 @@ export function planRequest(body: SamplingBody, model: ServedModel, maxTokens: n
   return { n: body.n ?? 1, logprobs, settings: (stream) => ({ sampling, seed, stream, stops, maxNewTokens, eos }) };
 }
 
-/** A prompt's token ids; text the tokenizer cannot encode is the client's error, naming the field. */
-export function encodePrompt(model: ServedModel, text: string, param: string): number[] {
+/** A prompt's token ids; text the tokenizer cannot encode, or too long a prompt, is the client's error, naming the field. */
+export function encodePrompt(model: ServedModel, text: string, param: string, maxTokens: number): number[] {
+  let ids: number[];
   try {
-    return promptIds(text, model.tokenizer);
+    ids = promptIds(text, model.tokenizer);
   } catch (err) {
     if (err instanceof InkwellError) throw badField(param, `${param}: ${err.message}`);
     throw err;
   }
+  if (ids.length > maxTokens) throw badField(param, `${param} has ${ids.length} tokens, more than the server's limit of ${maxTokens} (--max-prompt-tokens)`);
+  return ids;
 }
 
 export interface ChoiceHooks {

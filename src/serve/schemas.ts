@@ -33,6 +33,8 @@ export interface Limits {
   maxChoices: number;
   /** Most prompts in one /v1/completions request. */
   maxPrompts: number;
+  /** Most tokens in one prompt (reading a prompt into an RNN costs a run per token). */
+  maxPromptTokens: number;
 }
 
 export function completionSchema(l: Limits): Record<string, unknown> {

@@ -47,6 +47,8 @@ export interface ServerOptions {
   timeoutMs?: number;
   /** Largest max_tokens; default 4096. */
   maxTokens?: number;
+  /** Most tokens in a prompt; default 16384 (a GPT keeps the last n_positions of a longer one, as generate does). */
+  maxPromptTokens?: number;
   /** Log each request (fastify's logger) to stdout. */
   logger?: boolean;
 }
@@ -93,7 +95,7 @@ export async function createServer(o: ServerOptions): Promise<ServerHandle> {
   const maxBatch = positive(o.maxBatch, 16, '--max-batch');
   const maxQueue = positive(o.maxQueue, 256, '--max-queue');
   const timeoutMs = positive(o.timeoutMs, 600_000, 'the request timeout');
-  const limits: Limits = { maxTokens: positive(o.maxTokens, 4096, '--max-tokens'), maxChoices: 16, maxPrompts: 64 };
+  const limits: Limits = { maxTokens: positive(o.maxTokens, 4096, '--max-tokens'), maxChoices: 16, maxPrompts: 64, maxPromptTokens: positive(o.maxPromptTokens, 16384, '--max-prompt-tokens') };
 
   const models: ServedModel[] = [];
   for (const spec of o.models) models.push(await loadServedModel(spec, { maxBatch, maxQueue, quantize: o.quantize, threads: o.threads }));
@@ -121,7 +123,11 @@ export async function createServer(o: ServerOptions): Promise<ServerHandle> {
   });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const api = toApiError(err, o.bodyLimit ?? 1024 * 1024);
-    if (api.status >= 500 && !(err instanceof ApiError)) request.log.error(err);
+    // A 500 that is not an ApiError is a bug: keep its stack where someone will see it, logger or not.
+    if (api.status >= 500 && !(err instanceof ApiError)) {
+      if (o.logger) request.log.error(err);
+      else console.error(err);
+    }
     if (api.status === 429) void reply.header('retry-after', '1');
     return reply.code(api.status).send(api.body());
   });

@@ -124,3 +124,21 @@ test('createServer refuses a non-loopback host without an API key, and duplicate
   await assert.rejects(createServer({ models: [{ name: 'a', dir: gpt.dir }, { name: 'a', dir: gpt.dir }] }), /two models are named 'a'/);
   await assert.rejects(createServer({ models: [] }), /no models/);
 });
+
+test('--cors answers preflights and marks responses, streamed ones too; q8 decoding serves; a prompt over the token limit is a 400', async () => {
+  const s = await startServer({ models: [{ name: 'gpt', dir: gpt.dir }], cors: 'http://app.example', quantize: 'q8', maxPromptTokens: 10 });
+  const preflight = await fetch(`${s.url}/v1/completions`, { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } });
+  assert.ok(preflight.status === 204 || preflight.status === 200);
+  assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://app.example');
+  for (const stream of [false, true]) {
+    const r = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://app.example' }, body: JSON.stringify({ model: 'gpt', prompt: 'the', max_tokens: 4, stream }) });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('access-control-allow-origin'), 'http://app.example', `stream: ${stream}`);
+    const text = await r.text();
+    if (stream) assert.ok(text.endsWith('data: [DONE]\n\n'));
+    else assert.equal(((JSON.parse(text) as { choices: Array<{ text: string }> }).choices[0]!.text).length, 4);
+  }
+  const long = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt', prompt: 'the cat sat', max_tokens: 4 }) });
+  assert.equal(long.status, 400);
+  assert.match(((await long.json()) as ErrorJson).error.message, /prompt has 11 tokens, more than the server's limit of 10/);
+});
