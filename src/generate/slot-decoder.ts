@@ -155,7 +155,8 @@ class GptSlotDecoder implements SlotDecoder {
       }
     }
     const out = await this.session.run(feeds, { fetch: this.fetch });
-    this.relayout(Math.max(...rows.map((r) => this.lengths[r.slot]! + T)));
+    // Room for the new rows, keeping every slot's (fed or not).
+    this.relayout(Math.max(...this.lengths, ...rows.map((r) => this.lengths[r.slot]! + T)));
     for (let i = 0; i < 2 * nLayer; i++) {
       const fresh = out[`new.${i >> 1}.${i % 2 === 0 ? 'key' : 'value'}`] as Float32Array; // [R, T, C]
       const cache = this.cache[i]!;

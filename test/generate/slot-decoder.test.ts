@@ -79,6 +79,20 @@ test('GPT: a slot that grows past a cache step and ends leaves the others exact 
   await dec.release();
 });
 
+test('GPT: a short prompt read while a long sequence is held leaves the long one exact (no shrinking under it)', async () => {
+  const model = new Gpt({ vocabSize: V, nPositions: 200, nEmbd: 16, nLayer: 1, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 });
+  const weights = initWeights(model.specs, 6);
+  const rng = new Rng(13);
+  const long = Array.from({ length: 155 }, () => rng.int(V));
+  const soloLong = await soloLogits(model, weights, long, 150);
+  const dec = await createSlotDecoder({ model, weights, tokenizer }, 2);
+  await dec.feed([{ slot: 1, tokens: long.slice(0, 150) }]);
+  await dec.feed([{ slot: 0, tokens: long.slice(0, 10) }]);
+  dec.clear(0);
+  for (let k = 1; k <= 5; k++) assertClose(await dec.feed([{ slot: 1, tokens: [long[149 + k]!] }]), soloLong[k]!, `long step ${k}`, 2e-5);
+  await dec.release();
+});
+
 for (const [name, model] of [
   ['GPT', new Gpt({ vocabSize: V, nPositions: 64, nEmbd: 16, nLayer: 1, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 })],
   ['LSTM', new RnnLm({ cell: 'lstm', vocabSize: V, embeddingDim: 8, hiddenSize: 12, numLayers: 1, dropout: 0, tieWeights: false })],
