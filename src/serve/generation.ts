@@ -27,7 +27,14 @@ export interface RequestPlan {
   logprobs?: number;
 }
 
+/** OpenAI fields that would change the output and that inkwell does not implement: refused, never ignored. */
+const UNSUPPORTED = ['logit_bias', 'tools', 'tool_choice', 'functions', 'function_call', 'response_format'];
+
 export function planRequest(body: SamplingBody, model: ServedModel, maxTokens: number | null | undefined, logprobs: number | undefined): RequestPlan {
+  for (const field of UNSUPPORTED) {
+    const v = (body as unknown as Record<string, unknown>)[field];
+    if (v !== undefined && v !== null && !(typeof v === 'object' && Object.keys(v).length === 0)) throw badField(field, `${field} is not supported by inkwell serve`);
+  }
   const d = model.defaults;
   const sampling = resolveSampling({
     // A request's temperature decides greedy (0) or sampled, whatever the model's default.

@@ -62,6 +62,7 @@ test('wrong types and out-of-range values are 400s naming the field, never coerc
     [{ temperature: null, top_k: 1.5 }, 'top_k', /must be integer or null/],
     [{ prompt: 'tHE ~' }, 'prompt', /prompt: "H" is not in the vocabulary/],
     [{ echo: true, logprobs: 1 }, 'echo', /not supported/],
+    [{ logit_bias: { '5': 100 } }, 'logit_bias', /logit_bias is not supported/],
   ];
   for (const [fields, param, message] of cases) {
     assertError(await post('/v1/completions', JSON.stringify({ model: 'gpt', prompt: 'the', ...fields })), 400, param, message);
