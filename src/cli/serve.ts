@@ -7,7 +7,7 @@ import { InkwellError } from '../utils/errors.js';
 import { intOption, numberOption } from './options.js';
 
 interface ServeFlags {
-  model: string[];
+  model?: string[];
   host: string;
   port: number;
   apiKey?: string;
@@ -28,7 +28,7 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('serve models over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions) with continuous batching')
-    .requiredOption('--model <[name=]dir>', 'model directory to serve, as NAME=DIR (default name: the directory name); repeatable', (v: string, all: string[]) => [...all, v], [])
+    .option('--model <[name=]dir>', 'model directory to serve, as NAME=DIR (default name: the directory name); repeatable', (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--host <address>', 'address to listen on (not a loopback address: --api-key required)', '127.0.0.1')
     .option('--port <n>', 'port to listen on', intOption(0), 8080)
     .option('--api-key <key>', 'require Authorization: Bearer KEY (all routes but /health); default env INKWELL_API_KEY')
@@ -48,7 +48,7 @@ export function register(program: Command): void {
         throw new InkwellError(`--quantize must be one of ${QUANTIZE_MODES.join(', ')}, got '${flags.quantize}'`);
       }
       const handle = await createServer({
-        models: flags.model.map(parseModelSpec),
+        models: (flags.model ?? []).map(parseModelSpec),
         host: flags.host,
         port: flags.port,
         apiKey: flags.apiKey ?? process.env.INKWELL_API_KEY,

@@ -56,5 +56,6 @@ test('serve refuses bad flags with one-line errors', async () => {
     [['serve', '--model', gpt.dir, '--host', '0.0.0.0', '--port', '0'], /needs an API key/],
     [['serve', '--model', '/nonexistent/model', '--port', '0'], /does not exist/],
     [['serve', '--model', gpt.dir, '--quantize', 'q3'], /--quantize must be one of/],
+    [['serve', '--port', '0'], /no models to serve/],
   ]);
 });
