@@ -2,13 +2,14 @@
  * `npm run bench -- <name>...`: runs the named benchmarks (all by default) and
  * prints one JSON object per result on stdout. Speeds are compared with the
  * PyTorch reference (../shared/bench/torch_ref.py) in the same run, as ratios.
- * `quality` (char-gpt against torch_ref.py train, minutes per seed) runs only
- * when named.
+ * `quality` (char-gpt against torch_ref.py train, minutes per seed) and `serve`
+ * (inkwell serve under load, minutes) run only when named.
  */
 import { benchData } from './data.js';
 import { benchGenerate } from './generate.js';
 import { benchMatmul } from './matmul.js';
 import { benchQuality } from './quality.js';
+import { benchServe } from './serve.js';
 import { benchTrain, TRAIN_CONFIGS } from './train.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
@@ -17,7 +18,11 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   train: (args) => benchTrain(args),
   generate: () => benchGenerate(),
   quality: (args) => benchQuality(args),
+  serve: () => benchServe(),
 };
+
+/** Minutes of load each: run only when asked for by name. */
+const ONLY_WHEN_NAMED = ['quality', 'serve'];
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);
@@ -25,8 +30,7 @@ async function main(): Promise<void> {
     console.error(`unknown benchmark: ${name} (available: ${Object.keys(BENCHES).join(', ')}; train takes config names: ${TRAIN_CONFIGS.map((c) => c.name).join(', ')})`);
     process.exit(2);
   }
-  // `quality` trains real models for minutes per seed: only when asked for by name.
-  for (const n of name ? [name] : Object.keys(BENCHES).filter((b) => b !== 'quality')) {
+  for (const n of name ? [name] : Object.keys(BENCHES).filter((b) => !ONLY_WHEN_NAMED.includes(b))) {
     const result = await BENCHES[n]!(name ? args : []);
     for (const r of [result].flat()) console.log(JSON.stringify(r));
   }

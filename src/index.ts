@@ -40,6 +40,7 @@ export { createDecoder } from './generate/decoders.js';
 export type { IncrementalDecoder } from './generate/decoder.js';
 export { generate, generateEvents, generateText, generateBatch, type GenerateOptions, type GenerationResult } from './generate/generate.js';
 export { TokenSampler, type SamplingOptions } from './generate/sampling.js';
+export { createSlotDecoder, type SlotDecoder, type SlotFeed } from './generate/slot-decoder.js';
 export { evaluatePerplexity, type PerplexityResult } from './eval/perplexity.js';
 export { evaluateModelDir } from './eval/evaluate.js';
 export { reportMarkdown } from './eval/report.js';
@@ -48,6 +49,10 @@ export { bleu, rougeL, distinctN } from './eval/text-metrics.js';
 export { KneserNeyModel, UnigramModel } from './eval/ngram-lm.js';
 export { lineChart } from './eval/plot.js';
 export { svgToPng } from './eval/png.js';
+
+// Serving
+export { createServer, type ServerOptions, type ServerHandle } from './serve/server.js';
+export { Scheduler } from './serve/scheduler.js';
 
 // Files
 export { loadModel, saveModel, type ModelBundle } from './io/model-dir.js';

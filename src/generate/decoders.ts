@@ -28,7 +28,7 @@ export async function createDecoder(bundle: ModelBundle, batch: number, opts: De
  * Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
  * A saved model's unread float32 weights are read by ORT from the file itself (quantizing needs them in memory).
  */
-function fixedWeights(bundle: ModelBundle, opts: DecoderOptions): Pick<CompileOptions, 'bake' | 'bakeExternal'> {
+export function fixedWeights(bundle: ModelBundle, opts: DecoderOptions): Pick<CompileOptions, 'bake' | 'bakeExternal'> {
   return bundle.weightsFile && !opts.quantize ? { bakeExternal: bundle.weightsFile } : { bake: bundle.weights };
 }
 

@@ -13,10 +13,11 @@
 import { randomInt } from 'node:crypto';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
-import { Rng } from '../utils/rng.js';
 import type { IncrementalDecoder } from './decoder.js';
-import { resolveSampling, TokenSampler, type SamplingOptions } from './sampling.js';
-import { IncrementalDetokenizer, StopSequenceFilter } from './text-stream.js';
+import { resolveSampling, type SamplingOptions } from './sampling.js';
+import { SequenceGeneration, type FinishReason } from './sequence.js';
+
+export type { FinishReason } from './sequence.js';
 
 /** A decoder and the tokenizer of the same model. */
 export interface GenerationModel {
@@ -37,8 +38,6 @@ export interface GenerateOptions extends SamplingOptions {
 
 /** A prompt as text, or as token ids (e.g. a passage of a token cache). */
 export type Prompt = string | readonly number[];
-
-export type FinishReason = 'length' | 'stop' | 'eos';
 
 export interface GenerationResult {
   prompt: string;
@@ -71,17 +70,10 @@ export type GenerationEvent =
   | { type: 'done'; sequence: number; result: GenerationResult };
 
 interface Lane {
+  seq: SequenceGeneration;
   /** Prompt (after dropping) then generated tokens; finished lanes are padded with filler so every lane has a token to feed. */
   history: number[];
-  promptLength: number;
-  dropped: number;
-  sampler: TokenSampler;
-  detok: IncrementalDetokenizer;
-  stop: StopSequenceFilter;
-  text: string;
-  generated: number[];
-  slides: number;
-  firstTokenAt?: number;
+  /** Spare lanes (fewer prompts than the batch) are done from the start. */
   done: boolean;
 }
 
@@ -108,25 +100,13 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
   const lanes: Lane[] = [];
   for (let i = 0; i < decoder.batch; i++) {
     const ids = encoded[Math.min(i, encoded.length - 1)]!;
-    const dropped = Math.max(0, ids.length - decoder.maxLength);
-    const history = ids.slice(dropped);
-    lanes.push({
-      history,
-      promptLength: history.length,
-      dropped,
-      sampler: new TokenSampler(sampling, new Rng(`${seed}:${i}`), ids),
-      detok: new IncrementalDetokenizer(tokenizer, history),
-      stop: new StopSequenceFilter(stops),
-      text: '',
-      generated: [],
-      slides: 0,
-      done: i >= prompts.length,
-    });
+    const seq = new SequenceGeneration(tokenizer, ids, decoder.maxLength, { sampling, seed, stream: i, stops, maxNewTokens: maxNew, eos });
+    lanes.push({ seq, history: [...seq.prompt], done: i >= prompts.length });
   }
   const live = () => lanes.some((l) => !l.done);
 
   decoder.reset();
-  let fed = Math.min(...lanes.map((l) => l.promptLength));
+  let fed = Math.min(...lanes.map((l) => l.seq.prompt.length));
   let logits = await decoder.feed(gather(lanes, 0, fed));
   const V = decoder.vocabSize;
   while (true) {
@@ -137,35 +117,14 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
         lane.history.push(lane.history[lane.history.length - 1]!);
         continue;
       }
-      const token = lane.sampler.next(logits.subarray(i * V, (i + 1) * V));
-      lane.firstTokenAt ??= performance.now();
+      const { token, text } = lane.seq.next(logits.subarray(i * V, (i + 1) * V));
       const events: GenerationEvent[] = [];
-      const emit = (text: string) => {
-        if (text.length === 0) return;
-        lane.text += text;
-        events.push({ type: 'text', sequence: i, text });
-      };
-      let finish: FinishReason | undefined;
-      if (token === eos) {
-        finish = 'eos';
-      } else {
-        lane.history.push(token);
-        lane.generated.push(token);
-        const { emit: piece, stopped } = lane.stop.push(lane.detok.push(token));
-        emit(piece);
-        if (stopped) finish = 'stop';
-        else if (lane.generated.length === maxNew) finish = 'length';
-      }
-      if (finish) {
-        if (finish !== 'stop') {
-          const { emit: rest, stopped } = lane.stop.push(lane.detok.flush());
-          emit(rest);
-          if (stopped) finish = 'stop';
-          else emit(lane.stop.flush());
-        }
+      if (token !== undefined) lane.history.push(token);
+      if (text.length > 0) events.push({ type: 'text', sequence: i, text });
+      if (lane.seq.done) {
         lane.done = true;
         if (lane.history.length === fed) lane.history.push(lane.history[fed - 1]!);
-        events.push({ type: 'done', sequence: i, result: resultOf(lane, prompts[i]!, tokenizer, finish, seed, start) });
+        events.push({ type: 'done', sequence: i, result: resultOf(lane.seq, prompts[i]!, tokenizer, seed, start) });
       }
       yield* events;
     }
@@ -174,7 +133,7 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
       // Slide: restart from the last maxLength/2 tokens, the one to feed now included.
       const keep = Math.max(1, Math.floor(decoder.maxLength / 2));
       decoder.reset();
-      for (const lane of lanes) if (!lane.done) lane.slides++;
+      for (const lane of lanes) if (!lane.done) lane.seq.slides++;
       logits = await decoder.feed(gather(lanes, fed + 1 - keep, fed + 1));
     } else {
       logits = await decoder.feed(gather(lanes, fed, fed + 1));
@@ -206,7 +165,7 @@ export async function generateText(m: GenerationModel, prompt: Prompt, options: 
 }
 
 /** An empty prompt starts from the bos token when the tokenizer has one. */
-function promptIds(p: Prompt, tokenizer: Tokenizer): number[] {
+export function promptIds(p: Prompt, tokenizer: Tokenizer): number[] {
   const ids = typeof p === 'string' ? tokenizer.encode(p) : [...p];
   if (ids.length > 0) return ids;
   if (tokenizer.special.bos !== undefined) return [tokenizer.special.bos];
@@ -223,18 +182,18 @@ function gather(lanes: readonly Lane[], from: number, to: number): Int32Array {
   return out;
 }
 
-function resultOf(lane: Lane, prompt: Prompt, tokenizer: Tokenizer, finishReason: FinishReason, seed: number, start: number): GenerationResult {
+function resultOf(seq: SequenceGeneration, prompt: Prompt, tokenizer: Tokenizer, seed: number, start: number): GenerationResult {
   const now = performance.now();
-  const first = lane.firstTokenAt ?? now;
-  const n = lane.generated.length;
+  const first = seq.firstTokenAt ?? now;
+  const n = seq.generated.length;
   return {
     prompt: typeof prompt === 'string' ? prompt : tokenizer.decode(prompt),
-    text: lane.text,
-    tokens: lane.generated,
-    promptTokens: lane.promptLength + lane.dropped,
-    droppedPromptTokens: lane.dropped,
-    slides: lane.slides,
-    finishReason,
+    text: seq.text,
+    tokens: seq.generated,
+    promptTokens: seq.prompt.length + seq.dropped,
+    droppedPromptTokens: seq.dropped,
+    slides: seq.slides,
+    finishReason: seq.finishReason!,
     seed,
     timing: {
       timeToFirstTokenMs: first - start,

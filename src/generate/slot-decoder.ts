@@ -1,0 +1,286 @@
+/**
+ * Decoding for sequences that come and go (the server's continuous batching):
+ * a fixed number of slots, each holding one sequence's KV cache (GPT) or
+ * carried state (LSTM/GRU). Any set of slots can be fed in one run, each at
+ * its own length, so a new sequence reads its prompt into a free slot while
+ * the others wait, and a finished one frees its slot for the next at once.
+ *
+ * This sits beside IncrementalDecoder (decoders.ts), which decodes a fixed
+ * batch in lockstep and stays the fastest path for one sequence; both use the
+ * same decode graphs and weights handling.
+ */
+import type { ModelBundle } from '../io/model-dir.js';
+import { Gpt } from '../models/gpt.js';
+import type { LanguageModel } from '../models/lm.js';
+import { ParamScope } from '../nn/params.js';
+import { Graph } from '../graph/tensor.js';
+import { CompiledGraph, type Feeds, type InputSpec } from '../runtime/session.js';
+import { InkwellError } from '../utils/errors.js';
+import { fixedWeights, type DecoderOptions } from './decoders.js';
+
+export interface SlotFeed {
+  slot: number;
+  tokens: readonly number[];
+}
+
+export interface SlotDecoder {
+  /** Sequences held at once. */
+  readonly slots: number;
+  readonly vocabSize: number;
+  /** Tokens one slot can hold (GPT: n_positions; RNNs: unbounded). */
+  readonly maxLength: number;
+  /** Tokens the slot holds now. */
+  length(slot: number): number;
+  /** Empties a slot: its next feed starts a new sequence. */
+  clear(slot: number): void;
+  /**
+   * Appends each row's tokens to its slot (distinct slots, the same number of
+   * tokens T ≥ 1 in every row) and returns the logits after each row's last
+   * token, [rows.length, vocabSize] in row order.
+   */
+  feed(rows: readonly SlotFeed[]): Promise<Float32Array>;
+  /** Frees the compiled session. */
+  release(): Promise<void>;
+}
+
+export async function createSlotDecoder(bundle: ModelBundle, slots: number, opts: DecoderOptions = {}): Promise<SlotDecoder> {
+  if (!(Number.isInteger(slots) && slots > 0)) throw new InkwellError(`slots must be a positive integer, got ${slots}`);
+  const gpt = kvCacheModel(bundle.model);
+  return gpt ? GptSlotDecoder.create(gpt, bundle, slots, opts) : RecurrentSlotDecoder.create(bundle, slots, opts);
+}
+
+/** The one place this module tells model kinds apart: models with a KV cache (GPT) against those with carried state. */
+function kvCacheModel(model: LanguageModel): Gpt | undefined {
+  return model instanceof Gpt ? model : undefined;
+}
+
+/** Checks rows against the slots and vocabulary; returns their common token count. */
+function checkRows(rows: readonly SlotFeed[], slots: number, vocab: number): number {
+  if (rows.length === 0) throw new InkwellError('feed: no rows');
+  const T = rows[0]!.tokens.length;
+  const seen = new Set<number>();
+  for (const { slot, tokens } of rows) {
+    if (!(Number.isInteger(slot) && slot >= 0 && slot < slots)) throw new InkwellError(`feed: slot ${slot} is outside 0..${slots - 1}`);
+    if (seen.has(slot)) throw new InkwellError(`feed: slot ${slot} is fed twice`);
+    seen.add(slot);
+    if (tokens.length !== T || T < 1) throw new InkwellError(`feed: every row must have the same number (≥ 1) of tokens, got ${tokens.length} and ${T}`);
+    for (const t of tokens) if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw new InkwellError(`feed: token id ${t} is outside the vocabulary (size ${vocab})`);
+  }
+  return T;
+}
+
+/** Cache capacity per slot moves in steps of this many tokens, so it is re-laid out at most once per 64 tokens. */
+const CACHE_STEP = 64;
+
+/**
+ * GPT with one per-head key/value cache per layer, [slots, n_head, capacity,
+ * head_dim]: a slot's cache is contiguous, so any contiguous range of slots is
+ * fed to ORT as a zero-copy view, with the attention mask hiding each slot's
+ * unfilled tail (and slots in the range that are not fed this step). Only the
+ * new tokens' rows are fetched and written in (see GptDecoder for why).
+ */
+class GptSlotDecoder implements SlotDecoder {
+  readonly vocabSize: number;
+  readonly maxLength: number;
+  private readonly lengths: Int32Array;
+  private capacity = 0;
+  /** Per layer, keys then values. */
+  private cache: Float32Array[] = [];
+  private readonly fetch: string[];
+
+  private constructor(
+    private readonly model: Gpt,
+    readonly slots: number,
+    private readonly session: CompiledGraph,
+  ) {
+    this.vocabSize = model.config.vocabSize;
+    this.maxLength = model.config.nPositions;
+    this.lengths = new Int32Array(slots);
+    this.fetch = ['logits', ...Array.from({ length: model.config.nLayer }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
+  }
+
+  static async create(model: Gpt, bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<GptSlotDecoder> {
+    const { graph, outputs } = model.buildDecodeGraph({ cache: 'heads' });
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
+    return new GptSlotDecoder(model, slots, session);
+  }
+
+  length(slot: number): number {
+    return this.lengths[slot]!;
+  }
+
+  clear(slot: number): void {
+    this.lengths[slot] = 0;
+  }
+
+  async feed(rows: readonly SlotFeed[]): Promise<Float32Array> {
+    const { nLayer, nHead: H, nEmbd: C } = this.model.config;
+    const [V, D] = [this.vocabSize, C / H];
+    const T = checkRows(rows, this.slots, V);
+    for (const { slot } of rows) {
+      if (this.lengths[slot]! + T > this.maxLength) throw new InkwellError(`feed: slot ${slot} would hold ${this.lengths[slot]! + T} tokens, over the model's context of ${this.maxLength}`);
+    }
+    // Shrink a cache grown for sequences that have since ended, so attention stays proportional to what is held.
+    this.relayout(Math.max(...this.lengths));
+    // Sequences starting afresh (prompts read together) have no past: fed compactly with an empty cache,
+    // whichever their slots. Otherwise the contiguous slot range [lo, hi] is fed as a view of the cache.
+    const fresh = rows.every((r) => this.lengths[r.slot] === 0);
+    const lo = fresh ? 0 : Math.min(...rows.map((r) => r.slot));
+    const hi = fresh ? rows.length - 1 : Math.max(...rows.map((r) => r.slot));
+    const rowOf = new Map(rows.map(({ slot }, k) => [slot, fresh ? k : slot - lo]));
+    const [R, N] = [hi - lo + 1, fresh ? 0 : this.capacity];
+    const ids = new BigInt64Array(R * T);
+    const positions = new BigInt64Array(R * T);
+    // Past slots [0, N) are hidden except each fed slot's first `length`; the T new tokens are always visible.
+    const mask = new BigInt64Array(R * (N + T));
+    for (let r = 0; r < R; r++) mask.fill(1n, r * (N + T) + N, (r + 1) * (N + T));
+    for (const { slot, tokens } of rows) {
+      const [r, P] = [rowOf.get(slot)!, this.lengths[slot]!];
+      for (let t = 0; t < T; t++) {
+        ids[r * T + t] = BigInt(tokens[t]!);
+        positions[r * T + t] = BigInt(P + t);
+      }
+      mask.fill(1n, r * (N + T), r * (N + T) + P);
+    }
+    const feeds: Record<string, Feeds[string]> = {
+      input_ids: { data: ids, dims: [R, T] },
+      attention_mask: { data: mask, dims: [R, N + T] },
+      position_ids: { data: positions, dims: [R, T] },
+    };
+    const span = H * N * D;
+    for (let i = 0; i < nLayer; i++) {
+      for (const [j, kind] of (['key', 'value'] as const).entries()) {
+        const cache = fresh ? new Float32Array(0) : (this.cache[2 * i + j] ?? new Float32Array(0));
+        feeds[`past_key_values.${i}.${kind}`] = { data: cache.subarray(lo * span, (hi + 1) * span), dims: [R, H, N, D] };
+      }
+    }
+    const out = await this.session.run(feeds, { fetch: this.fetch });
+    // Room for the new rows, keeping every slot's (fed or not).
+    this.relayout(Math.max(...this.lengths, ...rows.map((r) => this.lengths[r.slot]! + T)));
+    for (let i = 0; i < 2 * nLayer; i++) {
+      const fresh = out[`new.${i >> 1}.${i % 2 === 0 ? 'key' : 'value'}`] as Float32Array; // [R, T, C]
+      const cache = this.cache[i]!;
+      for (const { slot } of rows) {
+        const [r, P] = [rowOf.get(slot)!, this.lengths[slot]!];
+        for (let h = 0; h < H; h++) {
+          for (let t = 0; t < T; t++) cache.set(fresh.subarray((r * T + t) * C + h * D, (r * T + t) * C + (h + 1) * D), ((slot * H + h) * this.capacity + P + t) * D);
+        }
+      }
+    }
+    const logits = out.logits as Float32Array; // [R, T, V]
+    const last = new Float32Array(rows.length * V);
+    rows.forEach(({ slot }, k) => {
+      this.lengths[slot]! += T;
+      const r = rowOf.get(slot)!;
+      last.set(logits.subarray((r * T + T - 1) * V, (r * T + T) * V), k * V);
+    });
+    return last;
+  }
+
+  /**
+   * Re-lays the caches out for `tokens` per slot, rounded up to CACHE_STEP: grows when a slot needs more,
+   * shrinks once two steps are unused. Keeps each slot's filled rows.
+   */
+  private relayout(tokens: number): void {
+    const N = Math.min(this.maxLength, Math.ceil(tokens / CACHE_STEP) * CACHE_STEP);
+    if (N <= this.capacity && N > this.capacity - 2 * CACHE_STEP) return;
+    const { nHead: H, nEmbd: C, nLayer } = this.model.config;
+    const [D, old] = [C / H, this.capacity];
+    this.cache = Array.from({ length: 2 * nLayer }, (_, i) => {
+      const next = new Float32Array(this.slots * H * N * D);
+      const prev = this.cache[i];
+      for (let s = 0; prev && s < this.slots; s++) {
+        const keep = Math.min(this.lengths[s]!, N) * D;
+        for (let h = 0; h < H; h++) next.set(prev.subarray((s * H + h) * old * D, (s * H + h) * old * D + keep), (s * H + h) * N * D);
+      }
+      return next;
+    });
+    this.capacity = N;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * LSTM/GRU: a one-token step graph with a symbolic batch; each slot's state
+ * rows ([layers, hidden] per state input) are gathered into the batch of the
+ * rows fed and scattered back after every step.
+ */
+class RecurrentSlotDecoder implements SlotDecoder {
+  readonly maxLength = Infinity;
+  private readonly lengths: Int32Array;
+  /** Per state input, [layers, slots, hidden]. */
+  private readonly state: Float32Array[];
+  private readonly stateInputs: readonly InputSpec[];
+
+  private constructor(
+    readonly slots: number,
+    readonly vocabSize: number,
+    private readonly session: CompiledGraph,
+  ) {
+    this.lengths = new Int32Array(slots);
+    this.stateInputs = session.inputs.filter((i) => i.name.startsWith('state.'));
+    this.state = this.stateInputs.map((s) => new Float32Array(this.layers(s) * slots * this.hidden(s)));
+  }
+
+  static async create(bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<RecurrentSlotDecoder> {
+    // buildForwardGraph's graph, with the batch left symbolic so one session serves any number of rows.
+    const graph = new Graph();
+    const { logits, state = {} } = bundle.model.forward(new ParamScope(graph, bundle.model.specs), graph.input('ids', 'int64', ['batch', 1]), { train: false, fused: true });
+    const outputs = Object.fromEntries([['logits', logits], ...Object.entries(state).map(([name, t]) => [`${name}.out`, t])]);
+    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
+    return new RecurrentSlotDecoder(slots, bundle.model.vocabSize, session);
+  }
+
+  private layers(s: InputSpec): number {
+    return s.shape[0] as number;
+  }
+
+  private hidden(s: InputSpec): number {
+    return s.shape[2] as number;
+  }
+
+  length(slot: number): number {
+    return this.lengths[slot]!;
+  }
+
+  clear(slot: number): void {
+    this.lengths[slot] = 0;
+    this.stateInputs.forEach((s, i) => {
+      const [L, Hd] = [this.layers(s), this.hidden(s)];
+      for (let l = 0; l < L; l++) this.state[i]!.fill(0, (l * this.slots + slot) * Hd, (l * this.slots + slot + 1) * Hd);
+    });
+  }
+
+  async feed(rows: readonly SlotFeed[]): Promise<Float32Array> {
+    const T = checkRows(rows, this.slots, this.vocabSize);
+    const R = rows.length;
+    // Gather the rows' state: [layers, R, hidden] per input.
+    const packed: Float32Array[] = this.stateInputs.map((s, i) => {
+      const [L, Hd] = [this.layers(s), this.hidden(s)];
+      const out = new Float32Array(L * R * Hd);
+      for (let l = 0; l < L; l++) rows.forEach(({ slot }, r) => out.set(this.state[i]!.subarray((l * this.slots + slot) * Hd, (l * this.slots + slot + 1) * Hd), (l * R + r) * Hd));
+      return out;
+    });
+    let logits: Float32Array | undefined;
+    for (let t = 0; t < T; t++) {
+      const feeds: Record<string, Feeds[string]> = { ids: { data: BigInt64Array.from(rows, (r) => BigInt(r.tokens[t]!)), dims: [R, 1] } };
+      this.stateInputs.forEach((s, i) => (feeds[s.name] = { data: packed[i]!, dims: [this.layers(s), R, this.hidden(s)] }));
+      const out = await this.session.run(feeds);
+      this.stateInputs.forEach((s, i) => (packed[i] = out[`${s.name}.out`] as Float32Array));
+      logits = out.logits as Float32Array;
+    }
+    this.stateInputs.forEach((s, i) => {
+      const [L, Hd] = [this.layers(s), this.hidden(s)];
+      for (let l = 0; l < L; l++) rows.forEach(({ slot }, r) => this.state[i]!.set(packed[i]!.subarray((l * R + r) * Hd, (l * R + r + 1) * Hd), (l * this.slots + slot) * Hd));
+    });
+    for (const { slot } of rows) this.lengths[slot]! += T;
+    return logits!;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
