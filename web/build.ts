@@ -73,26 +73,33 @@ export async function buildWeb(outDir: string, opts: { minify?: boolean; entries
   const root = repoRoot();
   fs.mkdirSync(path.join(outDir, 'assets'), { recursive: true });
   fs.mkdirSync(path.join(outDir, 'ort'), { recursive: true });
+  const entries = Object.entries(ENTRIES).filter(([out]) => !opts.entries || opts.entries.includes(out));
+  const metafile = await bundle(Object.fromEntries(entries), path.join(outDir, 'assets'), opts.minify ?? false);
+  for (const f of PAGES) fs.copyFileSync(path.join(root, 'web', f), path.join(outDir, f));
+  const ortDist = path.join(root, 'node_modules', 'onnxruntime-web', 'dist');
+  for (const f of ORT_FILES) fs.copyFileSync(path.join(ortDist, f), path.join(outDir, 'ort', f));
+  return { outDir, metafile };
+}
+
+/** Bundles `entries` (bundle name → source path, relative to the repository) for the browser into `outdir`. */
+export async function bundle(entries: Readonly<Record<string, string>>, outdir: string, minify = false): Promise<esbuild.Metafile> {
   const result = await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: Object.entries(ENTRIES).filter(([out]) => !opts.entries || opts.entries.includes(out)).map(([out, inp]) => ({ in: inp, out })),
-    outdir: path.join(outDir, 'assets'),
+    absWorkingDir: repoRoot(),
+    entryPoints: Object.entries(entries).map(([out, inp]) => ({ in: inp, out })),
+    outdir,
     bundle: true,
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
     // onnxruntime-web's build that loads its wasm and loader from ort.env.wasm.wasmPaths instead of inlining them.
     conditions: ['onnxruntime-web-use-extern-wasm'],
-    minify: opts.minify ?? false,
+    minify,
     sourcemap: true,
     metafile: true,
     logLevel: 'silent',
     plugins: [browserCounterparts, nodeBuiltinsExternal],
   });
-  for (const f of PAGES) fs.copyFileSync(path.join(root, 'web', f), path.join(outDir, f));
-  const ortDist = path.join(root, 'node_modules', 'onnxruntime-web', 'dist');
-  for (const f of ORT_FILES) fs.copyFileSync(path.join(ortDist, f), path.join(outDir, 'ort', f));
-  return { outDir, metafile: result.metafile };
+  return result.metafile;
 }
 
 /** The modules of the bundles that import a Node built-in (`node:fs`, or plain `fs`), as 'file imports module' lines. */

@@ -10,6 +10,7 @@ const urlInput = byId('model-url', HTMLInputElement);
 const folder = byId('folder', HTMLInputElement);
 const loadButton = byId('load', HTMLButtonElement);
 const status = byId('status', HTMLElement);
+const genStatus = byId('gen-status', HTMLElement);
 const prompt = byId('prompt', HTMLInputElement);
 const maxTokens = byId('max-tokens', HTMLInputElement);
 const temperature = byId('temperature', HTMLInputElement);
@@ -49,12 +50,12 @@ async function load(read: (path: string) => Promise<Uint8Array>, source: string)
   document.body.dataset.model = 'loaded';
 }
 
-async function guarded(what: string, fn: () => Promise<void>): Promise<void> {
+async function guarded(what: string, where: HTMLElement, fn: () => Promise<void>): Promise<void> {
   loadButton.disabled = generateButton.disabled = true;
   try {
     await fn();
   } catch (err) {
-    showStatus(status, `${what}: ${err instanceof Error ? err.message : String(err)}`, true);
+    showStatus(where, `${what}: ${err instanceof Error ? err.message : String(err)}`, true);
   } finally {
     loadButton.disabled = false;
     generateButton.disabled = !loaded;
@@ -62,7 +63,7 @@ async function guarded(what: string, fn: () => Promise<void>): Promise<void> {
 }
 
 loadButton.addEventListener('click', () =>
-  void guarded('Cannot load the model', async () => {
+  void guarded('Cannot load the model', status, async () => {
     if (!urlInput.value.trim()) throw new Error('enter the URL of a model folder');
     const base = new URL(urlInput.value.trim().replace(/\/?$/, '/'), location.href);
     showStatus(status, `Loading ${base.href}…`);
@@ -76,7 +77,7 @@ loadButton.addEventListener('click', () =>
 );
 
 folder.addEventListener('change', () =>
-  void guarded('Cannot load the model', async () => {
+  void guarded('Cannot load the model', status, async () => {
     const files = [...(folder.files ?? [])];
     // A picked folder's files are named "<folder>/<path>": match by the path inside it.
     const find = (p: string) => files.find((f) => f.webkitRelativePath.split('/').slice(1).join('/') === p || f.name === p);
@@ -91,7 +92,7 @@ folder.addEventListener('change', () =>
 );
 
 generateButton.addEventListener('click', () =>
-  void guarded('Cannot generate', async () => {
+  void guarded('Cannot generate', genStatus, async () => {
     if (!loaded) throw new Error('load a model first');
     const maxNewTokens = numberField(maxTokens, 'New tokens', 1, 2000, true);
     const t = numberField(temperature, 'Temperature', 0, 5);
@@ -99,12 +100,12 @@ generateButton.addEventListener('click', () =>
     output.textContent = '';
     output.append(Object.assign(document.createElement('span'), { className: 'prompt', textContent: prompt.value }));
     delete output.dataset.tokens;
-    showStatus(status, 'Generating…');
+    showStatus(genStatus, 'Generating…');
     const it = generate(loaded, prompt.value, { maxNewTokens, temperature: t, seed: s });
     for (let r = await it.next(); ; r = await it.next()) {
       if (r.done) {
         output.dataset.tokens = JSON.stringify(r.value.tokens);
-        showStatus(status, `${r.value.tokens.length} tokens, ${r.value.timing.tokensPerSecond.toFixed(0)} tokens/s (finished: ${r.value.finishReason}).`);
+        showStatus(genStatus, `${r.value.tokens.length} tokens, ${r.value.timing.tokensPerSecond.toFixed(0)} tokens/s (finished: ${r.value.finishReason}).`);
         break;
       }
       output.append(r.value);
