@@ -5,6 +5,7 @@
  * `quality` (char-gpt against torch_ref.py train, minutes per seed) runs only
  * when named.
  */
+import { benchBrowser } from './browser.js';
 import { benchData } from './data.js';
 import { benchGenerate } from './generate.js';
 import { benchMatmul } from './matmul.js';
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   train: (args) => benchTrain(args),
   generate: () => benchGenerate(),
   quality: (args) => benchQuality(args),
+  browser: () => benchBrowser(),
 };
 
 async function main(): Promise<void> {
