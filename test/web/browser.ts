@@ -44,10 +44,14 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `roots` (URL prefix → folder) with COOP/COEP headers on 127.0.0.1 at a port the OS picks. */
-export async function serveStatic(roots: Readonly<Record<string, string>>): Promise<StaticServer> {
+/** Answers a request itself (returns true) or leaves it to the static files. */
+export type ApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+
+/** Serves `roots` (URL prefix → folder) with COOP/COEP headers on 127.0.0.1 at a port the OS picks; `api` sees each request first. */
+export async function serveStatic(roots: Readonly<Record<string, string>>, api?: ApiHandler): Promise<StaticServer> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (api?.(req, res, url)) return;
     const prefix = Object.keys(roots).sort((a, b) => b.length - a.length).find((p) => url.pathname.startsWith(p));
     const file = prefix === undefined ? undefined : path.join(roots[prefix]!, decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html');
     const inside = file && prefix !== undefined && path.resolve(file).startsWith(path.resolve(roots[prefix]!));
