@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb, type WebBuild } from '../../web/build.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -115,3 +115,25 @@ export function screenshotDir(): string {
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
+
+/** Resizes the page and waits until its layout (charts resize on the next frames) has settled. */
+export async function resizeTo(page: Page, size: { width: number; height: number }): Promise<void> {
+  await page.setViewportSize(size);
+  await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve, 50)))));
+}
+
+/**
+ * Screenshots of the page as it is at desktop and phone widths, into
+ * screenshotDir() as <name>-desktop.png and <name>-phone.png; fails when the
+ * page is wider than the phone (a horizontal scroll bar). Leaves it at desktop width.
+ */
+export async function screenshots(page: Page, name: string, atPhone?: () => Promise<void>): Promise<void> {
+  const dir = screenshotDir();
+  await page.screenshot({ path: path.join(dir, `${name}-desktop.png`), fullPage: true });
+  await resizeTo(page, PHONE);
+  await atPhone?.();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (width > PHONE.width) throw new Error(`${name}: at phone width the page is ${width} px wide, more than the ${PHONE.width} px screen`);
+  await page.screenshot({ path: path.join(dir, `${name}-phone.png`), fullPage: true });
+  await resizeTo(page, DESKTOP);
+}

@@ -9,14 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import path from 'node:path';
 import { test } from 'node:test';
 import type { IncrementalDecoder } from '../../src/generate/decoder.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { generateText } from '../../src/generate/generate.js';
 import type { ModelBundle } from '../../src/io/model-files.js';
 import { StepTrainer } from '../../web/src/lib/step-trainer.js';
-import { builtApp, DESKTOP, launchChromium, PHONE, screenshotDir, serveStatic, skipReason, type ApiHandler } from './browser.js';
+import { builtApp, launchChromium, screenshots, serveStatic, skipReason, type ApiHandler } from './browser.js';
 
 const TEXT = 'She sells sea shells by the sea shore, and the shells she sells are surely sea shells. '.repeat(6);
 const MODEL = 'tiny-char-gpt';
@@ -108,12 +107,7 @@ test('playground: streams the server greedy completion, shades tokens, shows alt
     await page.waitForSelector('#alternatives:not([hidden])');
     assert.equal(await page.locator('#alternatives tr').count(), 5);
     assert.equal(await page.locator('#alternatives tr.chosen').count(), 1, 'greedy picks the most likely, listed among the five');
-    const shots = screenshotDir();
-    await page.screenshot({ path: path.join(shots, 'playground-desktop.png'), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.focus('#output .tok >> nth=3');
-    await page.screenshot({ path: path.join(shots, 'playground-phone.png'), fullPage: true });
-    await page.setViewportSize(DESKTOP);
+    await screenshots(page, 'playground', () => page.focus('#output .tok >> nth=3'));
 
     await page.fill('#top-p', '2');
     await page.click('#generate');

@@ -15,7 +15,7 @@ import { toOnnx } from '../../src/graph/onnx.js';
 import { modelFiles } from '../../src/io/model-files.js';
 import type { Gpt } from '../../src/models/gpt.js';
 import { StepTrainer } from '../../web/src/lib/step-trainer.js';
-import { builtApp, DESKTOP, launchChromium, PHONE, screenshotDir, serveStatic, skipReason } from './browser.js';
+import { builtApp, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
 
 const TEXT = `Far out in the uncharted backwaters of the western spiral arm there lies a small unregarded yellow sun.
 Orbiting this at a distance of roughly ninety-two million miles is an utterly insignificant little blue green planet.
@@ -61,11 +61,7 @@ test('an exported GPT generates in the page the greedy tokens inkwell generates 
     assert.equal(await page.textContent('#output'), `Orbiting${expected.text}`);
     assert.match(await page.textContent('#gen-status') ?? '', /^50 tokens, \d+ tokens\/s \(finished: length\)\.$/);
 
-    const shots = screenshotDir();
-    await page.screenshot({ path: path.join(shots, 'run-desktop.png'), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: path.join(shots, 'run-phone.png'), fullPage: true });
-    await page.setViewportSize(DESKTOP);
+    await screenshots(page, 'run');
 
     await page.fill('#temperature', '9');
     await page.click('#generate');
@@ -80,9 +76,7 @@ test('an exported GPT generates in the page the greedy tokens inkwell generates 
     assert.match(await page.textContent('#status') ?? '', /Cannot load the model: .*\/missing\/config\.json: HTTP 404/);
 
     await page.goto(`${server.url}/index.html`);
-    await page.screenshot({ path: path.join(shots, 'index-desktop.png'), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: path.join(shots, 'index-phone.png'), fullPage: true });
+    await screenshots(page, 'index');
     assert.deepEqual(errors, []);
   } finally {
     await trainer.release();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/run-cli.js';
 import { unzipModel } from '../../web/src/lib/zip.js';
-import { builtApp, DESKTOP, launchChromium, PHONE, screenshotDir, serveStatic, skipReason } from './browser.js';
+import { builtApp, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
 
 const PARAGRAPH = `The old lighthouse keeper climbed the stairs every evening at dusk. He trimmed the wick, wiped the glass,
 and watched the lamp throw its long white arm across the water. The ships knew the light and the light knew the ships.
@@ -52,11 +52,7 @@ test('browser training: loss falls, the zip generates the same text in Node, a r
     assert.equal(JSON.parse((await page.getAttribute('#output', 'data-tokens'))!).length, 40);
     assert.equal(await page.textContent('#output'), `The light${pageText}`, 'the streamed pieces add up to the result');
 
-    const shots = screenshotDir();
-    await page.screenshot({ path: path.join(shots, 'train-desktop.png'), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: path.join(shots, 'train-phone.png'), fullPage: true });
-    await page.setViewportSize(DESKTOP);
+    await screenshots(page, 'train');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     const zipPath = path.join(tmp, 'model.zip');
