@@ -28,6 +28,7 @@ export function repoRoot(): string {
 export const ENTRIES: Readonly<Record<string, string>> = {
   playground: 'web/src/pages/playground.ts',
   dashboard: 'web/src/pages/dashboard.ts',
+  model: 'web/src/pages/model.ts',
   train: 'web/src/pages/train.ts',
   run: 'web/src/pages/run.ts',
   bench: 'web/src/pages/bench.ts',
@@ -35,7 +36,7 @@ export const ENTRIES: Readonly<Record<string, string>> = {
 };
 
 /** Static files copied as they are. */
-const PAGES = ['index.html', 'playground.html', 'dashboard.html', 'train.html', 'run.html', 'bench.html', 'styles.css'];
+const PAGES = ['index.html', 'playground.html', 'dashboard.html', 'model.html', 'train.html', 'run.html', 'bench.html', 'styles.css'];
 
 /** onnxruntime-web's runtime: the threaded SIMD wasm build and its loader, fetched by the bundles at run time. */
 const ORT_FILES = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];

@@ -3,13 +3,16 @@
  * process appends to metrics.jsonl while the page, in headless Chromium,
  * follows it over server-sent events (web/server/run-events.ts); when the run
  * ends the page has a loss point for each logged step and a validation point
- * for each evaluation.
+ * for each evaluation. The finished run's model card shows its size, curves
+ * and `inkwell eval` report.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { loadModel } from '../../src/io/model-dir.js';
+import { countParams } from '../../src/nn/params.js';
 import { streamRunEvents } from '../../web/server/run-events.js';
 import { runCli } from '../helpers/run-cli.js';
 import { syntheticText } from '../helpers/corpus.js';
@@ -23,7 +26,7 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
   fs.writeFileSync(spec, JSON.stringify({ model: { nLayer: 1, nEmbd: 32, nHead: 2 }, train: { batchSize: 4, evalBatches: 2, logInterval: 2, evalInterval: 10 } }));
   const runs = path.join(tmp, 'runs');
   const app = await builtApp();
-  const server = await serveStatic({ '/': app.outDir }, (req, res, url) => {
+  const server = await serveStatic({ '/': app.outDir, '/files/': runs }, (req, res, url) => {
     const m = /^\/runs\/([\w-]+)\/events$/.exec(url.pathname);
     if (!m) return false;
     streamRunEvents(path.join(runs, m[1]!), req, res, { pollMs: 100 });
@@ -50,6 +53,19 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
     assert.equal(await page.textContent('#stat-step'), '40 / 40');
 
     await screenshots(page, 'dashboard');
+
+    // The finished run's model card: size, curves and an `inkwell eval --json` report.
+    const evaluated = await runCli(['eval', '--model', path.join(runs, 'live'), '--json', '--passages', '0', '--max-tokens', '2000', '--threads', '1']);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    fs.writeFileSync(path.join(runs, 'live', 'eval.json'), evaluated.stdout);
+    await page.goto(`${server.url}/model.html?model=/files/live/`);
+    await page.waitForSelector('body[data-model="shown"]');
+    assert.equal(await page.textContent('#stat-params'), countParams(loadModel(path.join(runs, 'live')).model.specs).toLocaleString('en'));
+    assert.equal(await page.textContent('#stat-tokenizer'), 'characters');
+    await page.waitForSelector(`#curves[data-points0="${logged}"][data-points1="${evals}"]`);
+    const scores = (JSON.parse(evaluated.stdout) as { scores: unknown[] }).scores.length;
+    assert.equal(await page.locator('#eval tr').count(), scores + 1);
+    await screenshots(page, 'model');
 
     const missing = await fetch(`${server.url}/runs/nothing-here/events`);
     assert.equal(missing.status, 404);
