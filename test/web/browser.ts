@@ -1,17 +1,16 @@
 /**
  * Shared by the web tests: the app built once into a temp folder, served on
- * 127.0.0.1 with the headers that make a page cross-origin isolated (so
+ * 127.0.0.1 by the app's own site server (cross-origin isolated, so
  * onnxruntime-web may use threads), and Debian's Chromium driven by
  * playwright-core. No browser is ever downloaded: without /usr/bin/chromium
  * the tests skip, saying why.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb, type WebBuild } from '../../web/build.js';
+import { startSiteServer, type ApiHandler, type SiteServer } from '../../web/server/site-server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -27,55 +26,11 @@ export function builtApp(): Promise<WebBuild> {
   return built;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.css': 'text/css',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.onnx': 'application/octet-stream',
-  '.safetensors': 'application/octet-stream',
-};
+export type { ApiHandler } from '../../web/server/site-server.js';
 
-export interface StaticServer {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** Answers a request itself (returns true) or leaves it to the static files. */
-export type ApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
-
-/** Serves `roots` (URL prefix → folder) with COOP/COEP headers on 127.0.0.1 at a port the OS picks; `api` sees each request first. */
-export async function serveStatic(roots: Readonly<Record<string, string>>, api?: ApiHandler): Promise<StaticServer> {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (api?.(req, res, url)) return;
-    const prefix = Object.keys(roots).sort((a, b) => b.length - a.length).find((p) => url.pathname.startsWith(p));
-    const file = prefix === undefined ? undefined : path.join(roots[prefix]!, decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html');
-    const inside = file && prefix !== undefined && path.resolve(file).startsWith(path.resolve(roots[prefix]!));
-    if (!file || !inside || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-      'cache-control': 'no-store',
-    });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+/** Serves `roots` (URL prefix → folder) on 127.0.0.1 at a port the OS picks, cross-origin isolated; `api` sees each request first. */
+export function serveStatic(roots: Readonly<Record<string, string>>, api?: ApiHandler): Promise<SiteServer> {
+  return startSiteServer({ roots, api });
 }
 
 export interface LaunchedBrowser {

@@ -1,22 +1,26 @@
 /**
- * The training dashboard, end to end: a real `inkwell train` run in a child
- * process appends to metrics.jsonl while the page, in headless Chromium,
- * follows it over server-sent events (web/server/run-events.ts); when the run
+ * The training dashboard, end to end: `inkwell web --runs DIR` serves the app
+ * while a real `inkwell train` run, another child process, appends to
+ * DIR/live/metrics.jsonl; the page, in headless Chromium, follows it over
+ * server-sent events (web/server/run-events.ts); when the run
  * ends the page has a loss point for each logged step and a validation point
  * for each evaluation. The finished run's model card shows its size, curves
  * and `inkwell eval` report.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/io/model-dir.js';
 import { countParams } from '../../src/nn/params.js';
-import { streamRunEvents } from '../../web/server/run-events.js';
 import { runCli } from '../helpers/run-cli.js';
 import { syntheticText } from '../helpers/corpus.js';
-import { builtApp, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
+import { builtApp, launchChromium, screenshots, skipReason } from './browser.js';
+
+const CLI = path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
 
 test('the dashboard of a running inkwell train shows a loss point for each logged step', { skip: skipReason(), timeout: 120_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-dashboard-'));
@@ -25,16 +29,12 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
   const spec = path.join(tmp, 'small.json');
   fs.writeFileSync(spec, JSON.stringify({ model: { nLayer: 1, nEmbd: 32, nHead: 2 }, train: { batchSize: 4, evalBatches: 2, logInterval: 2, evalInterval: 10 } }));
   const runs = path.join(tmp, 'runs');
+  fs.mkdirSync(path.join(runs, 'live'), { recursive: true });
   const app = await builtApp();
-  const server = await serveStatic({ '/': app.outDir, '/files/': runs }, (req, res, url) => {
-    const m = /^\/runs\/([\w-]+)\/events$/.exec(url.pathname);
-    if (!m) return false;
-    streamRunEvents(path.join(runs, m[1]!), req, res, { pollMs: 100 });
-    return true;
-  });
+  const web = spawn(process.execPath, [CLI, 'web', '--runs', runs, '--site', app.outDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const { context, close } = await launchChromium();
   try {
-    fs.mkdirSync(path.join(runs, 'live'), { recursive: true });
+    const server = { url: await servingUrl(web) };
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -58,7 +58,7 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
     const evaluated = await runCli(['eval', '--model', path.join(runs, 'live'), '--json', '--passages', '0', '--max-tokens', '2000', '--threads', '1']);
     assert.equal(evaluated.code, 0, evaluated.stderr);
     fs.writeFileSync(path.join(runs, 'live', 'eval.json'), evaluated.stdout);
-    await page.goto(`${server.url}/model.html?model=/files/live/`);
+    await page.goto(`${server.url}/model.html?model=/runs/live/`);
     await page.waitForSelector('body[data-model="shown"]');
     assert.equal(await page.textContent('#stat-params'), countParams(loadModel(path.join(runs, 'live')).model.specs).toLocaleString('en'));
     assert.equal(await page.textContent('#stat-tokenizer'), 'characters');
@@ -70,10 +70,33 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
     const missing = await fetch(`${server.url}/runs/nothing-here/events`);
     assert.equal(missing.status, 404);
     assert.match(((await missing.json()) as { error: { message: string } }).error.message, /run directory .*nothing-here does not exist/);
+    const listed = (await (await fetch(`${server.url}/runs/`)).json()) as { runs: string[] };
+    assert.deepEqual(listed.runs, ['live']);
     assert.deepEqual(errors, []);
   } finally {
+    web.kill('SIGTERM');
     await close();
-    await server.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('inkwell web refuses a --runs that is not a directory', async () => {
+  const r = await runCli(['web', '--runs', path.join(os.tmpdir(), 'no-such-runs-dir'), '--port', '0']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--runs .*no-such-runs-dir is not a directory/);
+});
+
+/** The URL `inkwell web` prints once it listens. */
+function servingUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /serving the web app at (http:\/\/\S+?)\/\n/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`inkwell web exited with ${code}: ${err}`)));
+  });
+}
