@@ -32,6 +32,9 @@ test('browser training: loss falls, the zip generates the same text in Node, a r
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
     assert.match(await page.textContent('#stat-runtime') ?? '', /ORT web, [1-4] thread/);
 
+    await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('A text from a file.\n') });
+    await page.waitForSelector('#status:has-text("Loaded notes.txt.")');
+    assert.equal(await page.inputValue('#text'), 'A text from a file.\n');
     await page.fill('#text', PARAGRAPH);
     await page.selectOption('#recipe', 'char-gpt');
     await page.fill('#steps', '100');

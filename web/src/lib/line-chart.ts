@@ -13,6 +13,8 @@ export class LineChart {
   private plot: uPlot | undefined;
   private readonly values: Array<Map<number, number>>;
   private pending = false;
+  /** What the element shows before the first point (and again after clear()). */
+  private readonly placeholder: string;
 
   constructor(
     private readonly el: HTMLElement,
@@ -20,6 +22,7 @@ export class LineChart {
     private readonly axes: { x: string; y: string; log?: boolean; /** Tick labels of the y axis (default: uPlot's). */ yTicks?: (v: number) => string },
   ) {
     this.values = series.map(() => new Map());
+    this.placeholder = el.innerHTML;
     new ResizeObserver(() => this.plot?.setSize(this.size())).observe(el);
   }
 
@@ -35,7 +38,10 @@ export class LineChart {
 
   clear(): void {
     for (const v of this.values) v.clear();
-    this.draw();
+    this.plot?.destroy();
+    this.plot = undefined;
+    this.el.innerHTML = this.placeholder;
+    this.series.forEach((_, i) => (this.el.dataset[`points${i}`] = '0'));
   }
 
   /** Points in series i (also as data-points-i on the element, for tests and scripts). */
@@ -53,6 +59,8 @@ export class LineChart {
           ...this.size(),
           scales: { x: { time: false }, ...(this.axes.log ? { y: { distr: 3 } } : {}) },
           axes: [{ label: this.axes.x }, { label: this.axes.y, ...(this.axes.yTicks ? { values: (_u: uPlot, ticks: number[]) => ticks.map(this.axes.yTicks!), size: 70 } : {}) }],
+          // A legend names the series when there are several; one is named by its axis.
+          legend: { show: this.series.length > 1 },
           series: [{ label: this.axes.x }, ...this.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: s.points ?? false } }))],
         },
         data,

@@ -1,6 +1,6 @@
 /** "Train in your browser": the page's controls, talking to the training worker (train-worker.ts). */
 import { byId, numberField, showStatus, wantedThreads } from '../lib/dom.js';
-import { LossChart } from '../lib/loss-chart.js';
+import { LineChart } from '../lib/line-chart.js';
 import type { FromWorker, ModelInfo, ToWorker } from '../lib/protocol.js';
 import { RECIPES } from '../lib/recipes.js';
 import { SAMPLE_TEXT } from '../lib/sample-text.js';
@@ -20,7 +20,28 @@ const temperature = byId('temperature', HTMLInputElement);
 const generateButton = byId('generate', HTMLButtonElement);
 const downloadButton = byId('download', HTMLButtonElement);
 const output = byId('output', HTMLElement);
-const chart = new LossChart(byId('chart', HTMLElement));
+const chartEl = byId('chart', HTMLElement);
+const chart = new LineChart(chartEl, [{ label: 'training loss', color: '#2f5fd0' }], { x: 'step', y: 'loss (nats)' });
+/** The curve's points, also described in words for screen readers (and read by the end-to-end tests). */
+const losses: number[] = [];
+
+function addLoss(step: number, loss: number): void {
+  chart.add(0, step, loss);
+  losses.push(loss);
+  const n = losses.length;
+  chartEl.setAttribute('aria-label', `Training loss over ${n} steps: ${losses[0]!.toFixed(3)} at first, ${loss.toFixed(3)} now`);
+  chartEl.dataset.points = String(n);
+  chartEl.dataset.firstLoss = String(losses[0]);
+  chartEl.dataset.lastLoss = String(loss);
+}
+
+function resetLosses(points: ReadonlyArray<readonly [number, number]>): void {
+  chart.clear();
+  losses.length = 0;
+  chartEl.setAttribute('aria-label', 'Training loss: no steps yet');
+  chartEl.dataset.points = '0';
+  for (const [s, l] of points) addLoss(s, l);
+}
 const stat = (id: string) => byId(`stat-${id}`, HTMLElement);
 
 for (const [name, r] of Object.entries(RECIPES)) {
@@ -62,7 +83,7 @@ function showModel(info: ModelInfo | null): void {
   } else {
     for (const id of ['step', 'loss', 'ms']) stat(id).textContent = '–';
   }
-  chart.reset(info?.losses ?? []);
+  resetLosses(info?.losses ?? []);
   countChars();
 }
 
@@ -85,7 +106,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       break;
     case 'step': {
       const r = m.result;
-      chart.add(r.step, r.loss);
+      addLoss(r.step, r.loss);
       document.body.dataset.step = String(r.step);
       stat('step').textContent = String(r.step);
       stat('loss').textContent = r.loss.toFixed(3);
