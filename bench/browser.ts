@@ -12,6 +12,7 @@ import { StepTrainer } from '../web/src/lib/step-trainer.js';
 import { RECIPES } from '../web/src/lib/recipes.js';
 import { SAMPLE_TEXT } from '../web/src/lib/sample-text.js';
 import { buildWeb } from '../web/build.js';
+import type { BrowserContext } from 'playwright-core';
 import { launchChromium, serveStatic, skipReason } from '../test/web/browser.js';
 
 const RECIPE = 'bench-gpt';
@@ -42,52 +43,52 @@ async function nodeStepMs(threads: number): Promise<number> {
   }
 }
 
-async function browserStepMs(): Promise<Map<number, number>> {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-bench-web-'));
-  const server = await serveStatic({ '/': (await buildWeb(out, { entries: ['bench', 'train-worker'] })).outDir });
-  const { context, close } = await launchChromium();
+/** The median step time of the benchmark page at `threads`, in a browser page of `context` on `url`. */
+async function browserStepMs(context: BrowserContext, url: string, threads: number): Promise<number> {
+  const page = await context.newPage();
   try {
-    const result = new Map<number, number>();
-    for (const threads of THREADS) {
-      const page = await context.newPage();
-      await page.goto(`${server.url}/bench.html?threads=${threads}&steps=${STEPS}`);
-      await page.waitForSelector('body[data-result]', { timeout: 300_000 });
-      const r = JSON.parse((await page.getAttribute('body', 'data-result'))!) as { threads?: number; medianMs?: number; error?: string };
-      if (r.error || r.threads !== threads) throw new Error(`browser bench at ${threads} threads: ${r.error ?? `ran on ${r.threads} threads`}`);
-      result.set(threads, r.medianMs!);
-      await page.close();
-    }
-    return result;
+    await page.goto(`${url}/bench.html?threads=${threads}&steps=${STEPS}`);
+    await page.waitForSelector('body[data-result]', { timeout: 300_000 });
+    const r = JSON.parse((await page.getAttribute('body', 'data-result'))!) as { threads?: number; medianMs?: number; error?: string };
+    if (r.error || r.threads !== threads) throw new Error(`browser bench at ${threads} threads: ${r.error ?? `ran on ${r.threads} threads`}`);
+    return r.medianMs!;
   } finally {
-    await close();
-    await server.close();
-    fs.rmSync(out, { recursive: true, force: true });
+    await page.close();
   }
 }
 
+/** Node and browser in turn at each thread count, so both see the same (shared, noisy) machine. */
 export async function benchBrowser(): Promise<BrowserRow[]> {
   const r = RECIPES[RECIPE];
   const tokens = r.batchSize * r.contextLength;
   const model = `GPT ${r.model.nLayer}×${r.model.nEmbd}, ctx ${r.contextLength}, batch ${r.batchSize}`;
   const skip = skipReason();
-  const browser = skip ? undefined : await browserStepMs();
-  const rows: BrowserRow[] = [];
-  for (const threads of THREADS) {
-    const nodeMs = await nodeStepMs(threads);
-    const b = browser?.get(threads) ?? null;
-    rows.push({
-      bench: 'browser-train-step',
-      model,
-      threads,
-      browser_ms: b,
-      node_ms: nodeMs,
-      ratio: b === null ? null : b / nodeMs,
-      browser_tokens_per_s: b === null ? null : tokens / (b / 1000),
-      node_tokens_per_s: tokens / (nodeMs / 1000),
-      ...(skip ? { note: `browser skipped: ${skip}` } : {}),
-    });
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-bench-web-'));
+  const server = skip ? undefined : await serveStatic({ '/': (await buildWeb(out, { entries: ['bench', 'train-worker'] })).outDir });
+  const browser = skip ? undefined : await launchChromium();
+  try {
+    const rows: BrowserRow[] = [];
+    for (const threads of THREADS) {
+      const nodeMs = await nodeStepMs(threads);
+      const b = browser && server ? await browserStepMs(browser.context, server.url, threads) : null;
+      rows.push({
+        bench: 'browser-train-step',
+        model,
+        threads,
+        browser_ms: b,
+        node_ms: nodeMs,
+        ratio: b === null ? null : b / nodeMs,
+        browser_tokens_per_s: b === null ? null : tokens / (b / 1000),
+        node_tokens_per_s: tokens / (nodeMs / 1000),
+        ...(skip ? { note: `browser skipped: ${skip}` } : {}),
+      });
+    }
+    return rows;
+  } finally {
+    await browser?.close();
+    await server?.close();
+    fs.rmSync(out, { recursive: true, force: true });
   }
-  return rows;
 }
 
 function median(xs: number[]): number {

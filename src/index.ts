@@ -50,4 +50,5 @@ export { svgToPng } from './eval/png.js';
 
 // Files
 export { loadModel, saveModel, type ModelBundle } from './io/model-dir.js';
+export { bundleFromFiles, modelFiles } from './io/model-files.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';

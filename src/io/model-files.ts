@@ -73,7 +73,8 @@ export function bundleFromFiles(files: ReadonlyMap<string, Uint8Array | string>,
   if (!(weightsBytes instanceof Uint8Array)) throw new InkwellError(`${source}: ${MODEL_FILE} is missing`);
   const weightsSource = `${source}/${MODEL_FILE}`;
   let weights: Weights = new Map([...decodeSafetensors(weightsBytes, weightsSource).tensors].map(([k, t]) => [k, t.data]));
-  if (usesGpt2Layout(model)) {
+  // Hugging Face GPT-2 folders keep their own names and layouts, normalised here (see hf-gpt2.ts).
+  if ((config as Record<string, unknown>).model_type === 'gpt2') {
     checkGpt2Config(config as Record<string, unknown>, `${source}/config.json`);
     weights = normalizeGpt2Weights(weights, weightsSource);
   }
@@ -89,9 +90,4 @@ export function bundleFromFiles(files: ReadonlyMap<string, Uint8Array | string>,
     throw new InkwellError(`${source}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`);
   }
   return { model, weights, tokenizer };
-}
-
-/** Whether a model's tensors follow Hugging Face GPT-2's names and layout (see hf-gpt2.ts): the one place this module looks at a model's kind. */
-function usesGpt2Layout(model: LanguageModel): boolean {
-  return model.kind === 'gpt';
 }
