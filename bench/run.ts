@@ -5,6 +5,7 @@
  * `quality` (char-gpt against torch_ref.py train, minutes per seed) and `serve`
  * (inkwell serve under load, minutes) run only when named.
  */
+import { benchBrowser } from './browser.js';
 import { benchData } from './data.js';
 import { benchGenerate } from './generate.js';
 import { benchMatmul } from './matmul.js';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   generate: () => benchGenerate(),
   quality: (args) => benchQuality(args),
   serve: () => benchServe(),
+  browser: () => benchBrowser(),
 };
 
 /** Minutes of load each: run only when asked for by name. */

@@ -56,4 +56,5 @@ export { Scheduler } from './serve/scheduler.js';
 
 // Files
 export { loadModel, saveModel, type ModelBundle } from './io/model-dir.js';
+export { bundleFromFiles, modelFiles } from './io/model-files.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';

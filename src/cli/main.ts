@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   classify: () => import('./classify.js'),
   transfer: () => import('./transfer.js'),
   serve: () => import('./serve.js'),
+  web: () => import('./web.js'),
 };
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { WinkMethods } from 'wink-nlp';
+import { loadWink } from '../tokenizers/wink-loader.js';
 
 /**
  * The tutorial's spaCy/NLTK preprocessing, done with wink-nlp's English lite
@@ -20,17 +20,9 @@ export interface WordOptions {
 
 let cached: WinkMethods | undefined;
 
-/**
- * wink-nlp instance, created on first use. Loading the library and its model
- * takes ~0.4 s, so they are required here rather than imported at the top:
- * every CLI command imports this module, few of them tokenise words.
- */
+/** wink-nlp instance, created on first use (see wink-loader.ts). */
 function nlp(): WinkMethods {
-  if (!cached) {
-    const require = createRequire(import.meta.url);
-    const winkNLP = require('wink-nlp') as typeof import('wink-nlp').default;
-    cached = winkNLP(require('wink-eng-lite-web-model') as Parameters<typeof winkNLP>[0]);
-  }
+  cached ??= loadWink();
   return cached;
 }
 

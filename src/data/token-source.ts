@@ -1,6 +1,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { InkwellError } from '../utils/errors.js';
+import { checkRange, MemorySource, type TokenSource } from './memory-source.js';
+
+export { tokenSourceFromIds, type TokenSource } from './memory-source.js';
 
 export type TokenDtype = 'uint16' | 'uint32';
 
@@ -17,14 +20,6 @@ export function toLittleEndian(buf: Buffer, dtype: TokenDtype): Buffer {
     if (dtype === 'uint16') buf.swap16(); else buf.swap32();
   }
   return buf;
-}
-
-/** Random access to a flat token file. */
-export interface TokenSource {
-  readonly length: number;
-  /** Copies tokens [start, start + count) into out[outOffset…]. */
-  read(start: number, count: number, out: Int32Array, outOffset: number): void;
-  close(): void;
 }
 
 /** Files above this size are streamed with positioned reads instead of being loaded whole. */
@@ -57,26 +52,6 @@ function view(buf: Buffer, dtype: TokenDtype): Uint16Array | Uint32Array {
   return dtype === 'uint16' ? new Uint16Array(ab) : new Uint32Array(ab);
 }
 
-/** Token ids already in memory (e.g. a text encoded by the library API) as a TokenSource. */
-export function tokenSourceFromIds(ids: ArrayLike<number>): TokenSource {
-  return new MemorySource(Uint32Array.from(ids));
-}
-
-class MemorySource implements TokenSource {
-  constructor(private readonly tokens: Uint16Array | Uint32Array) {}
-
-  get length(): number {
-    return this.tokens.length;
-  }
-
-  read(start: number, count: number, out: Int32Array, outOffset: number): void {
-    checkRange(start, count, this.tokens.length);
-    out.set(this.tokens.subarray(start, start + count), outOffset);
-  }
-
-  close(): void {}
-}
-
 /** Reads each window with fs.readSync at its byte offset: memory use is independent of corpus size. */
 class StreamingSource implements TokenSource {
   private scratch = Buffer.alloc(0);
@@ -102,8 +77,4 @@ class StreamingSource implements TokenSource {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
-}
-
-function checkRange(start: number, count: number, length: number): void {
-  if (start < 0 || count < 0 || start + count > length) throw new RangeError(`tokens [${start}, ${start + count}) outside [0, ${length})`);
 }

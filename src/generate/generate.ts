@@ -10,7 +10,6 @@
  * reset and the last maxLength/2 tokens of every sequence are fed again
  * (RNN decoders have no maxLength and never slide).
  */
-import { randomInt } from 'node:crypto';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 import type { IncrementalDecoder } from './decoder.js';
@@ -91,7 +90,7 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
   const stops = options.stop ?? [];
   if (stops.some((s) => s.length === 0)) throw new InkwellError('a stop sequence is empty');
   const sampling = resolveSampling(options);
-  const seed = options.seed ?? randomInt(2 ** 31);
+  const seed = options.seed ?? randomSeed();
   const eos = (options.stopAtEos ?? true) ? tokenizer.special.eos : undefined;
   const start = performance.now();
 
@@ -202,4 +201,9 @@ function resultOf(seq: SequenceGeneration, prompt: Prompt, tokenizer: Tokenizer,
       decodeTokensPerSecond: n > 1 && now > first ? (n - 1) / ((now - first) / 1000) : 0,
     },
   };
+}
+
+/** A fresh seed in [0, 2^31) from the Web Crypto API (Node and browsers alike). */
+function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1;
 }

@@ -6,50 +6,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ExternalWeights } from '../graph/onnx.js';
-import type { LanguageModel } from '../models/lm.js';
 import { modelFromConfigJson } from '../models/registry.js';
 import { validateSizes, validateWeights, type Weights } from '../nn/params.js';
-import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { loadTokenizer } from '../tokenizers/io.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { checkGpt2Config, gpt2TensorNames, normalizeGpt2Weights } from './hf-gpt2.js';
-import { encodeSafetensors, readSafetensors, readSafetensorsHeader, type NamedTensor } from './safetensors.js';
+import { MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
+import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
 import { recover, writeFilesAtomically } from './transaction.js';
 
-export interface ModelBundle {
-  model: LanguageModel;
-  weights: Weights;
-  tokenizer: Tokenizer;
-  /**
-   * Where the weights lie, byte for byte, in a file on disk — set by loadModel
-   * while `weights` has not been read (so cannot have been changed). Inference
-   * sessions then let ONNX Runtime read them from the file itself (external
-   * data), skipping the copy through JavaScript: a saved model's first token
-   * comes sooner.
-   */
-  readonly weightsFile?: WeightsFile;
-}
-
-/** float32 tensors at byte ranges of one file: ONNX external data. */
-export type WeightsFile = ExternalWeights;
-
-export const MODEL_FILE = 'model.safetensors';
-
-/** The files of a saved model, ready to be written (extra files, e.g. training state, can join the same transaction). */
-export function modelFiles(b: ModelBundle, metadata: Record<string, string> = {}): Map<string, Uint8Array | string> {
-  const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
-  const tensors = new Map<string, NamedTensor>();
-  for (const [name, spec] of Object.entries(b.model.specs)) tensors.set(name, { shape: spec.shape, data: b.weights.get(name)! });
-  const special = b.tokenizer.special;
-  return new Map<string, Uint8Array | string>([
-    ['config.json', json({ ...b.model.configJson(), bos_token_id: special.bos ?? null, eos_token_id: special.eos ?? null })],
-    [MODEL_FILE, encodeSafetensors(tensors, { format: 'pt', ...metadata })],
-    ['tokenizer.json', json(b.tokenizer.toJSON())],
-    ['tokenizer_config.json', json(b.tokenizer.config())],
-    ['generation_config.json', json({ bos_token_id: special.bos ?? null, eos_token_id: special.eos ?? null, do_sample: true, temperature: 0.8, top_k: 40, max_new_tokens: 200 })],
-  ]);
-}
+export { MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
 
 export function saveModel(dir: string, b: ModelBundle): void {
   writeFilesAtomically(dir, modelFiles(b));

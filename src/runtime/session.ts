@@ -5,11 +5,11 @@
  * the model's Float32Arrays on every run; every output comes back as a fresh
  * array. Feeds are validated by name, dtype and size before ORT sees them, so a
  * mistake names the input rather than failing deep inside the native engine.
+ * ONNX Runtime itself comes from ort-backend.ts: onnxruntime-node in Node,
+ * onnxruntime-web in the browser bundle (see backend.ts).
  */
-import os from 'node:os';
-import fs from 'node:fs';
-import path from 'node:path';
-import ort from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-common';
+import { backend } from './ort-backend.js';
 import { toOnnx, type ExternalWeights, type GraphOutputs } from '../graph/onnx.js';
 import type { QuantizeMode } from '../graph/quantize.js';
 import { type DType, type Graph, type InputKind, type Shape, fmt, isStatic, shapeSize, staticShape } from '../graph/tensor.js';
@@ -69,7 +69,7 @@ const ARRAY_OF: Record<DType, string> = { float32: 'Float32Array', int64: 'BigIn
 
 export class CompiledGraph {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: InferenceSession,
     readonly inputs: readonly InputSpec[],
     readonly outputs: readonly IOSpec[],
     /** Names of every input of the source graph, including those pruned away (feeding them is harmless). */
@@ -79,14 +79,14 @@ export class CompiledGraph {
   static async compile(graph: Graph, outputs: GraphOutputs, opts: CompileOptions = {}): Promise<CompiledGraph> {
     if (opts.quantize && !opts.bake) throw new InkwellError('quantize needs baked weights (CompileOptions.bake)');
     const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake, external: opts.bakeExternal, quantize: opts.quantize });
-    if (opts.dumpPath) fs.writeFileSync(opts.dumpPath, bytes);
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+    if (opts.dumpPath) backend.writeFile(opts.dumpPath, bytes);
+    const session = await backend.ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: opts.threads ?? backend.defaultThreads(),
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: opts.optimization ?? 'all',
       // A model made from bytes has no folder of its own: external data is found in this one.
-      ...(opts.bakeExternal ? { extra: { session: { model_external_initializers_file_folder_path: path.resolve(opts.bakeExternal.dir) } } } : {}),
+      ...(opts.bakeExternal ? { extra: { session: { model_external_initializers_file_folder_path: backend.resolveDir(opts.bakeExternal.dir) } } } : {}),
     });
     const kinds = new Map(graph.inputs.map((i) => [i.tensor.id, i]));
     const inputSpecs = inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, rank: t.rank, kind: kinds.get(t.id)!.kind, p: kinds.get(t.id)!.p }));
@@ -101,17 +101,17 @@ export class CompiledGraph {
         throw new InkwellError(`unknown feed '${name}'`, `this graph takes: ${expected.join(', ')}`);
       }
     }
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const ortFeeds: Record<string, InferenceSession.OnnxValueMapType[string]> = {};
     const symbols = new Map<string, number>();
     for (const spec of this.inputs) {
       // A dropout mask is drawn from `random` unless the caller feeds one (tests, debugging).
       if (spec.kind === 'dropoutMask' && feeds[spec.name] === undefined) {
         const shape = staticShape(spec.name, spec.shape);
-        ortFeeds[spec.name] = new ort.Tensor('bool', dropoutMask(shapeSize(shape), spec.p!, opts.random), shape);
+        ortFeeds[spec.name] = new backend.ort.Tensor('bool', dropoutMask(shapeSize(shape), spec.p!, opts.random), shape);
         continue;
       }
       const { data, dims } = checkFeed(spec, feeds[spec.name], symbols);
-      ortFeeds[spec.name] = new ort.Tensor(spec.dtype, data, dims);
+      ortFeeds[spec.name] = new backend.ort.Tensor(spec.dtype, data, dims);
     }
     const wanted = [...new Set(opts.fetch ?? this.outputs.map((o) => o.name))];
     if (wanted.length === 0) throw new InkwellError('fetch: no outputs asked for');

@@ -13,6 +13,8 @@ export const MAX_VOCAB = PAIR_BASE;
 /** Pre-token → ids memo; Gutenberg-sized corpora have ~10^5 distinct words, so it rarely fills. */
 const CACHE_LIMIT = 500_000;
 const utf8Encoder = new TextEncoder();
+/** Invalid UTF-8 (a sequence cut between tokens) decodes to U+FFFD, as Buffer#toString did. */
+const utf8Decoder = new TextDecoder();
 
 export interface ByteLevelBpeParts {
   /** Token string → id, byte-level spelling (space is "Ġ"). Includes the special tokens. */
@@ -67,7 +69,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     }
     for (const [tok, id] of parts.specialTokens) {
       this.idToTok[id] = tok;
-      this.idBytes[id] = Buffer.from(tok, 'utf8');
+      this.idBytes[id] = utf8Encoder.encode(tok);
     }
     for (let b = 0; b < 256; b++) {
       const id = parts.vocab.get(BYTE_TO_CHAR[b]!);
@@ -106,14 +108,14 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   decode(ids: ArrayLike<number>): string {
     let total = 0;
     for (let i = 0; i < ids.length; i++) total += this.bytesOf(ids[i]!).length;
-    const buf = Buffer.allocUnsafe(total);
+    const buf = new Uint8Array(total);
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
       const bytes = this.bytesOf(ids[i]!);
       buf.set(bytes, at);
       at += bytes.length;
     }
-    return buf.toString('utf8');
+    return utf8Decoder.decode(buf);
   }
 
   tokenToId(token: string): number | undefined {
@@ -188,7 +190,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       const { written } = utf8Encoder.encodeInto(piece, this.scratch);
       return this.scratch.subarray(0, written);
     }
-    return Buffer.from(piece, 'utf8');
+    return utf8Encoder.encode(piece);
   }
 
   private bpe(bytes: Uint8Array): number[] {
@@ -223,7 +225,7 @@ function byteLevelToBytes(token: string): Uint8Array {
   for (let i = 0; i < token.length; i++) {
     const b = CHAR_TO_BYTE.get(token[i]!);
     // A non-byte-level vocabulary entry (e.g. an added word) decodes as its UTF-8 text.
-    if (b === undefined) return Buffer.from(token, 'utf8');
+    if (b === undefined) return utf8Encoder.encode(token);
     out[i] = b;
   }
   return out;

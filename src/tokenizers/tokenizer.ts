@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 export type TokenizerKind = 'char' | 'word' | 'bpe';
 
@@ -61,7 +62,8 @@ export function addedToken(id: number, content: string): AddedTokenJson {
 }
 
 export function hashJson(json: TokenizerJson): string {
-  return createHash('sha256').update(JSON.stringify(json)).digest('hex');
+  // A pure-JS SHA-256 (same digest as node:crypto's) so tokenizers also run in a browser.
+  return bytesToHex(sha256(utf8ToBytes(JSON.stringify(json))));
 }
 
 /**

@@ -1,0 +1,14 @@
+/** The Node host of session.ts: onnxruntime-node's native kernels, every core, files on disk. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import type { RuntimeBackend } from './backend.js';
+
+export const backend: RuntimeBackend = {
+  name: 'onnxruntime-node',
+  ort,
+  defaultThreads: () => os.availableParallelism(),
+  writeFile: (file, bytes) => fs.writeFileSync(file, bytes),
+  resolveDir: (dir) => path.resolve(dir),
+};
