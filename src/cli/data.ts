@@ -58,7 +58,7 @@ export function register(program: Command): void {
 
   data.command('stats')
     .description('per-book and total counts: characters, words, sentences, vocabulary, type/token ratio')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
     .option('--no-clean', 'keep Project Gutenberg boilerplate')
     .option('--json', 'print JSON instead of a table')
@@ -75,7 +75,7 @@ export function register(program: Command): void {
     .description('encode a corpus once into a token cache (train.bin, val.bin, meta.json)')
     .requiredOption('--tokenizer <path>', 'tokenizer.json, or a directory containing it')
     .requiredOption('--out <dir>', 'token cache directory to write')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
     .option('--no-clean', 'keep Project Gutenberg boilerplate')
     .option('--val-fraction <f>', 'share of documents held out for validation', fractionOption, 0.1)

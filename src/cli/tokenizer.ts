@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .description('train a char, word or byte-level BPE tokenizer on a corpus')
     .requiredOption('--out <dir>', 'directory for tokenizer.json and tokenizer_config.json')
     .option('--type <type>', 'bpe | char | word', 'bpe')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
     .option('--no-clean', 'keep Project Gutenberg boilerplate')
     .option('--vocab-size <n>', 'vocabulary size (bpe default 8000; char/word: no limit)', intOption(1))

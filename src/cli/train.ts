@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .description('train a language model on a corpus (or resume a run)')
     .option('--preset <name>', `a recipe: ${Object.keys(PRESETS).join(', ')}`)
     .option('--config <file>', 'a JSON run spec (tokenizer, model, train); fields override the preset')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
     .option('--no-clean', 'keep Project Gutenberg boilerplate')
     .option('--out <dir>', 'run directory: checkpoints, best model, metrics.jsonl')

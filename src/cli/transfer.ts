@@ -22,7 +22,7 @@ export function register(program: Command): void {
   program
     .command('transfer')
     .description('transfer experiment: pretrain on all but one document, fine-tune on it, and compare with training from scratch')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--no-clean', 'keep Project Gutenberg boilerplate')
     .requiredOption('--holdout <name>', 'the held-out document, e.g. shakespeare-hamlet.txt')
     .requiredOption('--out <dir>', 'experiment directory: pretrain/, finetune/, scratch/, transfer.png, transfer_report.md')
