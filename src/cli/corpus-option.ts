@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { resolveCacheDir } from '../data/cache.js';
 import { readCorpus, type Document } from '../data/corpus.js';
 import { resolveCorpusSpecs } from '../data/default-corpus.js';
+import { InkwellError } from '../utils/errors.js';
 
 export interface CorpusFlags {
   corpus?: string[];
@@ -17,5 +18,11 @@ export interface CorpusFlags {
 export function corpusFromFlags(flags: CorpusFlags): Document[] {
   const resolved = resolveCorpusSpecs(flags.corpus, { cacheDir: join(resolveCacheDir(flags.cache), 'gutenberg') });
   if (resolved.origin !== 'flag') process.stderr.write(`corpus: ${resolved.description}\n`);
-  return readCorpus(resolved.specs, { clean: flags.clean ?? true });
+  try {
+    return readCorpus(resolved.specs, { clean: flags.clean ?? true });
+  } catch (err) {
+    // readCorpus names the flag; a corpus from the environment should name the variable.
+    if (err instanceof InkwellError && resolved.origin === 'env') throw new InkwellError(err.message.replace(/--corpus\b/g, '$INKWELL_CORPUS'), err.hint);
+    throw err;
+  }
 }

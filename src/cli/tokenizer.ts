@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option('--type <type>', 'bpe | char | word', 'bpe')
     .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
-    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .option('--vocab-size <n>', 'vocabulary size (bpe default 8000; char/word: no limit)', intOption(1))
     .option('--min-frequency <n>', 'ignore pairs/units seen fewer times', intOption(1))
     .option('--special <tokens...>', 'special tokens (bpe default <|endoftext|>; char/word <pad> <unk> <bos> <eos>)')

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'a JSON run spec (tokenizer, model, train); fields override the preset')
     .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
-    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .option('--out <dir>', 'run directory: checkpoints, best model, metrics.jsonl')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--tokenizer <path>', 'use this tokenizer.json instead of training one')

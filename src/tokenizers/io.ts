@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { writeJsonAtomic } from '../utils/fs.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
@@ -88,11 +89,23 @@ export function fromTokenizerJson(json: Partial<TokenizerJson> | null): Tokenize
   if (type === 'WordLevel') {
     const decoder = json.decoder as { type?: string } | null;
     const normalizer = json.normalizer as { type?: string } | null;
+    const mode = decoder?.type === 'Fuse' ? 'char' : 'word';
+    // inkwell splits text itself; ids are only right when the file asks for the same split.
+    if (!isDeepStrictEqual(json.pre_tokenizer, WordLevelTokenizer.preTokenizerJson(mode))) {
+      throw new InkwellError(
+        `its pre_tokenizer is not inkwell's ${mode} split: ${JSON.stringify(json.pre_tokenizer)}`,
+        'retrain the tokenizer with this version of inkwell (`inkwell tokenizer train`)',
+      );
+    }
+    if (normalizer !== null && normalizer?.type !== 'Lowercase') throw new InkwellError(`unsupported normalizer ${JSON.stringify(normalizer)} (inkwell's WordLevel tokenizers use none or Lowercase)`);
+    const unk = json.model['unk_token'];
+    if (unk !== null && unk !== undefined && typeof unk !== 'string') throw new InkwellError(`model.unk_token must be a string or null, not ${JSON.stringify(unk)}`);
     return new WordLevelTokenizer({
-      mode: decoder?.type === 'Fuse' ? 'char' : 'word',
+      mode,
       vocab,
       specialTokens,
       lowercase: normalizer?.type === 'Lowercase',
+      ...(typeof unk === 'string' ? { unkToken: unk } : {}),
     });
   }
   throw new InkwellError(`unsupported tokenizer model type "${String(type)}" (inkwell reads BPE and WordLevel)`);

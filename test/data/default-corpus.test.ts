@@ -63,4 +63,9 @@ test('a command without --corpus says which corpus it read', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`corpus: \\$INKWELL_CORPUS \\(${books.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
   assert.deepEqual((JSON.parse(r.stdout) as { books: Array<{ name: string }> }).books.map((b) => b.name), ['a']);
+  const missing = join(books, 'absent');
+  const bad = spawnSync(process.execPath, [MAIN, 'data', 'stats'], { encoding: 'utf8', env: { ...process.env, INKWELL_CORPUS: missing } });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /error: \$INKWELL_CORPUS .*absent: no such file or directory/);
+  assert.doesNotMatch(bad.stderr, /^\s+at /m);
 });
