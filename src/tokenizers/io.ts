@@ -97,7 +97,7 @@ export function fromTokenizerJson(json: Partial<TokenizerJson> | null): Tokenize
         'retrain the tokenizer with this version of inkwell (`inkwell tokenizer train`)',
       );
     }
-    if (normalizer !== null && normalizer?.type !== 'Lowercase') throw new InkwellError(`unsupported normalizer ${JSON.stringify(normalizer)} (inkwell's WordLevel tokenizers use none or Lowercase)`);
+    if (normalizer != null && normalizer.type !== 'Lowercase') throw new InkwellError(`unsupported normalizer ${JSON.stringify(normalizer)} (inkwell's WordLevel tokenizers use none or Lowercase)`);
     const unk = json.model['unk_token'];
     if (unk !== null && unk !== undefined && typeof unk !== 'string') throw new InkwellError(`model.unk_token must be a string or null, not ${JSON.stringify(unk)}`);
     return new WordLevelTokenizer({
