@@ -23,6 +23,9 @@ export { prepareTokenCache, openTokenCacheSplit } from './data/token-cache.js';
 export { tokenSourceFromIds, type TokenSource } from './data/token-source.js';
 export { WindowBatcher, type Batch } from './data/batches.js';
 export { Dataset } from './data/tf-dataset.js';
+export { resolveCorpusSpecs, BUNDLED_CORPUS_DIR, type ResolvedCorpus } from './data/default-corpus.js';
+export { knownWords, wordList, type KnownWordsReport } from './data/known-words.js';
+export { splitWords } from './tokenizers/word-split.js';
 export { trainByteLevelBpe } from './tokenizers/bpe-trainer.js';
 export { trainWordLevel } from './tokenizers/word-level.js';
 export { loadTokenizer, saveTokenizer } from './tokenizers/io.js';
@@ -45,6 +48,7 @@ export { evaluatePerplexity, type PerplexityResult } from './eval/perplexity.js'
 export { evaluateModelDir } from './eval/evaluate.js';
 export { reportMarkdown } from './eval/report.js';
 export { compareWithOriginal } from './eval/comparison.js';
+export { compressorBaselines, type CompressorScore } from './eval/compressors.js';
 export { bleu, rougeL, distinctN } from './eval/text-metrics.js';
 export { KneserNeyModel, UnigramModel } from './eval/ngram-lm.js';
 export { lineChart } from './eval/plot.js';

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InkwellError } from '../utils/errors.js';
 import { resolveCacheDir } from '../data/cache.js';
 import { readCorpus, type Document } from '../data/corpus.js';
+import { resolveCorpusSpecs } from '../data/default-corpus.js';
+import { InkwellError } from '../utils/errors.js';
 
 export interface CorpusFlags {
   corpus?: string[];
@@ -10,12 +10,19 @@ export interface CorpusFlags {
   clean?: boolean;
 }
 
-/** The documents named by --corpus, or by default the books `inkwell data download` put in the cache. */
+/**
+ * The documents named by --corpus, or else the first corpus found by
+ * resolveCorpusSpecs ($INKWELL_CORPUS, ../shared, the download cache, the
+ * bundled books); a default choice is announced on stderr.
+ */
 export function corpusFromFlags(flags: CorpusFlags): Document[] {
-  if (flags.corpus && flags.corpus.length > 0) return readCorpus(flags.corpus, { clean: flags.clean ?? true });
-  const downloaded = join(resolveCacheDir(flags.cache), 'gutenberg');
-  if (!existsSync(downloaded)) {
-    throw new InkwellError(`no --corpus given and nothing downloaded in ${downloaded}`, 'pass --corpus PATH (file, directory, glob or .zip) or run `inkwell data download`');
+  const resolved = resolveCorpusSpecs(flags.corpus, { cacheDir: join(resolveCacheDir(flags.cache), 'gutenberg') });
+  if (resolved.origin !== 'flag') process.stderr.write(`corpus: ${resolved.description}\n`);
+  try {
+    return readCorpus(resolved.specs, { clean: flags.clean ?? true });
+  } catch (err) {
+    // readCorpus names the flag; a corpus from the environment should name the variable.
+    if (err instanceof InkwellError && resolved.origin === 'env') throw new InkwellError(err.message.replace(/--corpus\b/g, '$INKWELL_CORPUS'), err.hint);
+    throw err;
   }
-  return readCorpus(downloaded, { clean: flags.clean ?? true });
 }

@@ -5,12 +5,14 @@ import { resolveCacheDir } from '../data/cache.js';
 import { NLTK_GUTENBERG, findCatalogEntry } from '../data/catalog.js';
 import { downloadEbooks, type DownloadResult } from '../data/download.js';
 import { corpusStatistics, formatStatsTable } from '../data/stats.js';
+import { knownWords, wordList } from '../data/known-words.js';
+import { readFileSync } from 'node:fs';
 import { prepareTokenCache } from '../data/token-cache.js';
 import { loadTokenizer } from '../tokenizers/io.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { fractionOption, intOption } from './options.js';
 
-/** `inkwell data download|prepare|stats`. */
+/** `inkwell data download|prepare|stats|known-words`. */
 export function register(program: Command): void {
   const data = program.command('data').description('download, inspect and encode text corpora');
 
@@ -58,9 +60,9 @@ export function register(program: Command): void {
 
   data.command('stats')
     .description('per-book and total counts: characters, words, sentences, vocabulary, type/token ratio')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
-    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .option('--json', 'print JSON instead of a table')
     .action((opts: CorpusFlags & { json?: boolean }) => {
       const docs = corpusFromFlags(opts);
@@ -75,9 +77,9 @@ export function register(program: Command): void {
     .description('encode a corpus once into a token cache (train.bin, val.bin, meta.json)')
     .requiredOption('--tokenizer <path>', 'tokenizer.json, or a directory containing it')
     .requiredOption('--out <dir>', 'token cache directory to write')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
-    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .option('--val-fraction <f>', 'share of documents held out for validation', fractionOption, 0.1)
     .option('--seed <n>', 'seed of the train/validation split', intOption(0), 0)
     .option('--no-separator', 'do not append the eos token after each document')
@@ -95,6 +97,31 @@ export function register(program: Command): void {
       progress.stop();
       const valDocs = meta.documents.filter((d) => d.split === 'val').map((d) => d.name);
       console.log(`train: ${meta.splits.train.tokens.toLocaleString('en-US')} tokens, val: ${meta.splits.val.tokens.toLocaleString('en-US')} tokens (${valDocs.join(', ') || 'none'}), ${meta.dtype}, in ${opts.out}`);
+    });
+
+  data.command('known-words')
+    .description("the share of a text's words (e.g. a generated sample) that occur in a corpus's word list")
+    .requiredOption('--text <file>', "the text to check ('-' reads standard input)")
+    .option('--corpus <paths...>', 'the word list comes from these files, directories, globs or .zip archives (default as for stats)')
+    .option('--cache <dir>', 'cache directory used when --corpus is absent')
+    .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
+    .option('--json', 'print JSON instead of a sentence')
+    .action((opts: CorpusFlags & { text: string; json?: boolean }) => {
+      let sample: string;
+      try {
+        sample = readFileSync(opts.text === '-' ? 0 : opts.text, 'utf8');
+      } catch {
+        throw new InkwellError(`--text ${opts.text}: cannot read the file`);
+      }
+      const report = knownWords(sample, wordList(corpusFromFlags(opts).map((d) => d.text)));
+      if (report.words === 0) throw new InkwellError(`--text ${opts.text} has no words to check`);
+      if (opts.json) {
+        console.log(JSON.stringify(report, null, 2));
+        return;
+      }
+      const shown = report.unknown.slice(0, 12).join(', ');
+      console.log(`${report.known.toLocaleString('en-US')} of ${report.words.toLocaleString('en-US')} words (${(100 * report.share).toFixed(1)}%) occur in the corpus's word list` +
+        (report.unknown.length ? `; not in it: ${shown}${report.unknown.length > 12 ? ', …' : ''}` : ''));
     });
 }
 

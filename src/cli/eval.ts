@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'model directory (a run directory or its best/)')
     .option('--text <file>', 'evaluate on this UTF-8 text file (default: the run\'s validation split)')
     .option('--corpus <paths...>', 'evaluate on these files, directories, globs or .zip archives')
-    .option('--no-clean', 'with --corpus: keep Project Gutenberg boilerplate')
+    .option('--no-clean', 'with --corpus: keep the text as it is (boilerplate, CR line endings)')
     .option('--data <dir>', 'token cache for the baselines and the memorisation check (default: DIR/data or DIR/../data)')
     .option('--json', 'print the report as JSON instead of Markdown')
     .option('--markdown <file>', 'also write the Markdown report to this file')

@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .description('fine-tune a trained model on a new corpus, with early stopping and a forgetting report')
     .requiredOption('--from <dir>', 'the pretrained model directory (a run, its best/, or a Hugging Face GPT-2 directory)')
     .option('--corpus <paths...>', 'the new corpus: files, directories, globs or .zip archives')
-    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .requiredOption('--out <dir>', 'run directory for the fine-tuned model, metrics and report')
     .option('--steps <n>', 'optimizer steps', intOption(1), 500)
     .option('--lr <x>', 'peak learning rate (fresh AdamW, warmup then cosine to lr/10)', numberOption(0, Infinity, true), 3e-4)

@@ -22,8 +22,8 @@ export function register(program: Command): void {
   program
     .command('transfer')
     .description('transfer experiment: pretrain on all but one document, fine-tune on it, and compare with training from scratch')
-    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: downloaded books)')
-    .option('--no-clean', 'keep Project Gutenberg boilerplate')
+    .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
+    .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .requiredOption('--holdout <name>', 'the held-out document, e.g. shakespeare-hamlet.txt')
     .requiredOption('--out <dir>', 'experiment directory: pretrain/, finetune/, scratch/, transfer.png, transfer_report.md')
     .option('--preset <name>', `pretraining recipe (default transfer-gpt): ${Object.keys(PRESETS).join(', ')}`)

@@ -18,7 +18,7 @@ export interface Document {
 }
 
 export interface ReadCorpusOptions {
-  /** Remove Project Gutenberg headers/footers and NLTK title lines (default true). */
+  /** Normalise line endings and NFC, remove Project Gutenberg headers/footers and NLTK title lines (default true); false keeps the text as it is. */
   clean?: boolean;
 }
 
@@ -89,9 +89,13 @@ function readZip(path: string, clean: boolean): Document[] {
   });
 }
 
-/** Decodes, normalises and (optionally) strips PG boilerplate from one text's bytes. */
+/**
+ * Decodes one text's bytes; `clean` normalises it (LF, NFC) and strips PG
+ * boilerplate, while clean = false keeps the text exactly as written, so a
+ * char tokenizer trained on it round-trips the file, \r included.
+ */
 export function toDocument(bytes: Uint8Array, source: string, name: string, clean = true): Document {
-  const { text, encoding } = decodeText(bytes, source);
+  const { text, encoding } = decodeText(bytes, source, { normalize: clean });
   if (!clean) return { name, source, text, encoding, metadata: {} };
   const cleaned = cleanGutenbergText(text);
   return { name, source, text: cleaned.body, encoding, metadata: cleaned.metadata };

@@ -13,10 +13,11 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * Turns raw file bytes into normalised text: UTF-8 (a BOM is dropped) when the
  * bytes are valid UTF-8, otherwise Latin-1 (two of NLTK's Gutenberg files are
  * Latin-1, and every byte sequence is valid Latin-1). CRLF and lone CR become
- * LF, and the result is Unicode NFC so that "é" has one spelling.
+ * LF, and the result is Unicode NFC so that "é" has one spelling, unless
+ * `normalize` is false (--no-clean: the text exactly as the file has it).
  * Binary input (NUL bytes or many control characters) is rejected, naming `source`.
  */
-export function decodeText(bytes: Uint8Array, source: string): DecodedText {
+export function decodeText(bytes: Uint8Array, source: string, options: { normalize?: boolean } = {}): DecodedText {
   if (looksBinary(bytes)) {
     throw new InkwellError(`${source} looks like a binary file, not text`, 'pass plain-text files (UTF-8 or Latin-1)');
   }
@@ -29,7 +30,7 @@ export function decodeText(bytes: Uint8Array, source: string): DecodedText {
     text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
     encoding = 'latin1';
   }
-  return { text: normalizeText(text), encoding };
+  return { text: options.normalize ?? true ? normalizeText(text) : text, encoding };
 }
 
 /** LF line endings and NFC, the form every later stage assumes. */

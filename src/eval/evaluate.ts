@@ -11,6 +11,7 @@ import { Gpt } from '../models/gpt.js';
 import { countParams } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
+import { compressorBaselines, plainText, type CompressorScore } from './compressors.js';
 import { compareWithOriginal, type ComparisonOptions, type ComparisonResult } from './comparison.js';
 import { findRunData, readSplit } from './eval-data.js';
 import { KneserNeyModel, totalNll, UnigramModel, type TokenLanguageModel } from './ngram-lm.js';
@@ -50,9 +51,12 @@ export interface ScoreRow {
 
 export interface EvalReport {
   model: { dir: string; type: string; parameters: number; vocabSize: number; tokenizer: string };
-  data: { source: string; evaluatedTokens: number; availableTokens: number; characters: number; trainTokens: number | null };
+  /** unknownTokens: scored tokens that are the tokenizer's <unk> (text outside its vocabulary). */
+  data: { source: string; evaluatedTokens: number; availableTokens: number; characters: number; trainTokens: number | null; unknownTokens: number };
   /** The model first, then the baselines, all on the same tokens. */
   scores: ScoreRow[];
+  /** bzip2 and xz on the text of the same tokens (no training data: what a general-purpose compressor needs). */
+  compressors: CompressorScore[];
   perplexity: PerplexityResult;
   comparison?: ComparisonResult;
   notes: string[];
@@ -115,6 +119,17 @@ export async function evaluateModelDir(dir: string, o: EvaluateOptions = {}): Pr
   );
   if (ppl.unscoredTokens > 0) notes.push(`the last ${ppl.unscoredTokens} token(s) did not fill a window and were not scored`);
 
+  const scoredIds = evalTokens.subarray(1, ppl.tokens + 1);
+  const unk = tokenizer.special.unk;
+  const unknownTokens = unk === undefined ? 0 : scoredIds.reduce((n, id) => n + (id === unk ? 1 : 0), 0);
+  if (unknownTokens > 0) {
+    notes.push(`${unknownTokens.toLocaleString('en-US')} of the ${ppl.tokens.toLocaleString('en-US')} scored tokens (${(100 * unknownTokens / ppl.tokens).toFixed(2)}%) are <unk>: text outside the vocabulary, scored as the prediction of <unk> and left out of the character count`);
+  }
+  stage('compressing the same text with bzip2 and xz');
+  const compressed = compressorBaselines(plainText(tokenizer, scoredIds), ppl.characters);
+  notes.push(...compressed.unavailable);
+  if (tokenizer.kind === 'word') notes.push('compressors read the decoded text of the scored tokens: for a word tokenizer, its words joined by spaces');
+
   const row = (name: string, nats: number): ScoreRow => {
     const loss = nats / ppl.tokens;
     return { name, loss, perplexity: Math.exp(loss), bitsPerToken: loss / Math.LN2, bitsPerCharacter: nats / ppl.characters / Math.LN2 };
@@ -142,8 +157,9 @@ export async function evaluateModelDir(dir: string, o: EvaluateOptions = {}): Pr
 
   return {
     model: { dir, type: String(model.configJson().model_type), parameters: countParams(model.specs), vocabSize: model.vocabSize, tokenizer: tokenizer.kind },
-    data: { source, evaluatedTokens: ppl.tokens, availableTokens: available, characters: ppl.characters, trainTokens: train?.length ?? null },
+    data: { source, evaluatedTokens: ppl.tokens, availableTokens: available, characters: ppl.characters, trainTokens: train?.length ?? null, unknownTokens },
     scores,
+    compressors: compressed.scores,
     perplexity: ppl,
     ...(comparison ? { comparison } : {}),
     notes,

@@ -15,16 +15,17 @@ export function reportMarkdown(r: EvalReport): string {
     `# Evaluation of \`${m.dir}\``,
     '',
     `- model: ${m.type}, ${int(m.parameters)} parameters, vocabulary ${int(m.vocabSize)} (${m.tokenizer} tokenizer)`,
-    `- text: ${r.data.source} — ${int(r.data.evaluatedTokens)} tokens scored, ${int(r.data.characters)} characters`,
+    `- text: ${r.data.source} — ${int(r.data.evaluatedTokens)} tokens scored, ${int(r.data.characters)} characters, ${int(r.data.unknownTokens)} unknown (<unk>) tokens`,
     r.data.trainTokens === null ? '- training text: not available' : `- training text: ${int(r.data.trainTokens)} tokens`,
     '',
     '## Loss on held-out text',
     '',
-    'Bits per character (total loss over the text ÷ characters ÷ ln 2) compares models with different tokenizers.',
+    'Bits per character (total loss over the text ÷ characters ÷ ln 2) compares models with different tokenizers, and with general-purpose compressors (their output bits ÷ the same characters).',
     '',
     '| model | loss (nats/token) | perplexity | bits/token | bits/char | top-1 | top-5 |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...r.scores.map((s) => `| ${s.name} | ${n4(s.loss)} | ${n2(s.perplexity)} | ${n4(s.bitsPerToken)} | ${n4(s.bitsPerCharacter)} | ${pct(s.top1)} | ${pct(s.top5)} |`),
+    ...r.compressors.map((c) => `| ${c.name} (${c.tool}, ${int(c.bytes)} bytes) | – | – | – | ${n4(c.bitsPerCharacter)} | – | – |`),
   ];
   const c = r.comparison;
   if (c) {

@@ -35,14 +35,35 @@ export function fromTokenizerJson(json: Partial<TokenizerJson> | null): Tokenize
   if (type === 'WordLevel') {
     const decoder = json.decoder as { type?: string } | null;
     const normalizer = json.normalizer as { type?: string } | null;
+    const mode = decoder?.type === 'Fuse' ? 'char' : 'word';
+    // inkwell splits text itself; ids are only right when the file asks for the same split.
+    if (!sameJson(json.pre_tokenizer, WordLevelTokenizer.preTokenizerJson(mode))) {
+      throw new InkwellError(
+        `its pre_tokenizer is not inkwell's ${mode} split: ${JSON.stringify(json.pre_tokenizer)}`,
+        'retrain the tokenizer with this version of inkwell (`inkwell tokenizer train`)',
+      );
+    }
+    if (normalizer != null && normalizer.type !== 'Lowercase') throw new InkwellError(`unsupported normalizer ${JSON.stringify(normalizer)} (inkwell's WordLevel tokenizers use none or Lowercase)`);
+    const unk = json.model['unk_token'];
+    if (unk !== null && unk !== undefined && typeof unk !== 'string') throw new InkwellError(`model.unk_token must be a string or null, not ${JSON.stringify(unk)}`);
     return new WordLevelTokenizer({
-      mode: decoder?.type === 'Fuse' ? 'char' : 'word',
+      mode,
       vocab,
       specialTokens,
       lowercase: normalizer?.type === 'Lowercase',
+      ...(typeof unk === 'string' ? { unkToken: unk } : {}),
     });
   }
   throw new InkwellError(`unsupported tokenizer model type "${String(type)}" (inkwell reads BPE and WordLevel)`);
+}
+
+/** Structural equality of two parsed JSON values, key order aside (node:util's isDeepStrictEqual is not in browsers). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 export function parseMerge(m: unknown, rank: number): [string, string] {

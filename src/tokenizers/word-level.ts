@@ -1,5 +1,5 @@
 import { InkwellError } from '../utils/errors.js';
-import { tokenizeWords } from '../data/nlp.js';
+import { splitWords, wordPreTokenizerJson } from './word-split.js';
 import {
   addedToken, forEachSegment, hashJson, inferSpecialRoles, specialTokenPattern, specialTokensConfig,
   type SpecialTokenIds, type Tokenizer, type TokenizerJson,
@@ -8,14 +8,11 @@ import {
 /** Default special tokens of char and word tokenizers, ids 0–3 in this order. */
 export const DEFAULT_WORD_SPECIALS: readonly string[] = ['<pad>', '<unk>', '<bos>', '<eos>'];
 
-/**
- * Hugging Face's pre-tokenization for word mode, after whitespace splitting:
- * words, spaCy-style contraction pieces ("did" + "n't", "'s", "'ll"), dash
- * runs and single punctuation marks. It approximates wink-nlp's tokeniser,
- * which inkwell itself uses, so other runtimes get the same ids for ordinary
- * prose; exotic inputs (e.g. "Mr." abbreviations) may split differently there.
- */
-const HF_WORD_PATTERN = "\\w+(?=n't\\b)|n't\\b|'(?:s|re|ve|m|ll|d)\\b|\\w+|-{2,}|[^\\w\\s]";
+/** The unknown-unit token every trained char or word vocabulary holds. */
+export const UNK_TOKEN = '<unk>';
+
+/** Char mode's pre-tokenizer: every code point on its own. */
+const CHAR_PRE_TOKENIZER = { type: 'Split', pattern: { Regex: '[\\s\\S]' }, behavior: 'Isolated', invert: false };
 
 export type WordLevelMode = 'char' | 'word';
 
@@ -26,14 +23,20 @@ export interface WordLevelParts {
   specialTokens: ReadonlyMap<string, number>;
   /** Word mode: lowercase text before lookup. */
   lowercase?: boolean;
+  /** The token unknown units become (tokenizer.json's unk_token); default: a special token named <unk> or <|unk|>, if any. */
+  unkToken?: string;
 }
 
 /**
  * Character- or word-level tokenizer: a plain vocabulary lookup (Hugging
  * Face's WordLevel model). Character mode splits text into Unicode code
- * points and decodes by concatenation (lossless for in-vocabulary text); word
- * mode uses the NLP word tokenisation and decodes by joining with spaces.
- * Unknown units map to <unk>.
+ * points and decodes by concatenation (lossless for in-vocabulary text, \r
+ * included); word mode cuts text with splitWords and decodes by joining with
+ * spaces. Units outside the vocabulary become <unk> rather than bytes: a
+ * byte fallback would add 256 byte tokens to every small char vocabulary and
+ * needs a decoder that HF's WordLevel model lacks, while <unk> is what that
+ * model does itself, so ids stay equal across runtimes (the byte-level BPE
+ * tokenizer never meets an unknown unit).
  */
 export class WordLevelTokenizer implements Tokenizer {
   readonly kind: WordLevelMode;
@@ -57,14 +60,20 @@ export class WordLevelTokenizer implements Tokenizer {
     for (let id = 0; id < this.vocabSize; id++) {
       if (this.idToTok[id] === undefined) throw new InkwellError(`vocabulary has no token with id ${id}; ids must be 0..${this.vocabSize - 1}`);
     }
-    this.special = inferSpecialRoles(parts.specialTokens);
+    const special = inferSpecialRoles(parts.specialTokens);
+    if (parts.unkToken !== undefined) {
+      const unk = parts.vocab.get(parts.unkToken);
+      if (unk === undefined) throw new InkwellError(`the unk_token "${parts.unkToken}" is not in the vocabulary`, 'add it to the vocabulary or declare an unk_token the vocabulary holds');
+      special.unk = unk;
+    }
+    this.special = special;
     this.specialPattern = specialTokenPattern(parts.specialTokens.keys());
   }
 
   encode(text: string): number[] {
     const out: number[] = [];
     forEachSegment(text, this.specialTokens, this.specialPattern, (segment) => {
-      const units = this.kind === 'char' ? segment : tokenizeWords(this.lowercase ? segment.toLowerCase() : segment);
+      const units = this.kind === 'char' ? segment : splitWords(this.lowercase ? segment.toLowerCase() : segment);
       for (const unit of units) out.push(this.lookup(unit));
     }, (id) => out.push(id));
     return out;
@@ -99,18 +108,11 @@ export class WordLevelTokenizer implements Tokenizer {
       padding: null,
       added_tokens: [...this.specialTokens].sort((a, b) => a[1] - b[1]).map(([content, id]) => addedToken(id, content)),
       normalizer: !isChar && this.lowercase ? { type: 'Lowercase' } : null,
-      pre_tokenizer: isChar
-        ? { type: 'Split', pattern: { Regex: '[\\s\\S]' }, behavior: 'Isolated', invert: false }
-        : {
-          type: 'Sequence',
-          pretokenizers: [
-            { type: 'WhitespaceSplit' },
-            { type: 'Split', pattern: { Regex: HF_WORD_PATTERN }, behavior: 'Isolated', invert: false },
-          ],
-        },
+      pre_tokenizer: isChar ? CHAR_PRE_TOKENIZER : wordPreTokenizerJson(),
       post_processor: null,
       decoder: isChar ? { type: 'Fuse' } : null,
-      model: { type: 'WordLevel', vocab, unk_token: unk === undefined ? '<unk>' : this.idToTok[unk]! },
+      // A vocabulary without one (written by an older inkwell) declares none rather than a token it lacks.
+      model: { type: 'WordLevel', vocab, unk_token: unk === undefined ? null : this.idToTok[unk]! },
     };
   }
 
@@ -125,8 +127,13 @@ export class WordLevelTokenizer implements Tokenizer {
 
   private lookup(unit: string): number {
     const id = this.vocab.get(unit) ?? this.special.unk;
-    if (id === undefined) throw new InkwellError(`"${unit}" is not in the vocabulary and the tokenizer has no <unk> token`);
+    if (id === undefined) throw new InkwellError(`"${unit}" is not in the vocabulary and the tokenizer has no <unk> token`, 'retrain the tokenizer: inkwell gives every new char and word vocabulary an <unk> token');
     return id;
+  }
+
+  /** The pre_tokenizer of this mode's tokenizer.json, for checking a file before trusting its ids. */
+  static preTokenizerJson(mode: WordLevelMode): unknown {
+    return mode === 'char' ? CHAR_PRE_TOKENIZER : wordPreTokenizerJson();
   }
 }
 
@@ -135,7 +142,7 @@ export interface WordLevelTrainOptions {
   vocabSize?: number;
   /** Drop units seen fewer times than this (default 1 for chars, 2 for words). */
   minFrequency?: number;
-  /** Special tokens given the first ids (default <pad> <unk> <bos> <eos>). */
+  /** Special tokens given the first ids (default <pad> <unk> <bos> <eos>); <unk> is added after them when missing. */
   specialTokens?: readonly string[];
   /** Word mode: lowercase before counting and encoding (default false). */
   lowercase?: boolean;
@@ -148,11 +155,13 @@ export interface WordLevelTrainOptions {
  * tutorials do (`sorted(set(text))`).
  */
 export function trainWordLevel(texts: Iterable<string>, mode: WordLevelMode, options: WordLevelTrainOptions = {}): WordLevelTokenizer {
-  const specials = options.specialTokens ?? DEFAULT_WORD_SPECIALS;
+  const given = options.specialTokens ?? DEFAULT_WORD_SPECIALS;
+  // Any text must encode, so the unknown-unit token is always there.
+  const specials = given.includes(UNK_TOKEN) ? given : [...given, UNK_TOKEN];
   const lowercase = mode === 'word' && (options.lowercase ?? false);
   const counts = new Map<string, number>();
   for (const text of texts) {
-    const units = mode === 'char' ? text : tokenizeWords(lowercase ? text.toLowerCase() : text);
+    const units = mode === 'char' ? text : splitWords(lowercase ? text.toLowerCase() : text);
     for (const u of units) counts.set(u, (counts.get(u) ?? 0) + 1);
   }
   const minFrequency = options.minFrequency ?? (mode === 'char' ? 1 : 2);

@@ -102,6 +102,21 @@ export const PRESETS: Record<string, RunSpec> = {
       seed: 1337,
     },
   },
+  demo: {
+    description: "the demo's recipe (npm run demo): a 4-layer, 128-wide GPT over a 4,096-token byte-level BPE, 1,500 steps of 16 × 64 tokens — about 1.5M tokens, a few minutes on two quiet cores; seed 1 makes Alice the validation book among the bundled ones",
+    tokenizer: { type: 'bpe', vocabSize: 4096 },
+    model: { type: 'gpt', nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, bias: true, dropout: 0, layerNormEps: 1e-5 },
+    valFraction: 0.05,
+    train: {
+      ...gptBaby.train,
+      batchSize: 16,
+      maxSteps: 1500,
+      schedule: { lr: 2e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 1500, minLr: 2e-4 },
+      evalInterval: 500,
+      checkpointInterval: 500,
+      seed: 1,
+    },
+  },
   'transfer-gpt': {
     description: 'the transfer experiment (inkwell transfer): a 4-layer, 128-wide GPT over a 4,096-token BPE, ~1.3M parameters, ~20 minutes of pretraining on two cores',
     tokenizer: { type: 'bpe', vocabSize: 4096 },

@@ -48,7 +48,6 @@ test('bad input fails with a clear message, no stack trace, and no partial outpu
   assertCleanFailure(inkwell(['data', 'stats', '--corpus', join(dir, 'empty.txt')]), /error: corpus .*empty\.txt is empty/);
   writeFileSync(join(dir, 'photo.txt'), Buffer.from([0xff, 0xd8, 0, 0, 0x10]));
   assertCleanFailure(inkwell(['data', 'stats', '--corpus', join(dir, 'photo.txt')]), /photo\.txt looks like a binary file/);
-  assertCleanFailure(inkwell(['data', 'stats']), /no --corpus given/);
   writeFileSync(join(dir, 'tokenizer.json'), '{"model": {"type": "BPE", "vocab": {"a"');
   const out = join(dir, 'cache');
   assertCleanFailure(inkwell(['data', 'prepare', '--corpus', corpus, '--tokenizer', join(dir, 'tokenizer.json'), '--out', out]), /tokenizer\.json is not valid JSON/);

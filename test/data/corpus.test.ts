@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync, strToU8 } from 'fflate';
 import { readCorpus } from '../../src/data/corpus.js';
+import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { InkwellError } from '../../src/utils/errors.js';
 import { SAMPLE_BOOKS, tempDir } from './fixtures.js';
 
@@ -59,4 +60,17 @@ test('bad input gives clear errors naming the path', () => {
   expectError(() => readCorpus(join(dir, 'blob.bin')), /blob\.bin looks like a binary file/);
   writeFileSync(join(dir, 'broken.zip'), 'PK not really');
   expectError(() => readCorpus(join(dir, 'broken.zip')), /cannot read zip archive .*broken\.zip/);
+});
+
+test('clean: false keeps the text exactly as written, so a char tokenizer round-trips it, \\r included', () => {
+  const dir = tempDir();
+  const raw = 'Title: X\r\n\r\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\r\nCafe\u0301 \tline\rend\r\n';
+  writeFileSync(join(dir, 'crlf.txt'), raw);
+  const [doc] = readCorpus(join(dir, 'crlf.txt'), { clean: false });
+  assert.equal(doc!.text, raw);
+  const tok = trainWordLevel([doc!.text], 'char');
+  assert.equal(tok.decode(tok.encode(doc!.text)), raw);
+  assert.ok(tok.tokenToId('\r') !== undefined);
+  const [cleaned] = readCorpus(join(dir, 'crlf.txt'));
+  assert.equal(cleaned!.text, 'Café \tline\nend\n');
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateModelDir } from '../../src/eval/evaluate.js';
@@ -76,3 +77,28 @@ test('an LSTM run evaluates end to end through the library', async () => {
   assert.equal(report.comparison!.decodings.length, 1);
   assert.match(report.notes.join('\n'), /recurrent state carried/);
 });
+
+test('inkwell eval takes text outside the vocabulary, counts its <unk> tokens and prints bzip2 and xz beside the baselines', async () => {
+  const base = syntheticText(30, 9);
+  const text = join(tempDir(), 'pounds.txt');
+  writeFileSync(text, `${base.slice(0, 20)}£${base.slice(20, 40)}§§${base.slice(40)}`);
+  const r = await inkwell(['--model', join(gpt.dir, 'best'), '--text', text, '--passages', '0', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.data.unknownTokens, 3);
+  assert.ok(report.notes.some((n: string) => /^3 of the [\d,]+ scored tokens \(.*%\) are <unk>/.test(n)), report.notes.join('; '));
+  const tools = new Map<string, boolean>([['bzip2 -9', hasTool('bzip2')], ['xz -9e', hasTool('xz')]]);
+  assert.deepEqual(report.compressors.map((c: { name: string }) => c.name), [...tools].filter(([, present]) => present).map(([name]) => name));
+  for (const c of report.compressors) {
+    assert.ok(Math.abs(c.bitsPerCharacter - (c.bytes * 8) / report.data.characters) < 1e-9);
+    assert.match(c.tool, /^system (bzip2|xz) \d+\.\d+/);
+  }
+  for (const [name, present] of tools) if (!present) assert.ok(report.notes.some((n: string) => n.startsWith(`${name}:`) && /is not installed/.test(n)));
+  const md = await inkwell(['--model', join(gpt.dir, 'best'), '--text', text, '--passages', '0']);
+  assert.match(md.stdout, /3 unknown \(<unk>\) tokens/);
+  if (tools.get('bzip2')) assert.match(md.stdout, /\| bzip2 -9 \(system bzip2 [\d.]+, [\d,]+ bytes\) \| – \| – \| – \| [\d.]+ \|/);
+});
+
+function hasTool(command: string): boolean {
+  return spawnSync(command, ['--version'], { input: '' }).error === undefined;
+}

@@ -7,9 +7,10 @@ import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { Rng } from '../../src/utils/rng.js';
 import { tinyRun } from '../helpers/tiny-run.js';
 
+/** Random ids of plain characters: id 0 is the char tokenizer's <unk>, a special token that characters do not count. */
 const randomTokens = (n: number, V: number, seed = 1) => {
   const rng = new Rng(seed);
-  return Int32Array.from({ length: n }, () => rng.int(V));
+  return Int32Array.from({ length: n }, () => 1 + rng.int(V - 1));
 };
 
 test('scoreTarget: negative log-softmax and rank, by hand', () => {

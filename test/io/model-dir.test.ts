@@ -12,7 +12,8 @@ import { initWeights } from '../../src/nn/params.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 
-const tokenizer = trainWordLevel(['abcdefghij'], 'char', { specialTokens: [] });
+// Nine characters and the <unk> every char vocabulary holds: ten ids.
+const tokenizer = trainWordLevel(['abcdefghi'], 'char', { specialTokens: [] });
 const ids = Int32Array.from([1, 4, 2, 8, 5]);
 
 async function logitsOf(bundle: Parameters<typeof createDecoder>[0]): Promise<Float32Array> {

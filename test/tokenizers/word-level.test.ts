@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
@@ -59,4 +59,26 @@ test('word tokenizer.json round-trips and matches @huggingface/tokenizers on ord
   assert.equal(reloaded.hash(), tok.hash());
   const text = "The world was handsome, and Emma didn't mind it.";
   assert.deepEqual(hfFrom(dir).encode(text).ids, tok.encode(text));
+});
+
+test('a WordLevel tokenizer.json is refused when its split is not inkwell\'s or its unk_token is not in the vocabulary', () => {
+  const tok = trainWordLevel(TEXTS, 'word', { minFrequency: 1 });
+  const json = tok.toJSON();
+  assert.equal(json.model['unk_token'], '<unk>');
+  assert.equal(json.model.vocab['<unk>'], tok.special.unk);
+  const write = (doc: unknown) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(doc));
+    return dir;
+  };
+  const oldSplit = { ...json, pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }] } };
+  assert.throws(() => loadTokenizer(write(oldSplit)), /tokenizer\.json: its pre_tokenizer is not inkwell's word split/);
+  const { '<unk>': _dropped, ...vocab } = json.model.vocab;
+  const renumbered = Object.fromEntries(Object.keys(vocab).map((t, i) => [t, i]));
+  const noUnk = { ...json, added_tokens: [], model: { ...json.model, vocab: renumbered } };
+  assert.throws(() => loadTokenizer(write(noUnk)), /the unk_token "<unk>" is not in the vocabulary/);
+  const legacy = loadTokenizer(write({ ...noUnk, model: { ...noUnk.model, unk_token: null } }));
+  assert.equal(legacy.special.unk, undefined);
+  assert.throws(() => legacy.encode('xylophone'), /"xylophone" is not in the vocabulary and the tokenizer has no <unk> token/);
+  assert.equal(legacy.toJSON().model['unk_token'], null, 'a vocabulary without <unk> declares none');
 });
