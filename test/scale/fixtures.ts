@@ -114,14 +114,26 @@ export function tensors(run: string, file: string): Map<string, Float32Array> {
 }
 
 /** Largest |a − b| of a tensor over its largest |b|: a relative error that ignores near-zero entries' noise. */
-export function relativeError(a: Float32Array, b: Float32Array): number {
+/**
+ * ‖a − b‖ / ‖b‖ over a whole tensor, and the largest single difference against
+ * the tensor's largest entry. Adam divides each update by that element's own
+ * gradient scale, so float32 rounding in a small gradient moves one element a
+ * little further in one engine than the other: the norm says whether the
+ * engines trained the same tensor, the elementwise figure bounds the outlier.
+ */
+export function relativeError(a: Float32Array, b: Float32Array): { norm: number; max: number } {
   let diff = 0;
   let scale = 0;
+  let d2 = 0;
+  let b2 = 0;
   for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    const d = Math.abs(a[i]! - b[i]!);
+    diff = Math.max(diff, d);
     scale = Math.max(scale, Math.abs(b[i]!));
+    d2 += d * d;
+    b2 += b[i]! * b[i]!;
   }
-  return diff / (scale || 1);
+  return { norm: Math.sqrt(d2 / (b2 || 1)), max: diff / (scale || 1) };
 }
 
 /** A TCP port free on 127.0.0.1 right now (for torchrun's static rendezvous). */

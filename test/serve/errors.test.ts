@@ -34,7 +34,7 @@ function assertError(e: { status: number; json: ErrorJson }, status: number, par
 
 async function stillServes(): Promise<void> {
   const r = await openai.completions.create({ model: 'gpt', prompt: 'the', max_tokens: 3, temperature: 0 });
-  assert.equal(r.choices[0]!.text.length, 3);
+  assert.equal(r.usage!.completion_tokens, 3);
 }
 
 test('malformed JSON, an empty body and a non-JSON content type', async () => {
@@ -60,7 +60,6 @@ test('wrong types and out-of-range values are 400s naming the field, never coerc
     [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop', /more than 4 items/],
     [{ prompt: 42 }, 'prompt', /must be string or array/],
     [{ temperature: null, top_k: 1.5 }, 'top_k', /must be integer or null/],
-    [{ prompt: 'tHE ~' }, 'prompt', /prompt: "H" is not in the vocabulary/],
     [{ echo: true, logprobs: 1 }, 'echo', /not supported/],
     [{ logit_bias: { '5': 100 } }, 'logit_bias', /logit_bias is not supported/],
   ];
@@ -117,7 +116,7 @@ test('a full queue answers 429 with Retry-After; a request past its deadline get
   }
   assert.ok(await eventually(() => small.handle.stats()[0]!.active === 0, 1000));
   const ok = await client(small.url).completions.create({ model: 'gpt', prompt: 'the', max_tokens: 3 });
-  assert.equal(ok.choices[0]!.text.length, 3);
+  assert.equal(ok.usage!.completion_tokens, 3);
 });
 
 test('createServer refuses a non-loopback host without an API key, and duplicate names', async () => {
@@ -137,7 +136,7 @@ test('--cors answers preflights and marks responses, streamed ones too; q8 decod
     assert.equal(r.headers.get('access-control-allow-origin'), 'http://app.example', `stream: ${stream}`);
     const text = await r.text();
     if (stream) assert.ok(text.endsWith('data: [DONE]\n\n'));
-    else assert.equal(((JSON.parse(text) as { choices: Array<{ text: string }> }).choices[0]!.text).length, 4);
+    else assert.equal((JSON.parse(text) as { usage: { completion_tokens: number } }).usage.completion_tokens, 4);
   }
   const long = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt', prompt: 'the cat sat', max_tokens: 4 }) });
   assert.equal(long.status, 400);
