@@ -16,7 +16,7 @@ import { evaluatePerplexity, type PerplexityOptions, type PerplexityResult } fro
 import { createDecoder } from '../generate/decoders.js';
 import { generateText, type GenerateOptions } from '../generate/generate.js';
 import { loadModel, saveModel, type ModelBundle } from '../io/model-dir.js';
-import { buildForwardGraph, type LanguageModel } from '../models/lm.js';
+import { buildForwardGraph, carriesState, type LanguageModel } from '../models/lm.js';
 import { countParams, initWeights, type Weights } from '../nn/params.js';
 import { CompiledGraph, type TypedArray } from '../runtime/session.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -102,7 +102,7 @@ export class TextModel {
     const train = asSource(data);
     const batchSize = o.batchSize ?? 32;
     const contextLength = o.contextLength ?? 64;
-    const sampling = o.sampling ?? (this.model.kind === 'gpt' ? 'random' : 'sequential');
+    const sampling = o.sampling ?? (carriesState(this.model) ? 'sequential' : 'random');
     const steps = o.steps ?? (o.epochs ?? 1) * new WindowBatcher(train, { batchSize, contextLength, mode: sampling }).batchesPerEpoch;
     const c = this.compiled;
     const lr = c.learningRate ?? 1e-3;

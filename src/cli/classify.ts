@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadClassifier } from '../finetune/classifier-io.js';
 import { predict, trainClassifier, type ClassifyMethod, type ClassifyTrainOptions } from '../finetune/classify-train.js';
-import { LORA_MODULES } from '../finetune/lora.js';
+import { LORA_MODULES } from '../models/lora.js';
 import { InkwellError } from '../utils/errors.js';
 import { intOption, numberOption } from './options.js';
 

@@ -1,7 +1,7 @@
 /** `inkwell finetune`: continue training a model directory on a new corpus (full, partly frozen, layer-wise lr, or LoRA). */
 import type { Command } from 'commander';
 import { finetune } from '../finetune/finetune.js';
-import { LORA_MODULES } from '../finetune/lora.js';
+import { LORA_MODULES } from '../models/lora.js';
 import { InkwellError } from '../utils/errors.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';

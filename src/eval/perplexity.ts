@@ -15,8 +15,7 @@
  * at T/S times the compute.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { Gpt } from '../models/gpt.js';
-import { buildEvalGraph } from '../models/lm.js';
+import { buildEvalGraph, carriesState } from '../models/lm.js';
 import { CompiledGraph, type TypedArray } from '../runtime/session.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
@@ -63,12 +62,12 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
   const { model, weights, tokenizer } = bundle;
   const V = model.vocabSize;
   if (tokens.length < 2) throw new InkwellError(`the evaluation text has ${tokens.length} token(s); at least 2 are needed to score one`);
-  const maxContext = model instanceof Gpt ? model.config.nPositions : Infinity;
+  const maxContext = model.contextLength ?? Infinity;
   if (o.context !== undefined && o.context > maxContext) throw new InkwellError(`--context ${o.context} exceeds the model's context of ${maxContext}`);
-  if (o.stride !== undefined && o.stride !== o.context && !(model instanceof Gpt)) {
+  if (o.stride !== undefined && o.stride !== o.context && carriesState(model)) {
     throw new InkwellError('--stride applies to GPT models: a recurrent model carries its state from one window to the next instead');
   }
-  const T = Math.min(o.context ?? (model instanceof Gpt ? maxContext : 128), tokens.length - 1);
+  const T = Math.min(o.context ?? model.contextLength ?? 128, tokens.length - 1);
   const S = o.stride ?? T;
   if (!(Number.isInteger(S) && S >= 1 && S <= T)) {
     const why = T < (o.context ?? maxContext) ? ` (the context, shortened to fit the text's ${tokens.length} tokens)` : ' (the context)';

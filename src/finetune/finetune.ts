@@ -13,14 +13,13 @@ import { openTokenCacheSplit, prepareTokenCache } from '../data/token-cache.js';
 import type { TokenSource } from '../data/token-source.js';
 import { loadModel, saveModel, type ModelBundle } from '../io/model-dir.js';
 import { writeSafetensors } from '../io/safetensors.js';
-import { Gpt } from '../models/gpt.js';
 import { countParams, initWeights, type Weights } from '../nn/params.js';
-import { pickSpecs } from '../nn/scopes.js';
+import { pickSpecs } from '../models/scopes.js';
 import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
 import { InkwellError } from '../utils/errors.js';
 import { writeJsonAtomic, writeFileAtomic } from '../utils/fs.js';
-import { layerCount, planLayers, type LayerPlan } from './layers.js';
-import { LoraModel, type LoraConfig } from './lora.js';
+import { planLayers, type LayerPlan } from './layers.js';
+import { LoraModel, type LoraConfig } from '../models/lora.js';
 import { validationLoss } from './val-loss.js';
 
 export interface FinetuneOptions {
@@ -78,8 +77,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   const stage = o.onStage ?? (() => {});
   const base = loadBase(o.from);
   const cfg = o.train;
-  if (base.model instanceof Gpt && cfg.contextLength > base.model.config.nPositions) {
-    throw new InkwellError(`--context ${cfg.contextLength} exceeds the context of ${o.from} (${base.model.config.nPositions})`);
+  const context = base.model.contextLength;
+  if (context !== null && cfg.contextLength > context) {
+    throw new InkwellError(`--context ${cfg.contextLength} exceeds the context of ${o.from} (${context})`);
   }
   fs.mkdirSync(o.outDir, { recursive: true });
   stage(`encoding ${o.docs.length} document(s) with the tokenizer of ${o.from}`);
@@ -93,7 +93,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
 
   const bundle = o.lora ? withLora(base, o.lora, cfg.seed) : { model: base.model, weights: base.weights, tokenizer: base.tokenizer };
   const names = o.lora ? (bundle.model as LoraModel).adapterNames : Object.keys(bundle.model.specs);
-  const plan = planLayers(names, layerCount(base.model), o.layers ?? {});
+  const plan = planLayers(names, base.model.numLayers, o.layers ?? {});
   const trainable = plan.trainable.length === Object.keys(bundle.model.specs).length ? undefined : plan.trainable;
   const config: TrainConfig = { ...cfg, trainable, lrScale: Object.keys(plan.lrScale).length ? plan.lrScale : undefined };
 

@@ -4,8 +4,7 @@
  * one token at a time with their carried state.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { Gpt } from '../models/gpt.js';
-import { buildForwardGraph } from '../models/lm.js';
+import { buildForwardGraph, type Decoding } from '../models/lm.js';
 import { CompiledGraph, type CompileOptions, type Feeds, type InputSpec, type TypedArray } from '../runtime/session.js';
 import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
@@ -21,8 +20,11 @@ export interface DecoderOptions {
 
 export async function createDecoder(bundle: ModelBundle, batch: number, opts: DecoderOptions = {}): Promise<IncrementalDecoder> {
   if (!(Number.isInteger(batch) && batch > 0)) throw new InkwellError(`batch must be a positive integer, got ${batch}`);
-  return bundle.model instanceof Gpt ? GptDecoder.create(bundle.model, bundle, batch, opts) : RecurrentDecoder.create(bundle, batch, opts);
+  const decoding = bundle.model.decoding;
+  return decoding.type === 'kv-cache' ? KvCacheDecoder.create(decoding, bundle, batch, opts) : RecurrentDecoder.create(bundle, batch, opts);
 }
+
+type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
 
 /**
  * Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
@@ -46,7 +48,7 @@ function checkTokens(tokens: Int32Array, batch: number, vocab: number): number {
   return T;
 }
 
-/** Whether a GPT decoder of this batch keeps its cache per head (see GptDecoder). */
+/** Whether a key/value-cache decoder of this batch keeps its cache per head (see KvCacheDecoder). */
 const perHeadCache = (batch: number): boolean => batch > 1;
 
 /** Cache capacity grows by this many tokens per sequence at a time (so it is re-laid out once per 64 tokens). */
@@ -62,7 +64,7 @@ const CACHE_STEP = 64;
  *   [batch, n_head, capacity, head_dim] (the 'heads' graph), fed whole, with the
  *   attention mask hiding the slots past `length`.
  */
-class GptDecoder implements IncrementalDecoder {
+class KvCacheDecoder implements IncrementalDecoder {
   readonly vocabSize: number;
   readonly maxLength: number;
   length = 0;
@@ -73,19 +75,23 @@ class GptDecoder implements IncrementalDecoder {
   private readonly fetch: string[];
 
   private constructor(
-    private readonly model: Gpt,
+    private readonly shape: KvCacheDecoding,
+    vocabSize: number,
+    contextLength: number,
     readonly batch: number,
     private readonly session: CompiledGraph,
   ) {
-    this.vocabSize = model.config.vocabSize;
-    this.maxLength = model.config.nPositions;
-    this.fetch = ['logits', ...Array.from({ length: model.config.nLayer }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
+    this.vocabSize = vocabSize;
+    this.maxLength = contextLength;
+    this.fetch = ['logits', ...Array.from({ length: shape.layers }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
   }
 
-  static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
-    const { graph, outputs } = model.buildDecodeGraph({ cache: perHeadCache(batch) ? 'heads' : 'append' });
+  static async create(decoding: KvCacheDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<KvCacheDecoder> {
+    const { model } = bundle;
+    if (model.contextLength === null) throw new InkwellError(`a key/value cache needs a model with a fixed context, '${model.kind}' has none`);
+    const { graph, outputs } = decoding.buildGraph({ cache: perHeadCache(batch) ? 'heads' : 'append' });
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    return new GptDecoder(model, batch, session);
+    return new KvCacheDecoder(decoding, model.vocabSize, model.contextLength, batch, session);
   }
 
   private get perHead(): boolean {
@@ -97,7 +103,7 @@ class GptDecoder implements IncrementalDecoder {
   }
 
   async feed(tokens: Int32Array): Promise<Float32Array> {
-    const { nLayer, nHead: H, nEmbd: C } = this.model.config;
+    const { layers: nLayer, heads: H, width: C } = this.shape;
     const [B, V, P] = [this.batch, this.vocabSize, this.length];
     const T = checkTokens(tokens, B, V);
     if (P + T > this.maxLength) throw new InkwellError(`feed: ${P + T} tokens exceed the model's context of ${this.maxLength}`);
@@ -130,7 +136,7 @@ class GptDecoder implements IncrementalDecoder {
 
   /** Writes the new rows [batch, T, n_embd] (heads merged) into one cache after its first P. */
   private write(cache: Float32Array, rows: Float32Array, P: number, T: number): void {
-    const [B, N, { nHead: H, nEmbd: C }] = [this.batch, this.capacity, this.model.config];
+    const [B, N, { heads: H, width: C }] = [this.batch, this.capacity, this.shape];
     if (!this.perHead) {
       cache.set(rows, P * C);
       return;
@@ -146,7 +152,7 @@ class GptDecoder implements IncrementalDecoder {
   /** Grows every cache to hold `tokens` per sequence, keeping its first `length` rows. */
   private reserve(tokens: number): void {
     if (tokens <= this.capacity) return;
-    const { nHead: H, nEmbd: C, nLayer } = this.model.config;
+    const { heads: H, width: C, layers: nLayer } = this.shape;
     // Rows of `width` floats, each `old` long and `length` filled: one per (sequence, head), or one in all.
     const [rows, width, old] = this.perHead ? [this.batch * H, C / H, this.capacity] : [1, C, this.capacity];
     const N = Math.min(this.maxLength, Math.ceil(tokens / CACHE_STEP) * CACHE_STEP);

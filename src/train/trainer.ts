@@ -14,7 +14,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/sa
 import { recover, writeFilesAtomically } from '../io/transaction.js';
 import { buildEvalGraph, buildTrainGraph, GRAD_PREFIX } from '../models/lm.js';
 import { CompiledGraph, NonFiniteError, type TypedArray } from '../runtime/session.js';
-import { pickSpecs, trainableView } from '../nn/scopes.js';
+import { pickSpecs, trainableView } from '../models/scopes.js';
 import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
