@@ -12,7 +12,8 @@ import { countParams } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 import { compareWithOriginal, type ComparisonOptions, type ComparisonResult } from './comparison.js';
-import { findRunData, readSplit } from './eval-data.js';
+import { readSplit } from './eval-data.js';
+import { findRunData } from '../train/run-dir.js';
 import { KneserNeyModel, totalNll, UnigramModel, type TokenLanguageModel } from './ngram-lm.js';
 import { evaluatePerplexity, type PerplexityResult } from './perplexity.js';
 

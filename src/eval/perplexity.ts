@@ -15,8 +15,9 @@
  * at T/S times the compute.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { buildEvalGraph, carriesState } from '../models/lm.js';
-import { CompiledGraph, type TypedArray } from '../runtime/session.js';
+import { buildEvalGraph, carriesState, stateNames } from '../models/lm.js';
+import type { TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 
@@ -77,11 +78,10 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
   const B = Math.min(o.batch ?? Math.max(1, Math.min(16, Math.floor(LOGITS_BUDGET / (T * V)))), windows);
   const steps = Math.ceil(windows / B);
 
-  const { graph, outputs } = buildEvalGraph(model, B, T, { withLogits: true });
-  const session = await CompiledGraph.compile(graph, outputs, { threads: o.threads });
-  const stateInputs = session.inputs.filter((i) => i.name.startsWith('state.'));
-  const state = new Map<string, TypedArray>(stateInputs.map((s) => [s.name, new Float32Array((s.shape as number[]).reduce((a, b) => a * b, 1))]));
-  const weightFeeds = Object.fromEntries(weights);
+  const runner = new CompiledStep({ weights, state: stateNames(model), threads: o.threads });
+  const graph = () => buildEvalGraph(model, B, T, { withLogits: true });
+  // A lane's state runs on from one window to the next (recurrent models).
+  const carry = new Map<string, TypedArray>();
 
   let nats = 0;
   let top1 = 0;
@@ -98,8 +98,7 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
         x.set(tokens.subarray(w * S, w * S + T), b * T);
         y.set(tokens.subarray(w * S + 1, w * S + T + 1), b * T);
       }
-      const out = await session.run({ ...weightFeeds, ...Object.fromEntries(state), ids: x, targets: y });
-      for (const s of stateInputs) state.set(s.name, out[`${s.name}.out`]!);
+      const out = await runner.run('eval', graph, { ids: x, targets: y }, { carry, fetch: ['logits'] });
       const logits = out.logits as Float32Array;
       for (let b = 0; b < B; b++) {
         if (windowOf(b) >= windows) continue;
@@ -116,7 +115,7 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
       o.onProgress?.(step + 1, steps);
     }
   } finally {
-    await session.release();
+    await runner.release();
   }
 
   const scored = T + (windows - 1) * S;

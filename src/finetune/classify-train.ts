@@ -8,12 +8,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { GraphOutputs } from '../graph/onnx.js';
-import type { Graph } from '../graph/tensor.js';
-import { GRAD_PREFIX } from '../models/lm.js';
+import { GRAD_PREFIX, stateNames } from '../models/lm.js';
 import { initWeights, type Weights } from '../nn/params.js';
 import { pickSpecs } from '../models/scopes.js';
-import { CompiledGraph, type TypedArray } from '../runtime/session.js';
+import type { TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import { clipGradNorm, createOptimizer } from '../train/optimizers.js';
 import { learningRate } from '../train/schedule.js';
 import { InkwellError } from '../utils/errors.js';
@@ -94,20 +93,8 @@ export async function trainClassifier(o: ClassifyTrainOptions): Promise<Classify
   const evalSet = encodeExamples(evalRows, labels, tok, o.maxLength, padTokenId, o.evalFile);
   if (train.length < o.batchSize) throw new InkwellError(`--train ${o.trainFile} has ${train.length} examples, fewer than one batch of ${o.batchSize}`);
 
-  const sessions = new Map<string, Promise<CompiledGraph>>();
-  const session = (key: string, build: () => { graph: Graph; outputs: GraphOutputs }) => {
-    let s = sessions.get(key);
-    if (!s) {
-      const { graph, outputs } = build();
-      sessions.set(key, (s = CompiledGraph.compile(graph, outputs, { threads: o.threads })));
-    }
-    return s;
-  };
-  const feeds = (c: CompiledGraph, b: ClassBatch, withLabels: boolean): Record<string, TypedArray> => {
-    const f = batchFeeds(c, weights, b);
-    if (withLabels) f.labels = b.labels;
-    return f;
-  };
+  // Every sequence starts from a zero state (recurrent bases).
+  const runner = new CompiledStep({ weights, state: stateNames(classifier.base), threads: o.threads });
 
   const evaluate = async (): Promise<ClassificationMetrics & { loss: number }> => {
     const predicted: number[] = [];
@@ -115,8 +102,8 @@ export async function trainClassifier(o: ClassifyTrainOptions): Promise<Classify
     for (let i = 0; i < evalSet.length; i += o.batchSize) {
       const rows = evalSet.slice(i, i + o.batchSize);
       const b = makeBatch(rows, o.batchSize, o.maxLength, padTokenId);
-      const c = await session(`eval:${b.length}`, () => classifier.buildGraph(o.batchSize, b.length, { train: false, withLoss: false }));
-      const logits = (await c.run(feeds(c, b, false))).logits as Float32Array;
+      const out = await runner.run(`eval:${b.length}`, () => classifier.buildGraph(o.batchSize, b.length, { train: false, withLoss: false }), batchFeeds(b));
+      const logits = out.logits as Float32Array;
       const K = labels.length;
       rows.forEach((e, r) => {
         const row = logits.subarray(r * K, (r + 1) * K);
@@ -152,8 +139,8 @@ export async function trainClassifier(o: ClassifyTrainOptions): Promise<Classify
       cursor += o.batchSize;
       const phase = step < (o.freezeSteps ?? 0) ? 'head' : 'all';
       const names = phase === 'head' ? headOnly : trainable;
-      const c = await session(`train:${phase}:${b.length}`, () => classifier.buildGraph(o.batchSize, b.length, { train: true, withLoss: true, trainable: names }));
-      const out = await c.run(feeds(c, b, true), { random: () => dropoutRng.float(), checkFinite: ['loss'] });
+      const graph = () => classifier.buildGraph(o.batchSize, b.length, { train: true, withLoss: true, trainable: names });
+      const out = await runner.run(`train:${phase}:${b.length}`, graph, { ...batchFeeds(b), labels: b.labels }, { random: () => dropoutRng.float(), checkFinite: ['loss'] });
       const grads = new Map(names.map((n) => [n, out[GRAD_PREFIX + n] as Float32Array]));
       clipGradNorm(grads, o.gradClip);
       const lr = learningRate(schedule, step);
@@ -202,7 +189,7 @@ export async function trainClassifier(o: ClassifyTrainOptions): Promise<Classify
     saveClassifier(o.outDir, bundle, { 'classify_report.json': JSON.stringify(report, null, 2) + '\n', 'classify_report.md': reportMarkdown(report) });
     return report;
   } finally {
-    for (const s of sessions.values()) await (await s).release();
+    await runner.release();
   }
 }
 
@@ -222,17 +209,13 @@ export async function predict(b: ClassifierBundle, texts: readonly string[], thr
   });
   const out: Prediction[] = [];
   const batch = Math.min(32, examples.length);
-  const sessions = new Map<number, CompiledGraph>();
+  const step = new CompiledStep({ weights: b.weights, state: stateNames(classifier.base), threads });
   try {
     for (let i = 0; i < examples.length; i += batch) {
       const rows = examples.slice(i, i + batch);
       const bt = makeBatch(rows, batch, maxLength, padTokenId);
-      let c = sessions.get(bt.length);
-      if (!c) {
-        const { graph, outputs } = classifier.buildGraph(batch, bt.length, { train: false, withLoss: false });
-        sessions.set(bt.length, (c = await CompiledGraph.compile(graph, outputs, { threads })));
-      }
-      const logits = (await c.run(batchFeeds(c, b.weights, bt))).logits as Float32Array;
+      const run = await step.run(`eval:${bt.length}`, () => classifier.buildGraph(batch, bt.length, { train: false, withLoss: false }), batchFeeds(bt));
+      const logits = run.logits as Float32Array;
       const K = labels.length;
       rows.forEach((_, r) => {
         const row = logits.subarray(r * K, (r + 1) * K);
@@ -241,20 +224,14 @@ export async function predict(b: ClassifierBundle, texts: readonly string[], thr
       });
     }
   } finally {
-    for (const c of sessions.values()) await c.release();
+    await step.release();
   }
   return out;
 }
 
-/** The weights the graph reads (an RNN's unused LM head is not among them), the batch, and zero RNN state: every sequence starts afresh. */
-function batchFeeds(c: CompiledGraph, weights: Weights, b: ClassBatch): Record<string, TypedArray> {
-  const f: Record<string, TypedArray> = { input_ids: b.inputIds, attention_mask: b.attentionMask };
-  for (const s of c.inputs) {
-    const w = weights.get(s.name);
-    if (w) f[s.name] = w;
-    else if (s.name.startsWith('state.')) f[s.name] = new Float32Array((s.shape as number[]).reduce((a, d) => a * d, 1));
-  }
-  return f;
+/** A batch's token ids and attention mask, as the classifier's graphs name them. */
+function batchFeeds(b: ClassBatch): Record<string, TypedArray> {
+  return { input_ids: b.inputIds, attention_mask: b.attentionMask };
 }
 
 function argmax(row: ArrayLike<number>): number {

@@ -20,7 +20,10 @@ import { InkwellError } from '../utils/errors.js';
 import { writeJsonAtomic, writeFileAtomic } from '../utils/fs.js';
 import { planLayers, type LayerPlan } from './layers.js';
 import { LoraModel, type LoraConfig } from '../models/lora.js';
-import { validationLoss } from './val-loss.js';
+import { stateNames } from '../models/lm.js';
+import { CompiledStep } from '../runtime/step.js';
+import { validationLoss } from '../train/validation.js';
+import { DATA_DIR, findRunData } from '../train/run-dir.js';
 
 export interface FinetuneOptions {
   /** The pretrained model directory (a run, its best/, or an imported Hugging Face GPT-2). */
@@ -57,16 +60,6 @@ export interface FinetuneReport {
   outputs: { best: string; adapter?: string; merged?: string };
 }
 
-export const DATA_DIR = 'data';
-
-/** The original run's token cache: FROM/data, or FROM/../data when FROM is a run's best/. */
-export function findOriginalData(from: string): string | null {
-  for (const dir of [path.join(from, DATA_DIR), path.join(from, '..', DATA_DIR)]) {
-    if (fs.existsSync(path.join(dir, 'meta.json'))) return dir;
-  }
-  return null;
-}
-
 /** loadModel, with a missing directory reported against the --from flag. */
 export function loadBase(from: string): ModelBundle {
   if (!fs.existsSync(from)) throw new InkwellError(`--from ${from} does not exist`, 'pass a trained model directory (a run, its best/, or a Hugging Face GPT-2 directory)');
@@ -88,7 +81,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   const train = openTokenCacheSplit(dataDir, 'train', base.tokenizer);
   const val = openTokenCacheSplit(dataDir, 'val', base.tokenizer);
   if (val.length <= cfg.contextLength) throw new InkwellError(`the validation split of the new corpus has only ${val.length} tokens`, 'raise --val-fraction or add text');
-  const originalData = findOriginalData(o.from);
+  const originalData = findRunData(o.from);
   const original = originalData ? openTokenCacheSplit(originalData, 'val', base.tokenizer) : null;
 
   const bundle = o.lora ? withLora(base, o.lora, cfg.seed) : { model: base.model, weights: base.weights, tokenizer: base.tokenizer };
@@ -97,8 +90,18 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   const trainable = plan.trainable.length === Object.keys(bundle.model.specs).length ? undefined : plan.trainable;
   const config: TrainConfig = { ...cfg, trainable, lrScale: Object.keys(plan.lrScale).length ? plan.lrScale : undefined };
 
-  const evalOpts = { batchSize: cfg.batchSize, contextLength: cfg.contextLength, batches: cfg.evalBatches ?? 20, threads: cfg.threads };
-  const losses = async (b: ModelBundle, sources: Array<TokenSource | null>) => Promise.all(sources.map((s) => (s ? validationLoss(b, s, evalOpts) : Promise.resolve(NaN))));
+  const evalOpts = { batchSize: cfg.batchSize, contextLength: cfg.contextLength, batches: cfg.evalBatches ?? 20 };
+  // The trainer's validation loss, on each source (NaN where there is none).
+  const losses = async (b: ModelBundle, sources: Array<TokenSource | null>): Promise<number[]> => {
+    const step = new CompiledStep({ weights: b.weights, state: stateNames(b.model), threads: cfg.threads });
+    try {
+      const out: number[] = [];
+      for (const s of sources) out.push(s ? await validationLoss(step, b.model, s, evalOpts) : NaN);
+      return out;
+    } finally {
+      await step.release();
+    }
+  };
   stage('measuring validation loss before fine-tuning');
   const [newBefore, origBefore] = await losses(bundle, [val, original]);
 

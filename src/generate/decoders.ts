@@ -4,9 +4,9 @@
  * one token at a time with their carried state.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { buildForwardGraph, type Decoding } from '../models/lm.js';
-import { CompiledGraph, type CompileOptions, type Feeds, type InputSpec, type TypedArray } from '../runtime/session.js';
-import { shapeSize, staticShape } from '../graph/tensor.js';
+import { buildForwardGraph, stateNames, type BuiltGraph, type Decoding } from '../models/lm.js';
+import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
 import type { IncrementalDecoder } from './decoder.js';
@@ -21,10 +21,17 @@ export interface DecoderOptions {
 export async function createDecoder(bundle: ModelBundle, batch: number, opts: DecoderOptions = {}): Promise<IncrementalDecoder> {
   if (!(Number.isInteger(batch) && batch > 0)) throw new InkwellError(`batch must be a positive integer, got ${batch}`);
   const decoding = bundle.model.decoding;
-  return decoding.type === 'kv-cache' ? KvCacheDecoder.create(decoding, bundle, batch, opts) : RecurrentDecoder.create(bundle, batch, opts);
+  return (DECODERS[decoding.type] as DecoderFactory<Decoding>)(decoding, bundle, batch, opts);
 }
 
 type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
+type DecoderFactory<D extends Decoding> = (decoding: D, bundle: ModelBundle, batch: number, opts: DecoderOptions) => Promise<IncrementalDecoder>;
+
+/** The decoder for each way of decoding a model says it has (LanguageModel.decoding). */
+const DECODERS: { [T in Decoding['type']]: DecoderFactory<Extract<Decoding, { type: T }>> } = {
+  'kv-cache': (d, bundle, batch, opts) => KvCacheDecoder.create(d, bundle, batch, opts),
+  recurrent: (d, bundle, batch, opts) => RecurrentDecoder.create(d, bundle, batch, opts),
+};
 
 /**
  * Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
@@ -174,22 +181,22 @@ class KvCacheDecoder implements IncrementalDecoder {
 class RecurrentDecoder implements IncrementalDecoder {
   readonly maxLength = Infinity;
   length = 0;
-  private state = new Map<string, TypedArray>();
-  /** The carried-state inputs (`state.h`, `state.c`), each fed back from its `.out` output. */
-  private readonly stateInputs: readonly InputSpec[];
+  /** The carried state (`state.h`, `state.c`), each fed back from its `.out` output; empty: zeros. */
+  private readonly state = new Map<string, TypedArray>();
 
   private constructor(
     readonly batch: number,
     readonly vocabSize: number,
-    private readonly session: CompiledGraph,
-  ) {
-    this.stateInputs = session.inputs.filter((i) => i.name.startsWith('state.'));
-  }
+    private readonly step: CompiledStep,
+    private readonly graph: () => BuiltGraph,
+  ) {}
 
-  static async create(bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
-    const { graph, outputs } = buildForwardGraph(bundle.model, batch, 1);
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    return new RecurrentDecoder(batch, bundle.model.vocabSize, session);
+  static async create(_decoding: Decoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
+    const { model } = bundle;
+    const step = new CompiledStep({ state: stateNames(model), threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
+    const graph = () => buildForwardGraph(model, batch, 1);
+    await step.prepare(STEP, graph);
+    return new RecurrentDecoder(batch, model.vocabSize, step, graph);
   }
 
   reset(): void {
@@ -204,17 +211,16 @@ class RecurrentDecoder implements IncrementalDecoder {
     for (let t = 0; t < T; t++) {
       const ids = new BigInt64Array(B);
       for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
-      const feeds: Record<string, TypedArray> = { ids };
-      for (const s of this.stateInputs) feeds[s.name] = this.state.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
-      const out = await this.session.run(feeds);
-      for (const s of this.stateInputs) this.state.set(s.name, out[`${s.name}.out`]!);
-      logits = out.logits as Float32Array;
+      logits = (await this.step.run(STEP, this.graph, { ids }, { carry: this.state })).logits as Float32Array;
     }
     this.length += T;
     return logits!;
   }
 
   release(): Promise<void> {
-    return this.session.release();
+    return this.step.release();
   }
 }
+
+/** The recurrent decoder's one session. */
+const STEP = 'step';

@@ -87,9 +87,14 @@ export function zeroState(model: LanguageModel, batch: number): Record<string, F
   return Object.fromEntries(Object.entries(model.stateShapes(batch)).map(([name, shape]) => [name, new Float32Array(shapeSize(staticShape(name, shape)))]));
 }
 
+/** The names of the model's carried-state inputs, each returned by its graphs as `<name>.out` (empty for models without state). */
+export function stateNames(model: LanguageModel): string[] {
+  return Object.keys(model.stateShapes(1));
+}
+
 /** Whether the model carries state from one window to the next (recurrent models). */
 export function carriesState(model: LanguageModel): boolean {
-  return Object.keys(model.stateShapes(1)).length > 0;
+  return stateNames(model).length > 0;
 }
 
 export const GRAD_PREFIX = 'grad.';

@@ -18,9 +18,9 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordLevel } from '../tokenizers/word-level.js';
 import { writeJsonAtomic } from '../utils/fs.js';
 import type { ModelSpec, RunSpec, TokenizerSpec } from './presets.js';
+import { DATA_DIR } from './run-dir.js';
 import { Trainer, type TrainerEvents } from './trainer.js';
 
-const DATA_DIR = 'data';
 const SPEC_FILE = 'run.json';
 
 export function createModel(spec: ModelSpec, vocabSize: number): LanguageModel {

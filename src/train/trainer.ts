@@ -12,14 +12,16 @@ import type { TokenSource } from '../data/token-source.js';
 import { loadModel, modelFiles, saveModel, type ModelBundle } from '../io/model-dir.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { recover, writeFilesAtomically } from '../io/transaction.js';
-import { buildEvalGraph, buildTrainGraph, GRAD_PREFIX } from '../models/lm.js';
-import { CompiledGraph, NonFiniteError, type TypedArray } from '../runtime/session.js';
+import { buildTrainGraph, GRAD_PREFIX, stateNames } from '../models/lm.js';
+import { NonFiniteError, type TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import { pickSpecs, trainableView } from '../models/scopes.js';
-import { shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
+import { BEST_DIR } from './run-dir.js';
+import { validationLoss } from './validation.js';
 
 export interface TrainConfig {
   batchSize: number;
@@ -122,9 +124,9 @@ export class Trainer {
   private bestStep: number | null = null;
   private evalsWithoutImprovement = 0;
   private elapsedBefore = 0;
-  private carry = new Map<string, Float32Array>();
-  private trainStep?: CompiledGraph;
-  private evalStep?: CompiledGraph;
+  private carry = new Map<string, TypedArray>();
+  /** Train and eval graphs, compiled once, fed the bundle's weights (updated in place by the optimizer). */
+  private readonly runner: CompiledStep;
 
   constructor(private readonly o: TrainerOptions) {
     this.cfg = withDefaults(o.config);
@@ -132,6 +134,7 @@ export class Trainer {
     const specs = this.cfg.trainable ? pickSpecs(o.bundle.model.specs, this.cfg.trainable) : o.bundle.model.specs;
     this.optimizer = createOptimizer(this.cfg.optimizer, specs, this.cfg.lrScale);
     this.rng = new Rng(`${this.cfg.seed}:dropout`);
+    this.runner = new CompiledStep({ weights: o.bundle.weights, state: stateNames(o.bundle.model), threads: this.cfg.threads });
   }
 
   /**
@@ -186,9 +189,7 @@ export class Trainer {
     const { model: full, weights } = this.o.bundle;
     const c = this.cfg;
     const model = c.trainable ? trainableView(full, c.trainable) : full;
-    this.trainStep ??= await compile(buildTrainGraph(model, c.batchSize, c.contextLength), c.threads);
-    if (this.o.val) this.evalStep ??= await compile(buildEvalGraph(full, c.batchSize, c.contextLength), c.threads);
-    const stateInputs = this.trainStep.inputs.filter((i) => i.name.startsWith('state.'));
+    const trainGraph = () => buildTrainGraph(model, c.batchSize, c.contextLength);
 
     const t0 = performance.now();
     let windowStart = performance.now();
@@ -203,16 +204,13 @@ export class Trainer {
       for (let micro = 0; micro < c.gradAccum; micro++) {
         const batch = this.batcher.next();
         if (batch.newEpoch) this.carry.clear();
-        const feeds: Record<string, TypedArray> = { ...Object.fromEntries(weights), ids: batch.x, targets: batch.y };
-        for (const s of stateInputs) feeds[s.name] = this.carry.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
         let out: Record<string, TypedArray>;
         try {
-          out = await this.trainStep.run(feeds, { random: () => this.rng.float(), checkFinite: ['loss'] });
+          out = await this.runner.run('train', trainGraph, { ids: batch.x, targets: batch.y }, { carry: this.carry, random: () => this.rng.float(), checkFinite: ['loss'] });
         } catch (err) {
           if (err instanceof NonFiniteError) throw this.divergedError();
           throw err;
         }
-        for (const s of stateInputs) this.carry.set(s.name, out[`${s.name}.out`] as Float32Array);
         lossSum += (out.loss as Float32Array)[0]!;
         if (!grads) {
           grads = new Map(Object.keys(model.specs).map((n) => [n, out[GRAD_PREFIX + n] as Float32Array]));
@@ -247,14 +245,14 @@ export class Trainer {
         this.appendMetrics({ step: info.step, loss: info.loss, lr: info.lr, grad_norm: gradNorm, tokens_per_s: info.tokensPerSecond, elapsed_s: info.elapsedSeconds });
         this.o.events?.onStep?.(info);
       }
-      if (this.evalStep && ((c.evalInterval > 0 && this.step % c.evalInterval === 0) || last)) {
+      if (this.o.val && ((c.evalInterval > 0 && this.step % c.evalInterval === 0) || last)) {
         lastVal = await this.evaluate();
         const improved = this.bestValLoss === null || lastVal < this.bestValLoss;
         if (improved) {
           this.bestValLoss = lastVal;
           this.bestStep = this.step;
           this.evalsWithoutImprovement = 0;
-          if (this.o.outDir) saveModel(path.join(this.o.outDir, 'best'), this.o.bundle);
+          if (this.o.outDir) saveModel(path.join(this.o.outDir, BEST_DIR), this.o.bundle);
         } else {
           this.evalsWithoutImprovement++;
         }
@@ -281,22 +279,11 @@ export class Trainer {
   async evaluate(): Promise<number> {
     const c = this.cfg;
     if (!this.o.val) throw new InkwellError('no validation data was given');
-    this.evalStep ??= await compile(buildEvalGraph(this.o.bundle.model, c.batchSize, c.contextLength), c.threads);
-    const batcher = new WindowBatcher(this.o.val, { batchSize: c.batchSize, contextLength: c.contextLength, mode: 'random', seed: 1 });
-    const stateInputs = this.evalStep.inputs.filter((i) => i.name.startsWith('state.'));
-    let sum = 0;
-    for (let i = 0; i < c.evalBatches; i++) {
-      const b = batcher.next();
-      const feeds: Record<string, TypedArray> = { ...Object.fromEntries(this.o.bundle.weights), ids: b.x, targets: b.y };
-      for (const s of stateInputs) feeds[s.name] = new Float32Array(shapeSize(staticShape(s.name, s.shape)));
-      sum += ((await this.evalStep.run(feeds)).loss as Float32Array)[0]!;
-    }
-    return sum / c.evalBatches;
+    return validationLoss(this.runner, this.o.bundle.model, this.o.val, { batchSize: c.batchSize, contextLength: c.contextLength, batches: c.evalBatches });
   }
 
   async release(): Promise<void> {
-    await this.trainStep?.release();
-    await this.evalStep?.release();
+    await this.runner.release();
   }
 
   private checkpoint(elapsedSeconds: number): void {
@@ -305,7 +292,7 @@ export class Trainer {
     const files = modelFiles(this.o.bundle, meta);
     const opt = new Map<string, NamedTensor>();
     for (const [k, v] of this.optimizer.state()) opt.set(k, { shape: [v.length], data: v });
-    for (const [k, v] of this.carry) opt.set(CARRY_PREFIX + k, { shape: [v.length], data: v });
+    for (const [k, v] of this.carry) opt.set(CARRY_PREFIX + k, { shape: [v.length], data: v as Float32Array });
     files.set(OPTIMIZER_FILE, encodeSafetensors(opt, meta));
     const state: TrainerState = {
       version: 1,
@@ -334,10 +321,6 @@ export class Trainer {
     const where = this.o.outDir ? `; the last good checkpoint is in ${this.o.outDir}` : '';
     return new InkwellError(`training diverged: the loss or gradients became NaN/inf at step ${this.step + 1}${where}`, 'lower the learning rate or enable --grad-clip');
   }
-}
-
-function compile({ graph, outputs }: ReturnType<typeof buildTrainGraph>, threads: number | undefined): Promise<CompiledGraph> {
-  return CompiledGraph.compile(graph, outputs, { threads });
 }
 
 type Optional = 'threads' | 'trainable' | 'lrScale';
