@@ -20,8 +20,8 @@ import { buildForwardGraph, carriesState, stateNames, type LanguageModel } from 
 import { countParams, initWeights, type Weights } from '../nn/params.js';
 import { CompiledStep } from '../runtime/step.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { createModel } from '../train/pipeline.js';
-import type { ModelSpec } from '../train/presets.js';
+import { createModel, resolveSpec, trainTokenizer } from '../train/run-spec.js';
+import type { ModelSpec, RunSpec } from '../train/presets.js';
 import type { OptimizerConfig, OptimizerName } from '../train/optimizers.js';
 import { Trainer, type EvalInfo, type StepInfo, type TrainConfig } from '../train/trainer.js';
 import { InkwellError } from '../utils/errors.js';
@@ -73,6 +73,16 @@ export class TextModel {
   static create(o: { tokenizer: Tokenizer; model: ModelSpec; seed?: number }): TextModel {
     const model = createModel(o.model, o.tokenizer.vocabSize);
     return new TextModel(model, initWeights(model.specs, o.seed ?? 0), o.tokenizer);
+  }
+
+  /**
+   * A new model as a preset (by name) or run spec describes it, as `inkwell train
+   * --preset` makes it: the spec's tokenizer trained on `texts`, the model
+   * initialised from the spec's seed.
+   */
+  static fromSpec(spec: RunSpec | string, texts: readonly string[]): TextModel {
+    const s = typeof spec === 'string' ? resolveSpec({ preset: spec }) : spec;
+    return TextModel.create({ tokenizer: trainTokenizer(texts, s.tokenizer), model: s.model, seed: s.train.seed });
   }
 
   /** Loads a model directory written by `save`, `inkwell train` or a Hugging Face GPT-2 export of inkwell. */

@@ -60,6 +60,58 @@ export interface FinetuneReport {
   outputs: { best: string; adapter?: string; merged?: string };
 }
 
+/** The knobs of a fine-tuning run; `finetuneConfig` turns them into the trainer's settings. */
+export interface FinetuneRecipe {
+  steps: number;
+  lr: number;
+  warmup: number;
+  batchSize: number;
+  context: number;
+  weightDecay: number;
+  gradClip: number;
+  evalInterval: number;
+  evalBatches: number;
+  patience: number;
+  seed: number;
+  threads?: number;
+}
+
+/** What `inkwell finetune` does unless told otherwise. */
+export const FINETUNE_DEFAULTS: Omit<FinetuneRecipe, 'threads'> = {
+  steps: 500,
+  // Well below a pretraining rate: the model is already good, and a high rate forgets it.
+  lr: 3e-4,
+  warmup: 50,
+  batchSize: 16,
+  context: 64,
+  weightDecay: 0.01,
+  gradClip: 1,
+  // Frequent evaluations with a short patience: fine-tuning overfits a small corpus quickly.
+  evalInterval: 50,
+  evalBatches: 20,
+  patience: 3,
+  seed: 1337,
+};
+
+/** A fresh AdamW (β2 0.99, decoupled decay), warmup then cosine to lr/10 over the run, one checkpoint at the end. */
+export function finetuneConfig(r: FinetuneRecipe): TrainConfig {
+  return {
+    batchSize: r.batchSize,
+    contextLength: r.context,
+    maxSteps: r.steps,
+    optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: r.weightDecay },
+    schedule: { lr: r.lr, warmupSteps: r.warmup, decay: 'cosine', decaySteps: r.steps, minLr: r.lr / 10 },
+    gradClip: r.gradClip,
+    evalInterval: r.evalInterval,
+    evalBatches: r.evalBatches,
+    patience: r.patience,
+    checkpointInterval: r.steps,
+    logInterval: 10,
+    seed: r.seed,
+    threads: r.threads,
+  };
+}
+
 /** loadModel, with a missing directory reported against the --from flag. */
 export function loadBase(from: string): ModelBundle {
   if (!fs.existsSync(from)) throw new InkwellError(`--from ${from} does not exist`, 'pass a trained model directory (a run, its best/, or a Hugging Face GPT-2 directory)');
