@@ -36,7 +36,7 @@ export { PRESETS, type RunSpec } from './train/presets.js';
 
 // Generation and evaluation
 export { createDecoder } from './generate/decoders.js';
-export type { IncrementalDecoder } from './generate/decoder.js';
+export type { IncrementalDecoder } from './generate/incremental-decoder.js';
 export { generate, generateEvents, generateText, generateBatch, type GenerateOptions, type GenerationResult } from './generate/generate.js';
 export { TokenSampler, type SamplingOptions } from './generate/sampling.js';
 export { evaluatePerplexity, type PerplexityResult } from './eval/perplexity.js';

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type { WinkMethods } from 'wink-nlp';
+import { LAYOUT_TYPES, wink as nlp } from '../tokenizers/words.js';
 
 /**
  * The tutorial's spaCy/NLTK preprocessing, done with wink-nlp's English lite
@@ -17,25 +16,6 @@ export interface WordOptions {
   /** Keep punctuation tokens (default true). */
   punctuation?: boolean;
 }
-
-let cached: WinkMethods | undefined;
-
-/**
- * wink-nlp instance, created on first use. Loading the library and its model
- * takes ~0.4 s, so they are required here rather than imported at the top:
- * every CLI command imports this module, few of them tokenise words.
- */
-function nlp(): WinkMethods {
-  if (!cached) {
-    const require = createRequire(import.meta.url);
-    const winkNLP = require('wink-nlp') as typeof import('wink-nlp').default;
-    cached = winkNLP(require('wink-eng-lite-web-model') as Parameters<typeof winkNLP>[0]);
-  }
-  return cached;
-}
-
-/** Token kinds that are layout, not words: runs of spaces, tabs and newlines. */
-const LAYOUT_TYPES = new Set(['tabCRLF', 'spacing']);
 
 export function splitSentences(text: string): string[] {
   return nlp().readDoc(text).sentences().out();

@@ -9,7 +9,7 @@ import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from 
 import { CompiledStep } from '../runtime/step.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import type { IncrementalDecoder } from './decoder.js';
+import type { IncrementalDecoder } from './incremental-decoder.js';
 
 export interface DecoderOptions {
   /** ONNX Runtime threads (default: all cores). */

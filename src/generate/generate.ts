@@ -14,7 +14,7 @@ import { randomInt } from 'node:crypto';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
-import type { IncrementalDecoder } from './decoder.js';
+import type { IncrementalDecoder } from './incremental-decoder.js';
 import { resolveSampling, TokenSampler, type SamplingOptions } from './sampling.js';
 import { IncrementalDetokenizer, StopSequenceFilter } from './text-stream.js';
 

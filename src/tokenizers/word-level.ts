@@ -1,5 +1,5 @@
 import { InkwellError } from '../utils/errors.js';
-import { tokenizeWords } from '../data/nlp.js';
+import { splitWords } from './words.js';
 import {
   addedToken, forEachSegment, hashJson, inferSpecialRoles, specialTokenPattern, specialTokensConfig,
   type SpecialTokenIds, type Tokenizer, type TokenizerJson,
@@ -64,7 +64,7 @@ export class WordLevelTokenizer implements Tokenizer {
   encode(text: string): number[] {
     const out: number[] = [];
     forEachSegment(text, this.specialTokens, this.specialPattern, (segment) => {
-      const units = this.kind === 'char' ? segment : tokenizeWords(this.lowercase ? segment.toLowerCase() : segment);
+      const units = this.kind === 'char' ? segment : splitWords(this.lowercase ? segment.toLowerCase() : segment);
       for (const unit of units) out.push(this.lookup(unit));
     }, (id) => out.push(id));
     return out;
@@ -152,7 +152,7 @@ export function trainWordLevel(texts: Iterable<string>, mode: WordLevelMode, opt
   const lowercase = mode === 'word' && (options.lowercase ?? false);
   const counts = new Map<string, number>();
   for (const text of texts) {
-    const units = mode === 'char' ? text : tokenizeWords(lowercase ? text.toLowerCase() : text);
+    const units = mode === 'char' ? text : splitWords(lowercase ? text.toLowerCase() : text);
     for (const u of units) counts.set(u, (counts.get(u) ?? 0) + 1);
   }
   const minFrequency = options.minFrequency ?? (mode === 'char' ? 1 : 2);
