@@ -18,6 +18,7 @@ import type { LoraConfig } from '../models/lora.js';
 import { pickSpecs } from '../models/scopes.js';
 import { countParams, initWeights, validateWeights, type Weights } from '../nn/params.js';
 import { CompiledStep } from '../runtime/step.js';
+import { adamWCosine } from '../train/run-spec.js';
 import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
@@ -159,23 +160,10 @@ function setUp(o: ClassifyTrainOptions, from?: { weights: Weights; source: strin
   return { task, trainable, evalSet };
 }
 
-/** AdamW, warmup then cosine to lr/10, clipping, evaluation and patience: the trainer's settings for a classifier run. */
+/** AdamW (β2 0.999), warmup then cosine to lr/10, clipping, evaluation and patience, a checkpoint at every evaluation: the trainer's settings for a classifier run. */
 function trainConfig(o: ClassifyTrainOptions, trainable: string[]): TrainConfig {
-  return {
-    batchSize: o.batchSize,
-    contextLength: o.maxLength,
-    maxSteps: o.steps,
-    optimizer: { name: 'adamw', betas: [0.9, 0.999], weightDecay: o.weightDecay },
-    schedule: { lr: o.lr, warmupSteps: o.warmup, decay: 'cosine', decaySteps: o.steps, minLr: o.lr / 10 },
-    gradClip: o.gradClip,
-    evalInterval: o.evalInterval,
-    patience: o.patience,
-    checkpointInterval: o.checkpointInterval ?? o.evalInterval,
-    logInterval: 10,
-    seed: o.seed,
-    threads: o.threads,
-    trainable: o.method === 'full' ? undefined : trainable,
-  };
+  const recipe = { ...o, context: o.maxLength, beta2: 0.999, checkpointInterval: o.checkpointInterval ?? o.evalInterval };
+  return { ...adamWCosine(recipe), trainable: o.method === 'full' ? undefined : trainable };
 }
 
 function trainerDirs(o: ClassifyTrainOptions): { outDir: string; checkpointDir: string } {

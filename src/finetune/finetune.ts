@@ -24,6 +24,7 @@ import { stateNames } from '../models/lm.js';
 import { CompiledStep } from '../runtime/step.js';
 import { validationLoss } from '../train/validation.js';
 import { DATA_DIR, findRunData } from '../train/run-dir.js';
+import { adamWCosine, type AdamWRecipe } from '../train/run-spec.js';
 
 export interface FinetuneOptions {
   /** The pretrained model directory (a run, its best/, or an imported Hugging Face GPT-2). */
@@ -61,20 +62,7 @@ export interface FinetuneReport {
 }
 
 /** The knobs of a fine-tuning run; `finetuneConfig` turns them into the trainer's settings. */
-export interface FinetuneRecipe {
-  steps: number;
-  lr: number;
-  warmup: number;
-  batchSize: number;
-  context: number;
-  weightDecay: number;
-  gradClip: number;
-  evalInterval: number;
-  evalBatches: number;
-  patience: number;
-  seed: number;
-  threads?: number;
-}
+export type FinetuneRecipe = Omit<AdamWRecipe, 'beta2' | 'checkpointInterval'> & { evalBatches: number };
 
 /** What `inkwell finetune` does unless told otherwise. */
 export const FINETUNE_DEFAULTS: Omit<FinetuneRecipe, 'threads'> = {
@@ -95,21 +83,7 @@ export const FINETUNE_DEFAULTS: Omit<FinetuneRecipe, 'threads'> = {
 
 /** A fresh AdamW (β2 0.99, decoupled decay), warmup then cosine to lr/10 over the run, one checkpoint at the end. */
 export function finetuneConfig(r: FinetuneRecipe): TrainConfig {
-  return {
-    batchSize: r.batchSize,
-    contextLength: r.context,
-    maxSteps: r.steps,
-    optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: r.weightDecay },
-    schedule: { lr: r.lr, warmupSteps: r.warmup, decay: 'cosine', decaySteps: r.steps, minLr: r.lr / 10 },
-    gradClip: r.gradClip,
-    evalInterval: r.evalInterval,
-    evalBatches: r.evalBatches,
-    patience: r.patience,
-    checkpointInterval: r.steps,
-    logInterval: 10,
-    seed: r.seed,
-    threads: r.threads,
-  };
+  return adamWCosine({ ...r, beta2: 0.99, checkpointInterval: r.steps });
 }
 
 /** loadModel, with a missing directory reported against the --from flag. */

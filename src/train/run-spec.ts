@@ -13,6 +13,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordLevel } from '../tokenizers/word-level.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { PRESETS, preset, type ModelSpec, type RunSpec, type TokenizerSpec } from './presets.js';
+import type { TrainConfig } from './trainer.js';
 
 /** Single settings that override a spec (the `inkwell train` flags). */
 export interface SpecOverrides {
@@ -72,6 +73,43 @@ export function resolveSpec(o: { preset?: string; config?: string; overrides?: S
   if (f.evalInterval !== undefined) t.evalInterval = f.evalInterval;
   if (t.checkpointInterval && t.checkpointInterval > t.maxSteps) t.checkpointInterval = t.maxSteps;
   return spec;
+}
+
+/** The shape of the fine-tuning recipes (finetune, classify): a fresh AdamW, linear warmup, then cosine decay to lr/10 at the end of the run. */
+export interface AdamWRecipe {
+  steps: number;
+  lr: number;
+  warmup: number;
+  batchSize: number;
+  /** Tokens per sequence. */
+  context: number;
+  weightDecay: number;
+  beta2: number;
+  gradClip: number;
+  evalInterval: number;
+  evalBatches?: number;
+  patience: number;
+  checkpointInterval: number;
+  seed: number;
+  threads?: number;
+}
+
+export function adamWCosine(r: AdamWRecipe): TrainConfig {
+  return {
+    batchSize: r.batchSize,
+    contextLength: r.context,
+    maxSteps: r.steps,
+    optimizer: { name: 'adamw', betas: [0.9, r.beta2], weightDecay: r.weightDecay },
+    schedule: { lr: r.lr, warmupSteps: r.warmup, decay: 'cosine', decaySteps: r.steps, minLr: r.lr / 10 },
+    gradClip: r.gradClip,
+    evalInterval: r.evalInterval,
+    ...(r.evalBatches === undefined ? {} : { evalBatches: r.evalBatches }),
+    patience: r.patience,
+    checkpointInterval: r.checkpointInterval,
+    logInterval: 10,
+    seed: r.seed,
+    threads: r.threads,
+  };
 }
 
 /** The special tokens each kind of tokenizer gets unless told otherwise, and why. */
