@@ -6,7 +6,7 @@
  */
 import type { GraphOutputs } from '../graph/onnx.js';
 import { shapeSize, staticShape, type Graph } from '../graph/tensor.js';
-import { SessionCache, type CompileOptions, type Feed, type RunOptions, type TypedArray } from './session.js';
+import { SessionCache, type CompiledGraph, type CompileOptions, type Feed, type RunOptions, type TypedArray } from './session.js';
 
 export interface StepOptions extends CompileOptions {
   /** Parameters fed on every run, by name (read at each run, so in-place updates are seen); only those a graph reads are fed. */
@@ -23,8 +23,17 @@ export interface StepRunOptions extends RunOptions {
   carry?: Map<string, TypedArray>;
 }
 
+/** What a session reads besides the batch, worked out once per session. */
+interface FeedPlan {
+  session: CompiledGraph;
+  weights: string[];
+  /** State inputs and the zeros fed when no carried value exists. */
+  state: Array<{ name: string; zeros: Float32Array }>;
+}
+
 export class CompiledStep {
   private readonly sessions: SessionCache;
+  private readonly plans = new Map<string, FeedPlan>();
   private readonly weights: ReadonlyMap<string, Float32Array>;
   private readonly stateNames: ReadonlySet<string>;
 
@@ -37,7 +46,7 @@ export class CompiledStep {
 
   /** Compiles the graph for `key` now rather than on its first run (so that a decoder's set-up cost is paid when it is created). */
   async prepare(key: string, build: () => { graph: Graph; outputs: GraphOutputs }): Promise<void> {
-    await this.sessions.get(key, build);
+    await this.plan(key, build);
   }
 
   /**
@@ -45,26 +54,33 @@ export class CompiledStep {
    * names its shape, e.g. 'train:12x64') on `batch` plus the weights and state it reads.
    */
   async run(key: string, build: () => { graph: Graph; outputs: GraphOutputs }, batch: Readonly<Record<string, Feed>>, o: StepRunOptions = {}): Promise<Record<string, TypedArray>> {
-    const session = await this.sessions.get(key, build);
-    const { carry, ...run } = o;
+    // Decoders run this once per token: the plan is looked up without awaiting anything.
+    const plan = this.plans.get(key) ?? (await this.plan(key, build));
     const feeds: Record<string, Feed> = { ...batch };
-    const carried: string[] = [];
-    for (const input of session.inputs) {
-      if (input.name in batch) continue;
-      const w = this.weights.get(input.name);
-      if (w) feeds[input.name] = w;
-      else if (this.stateNames.has(input.name)) {
-        feeds[input.name] = carry?.get(input.name) ?? new Float32Array(shapeSize(staticShape(input.name, input.shape)));
-        carried.push(input.name);
-      }
-    }
-    const fetch = run.fetch && carry ? [...run.fetch, ...carried.map((n) => `${n}.out`)] : run.fetch;
-    const out = await session.run(feeds, { ...run, fetch });
-    if (carry) for (const name of carried) carry.set(name, out[`${name}.out`]!);
+    for (const name of plan.weights) if (!(name in batch)) feeds[name] = this.weights.get(name)!;
+    for (const { name, zeros } of plan.state) if (!(name in batch)) feeds[name] = o.carry?.get(name) ?? zeros;
+    const carried = o.carry ? plan.state.filter(({ name }) => !(name in batch)) : [];
+    const out = await plan.session.run(feeds, o.fetch && carried.length ? { ...o, fetch: [...o.fetch, ...carried.map(({ name }) => `${name}.out`)] } : o);
+    for (const { name } of carried) o.carry!.set(name, out[`${name}.out`]!);
     return out;
   }
 
   async release(): Promise<void> {
+    this.plans.clear();
     await this.sessions.clear();
+  }
+
+  private async plan(key: string, build: () => { graph: Graph; outputs: GraphOutputs }): Promise<FeedPlan> {
+    const session = await this.sessions.get(key, build);
+    let plan = this.plans.get(key);
+    if (!plan) {
+      plan = {
+        session,
+        weights: session.inputs.filter((i) => this.weights.has(i.name)).map((i) => i.name),
+        state: session.inputs.filter((i) => !this.weights.has(i.name) && this.stateNames.has(i.name)).map((i) => ({ name: i.name, zeros: new Float32Array(shapeSize(staticShape(i.name, i.shape))) })),
+      };
+      this.plans.set(key, plan);
+    }
+    return plan;
   }
 }
