@@ -13,6 +13,13 @@ batch of input ids and targets, and PyTorch's logits and mean cross-entropy
 computed in float64 from those same float32 weights, so the only error left
 in a comparison is inkwell's own float32 arithmetic.
 
+It also writes, in llm.c's manner, one training reference per architecture
+(torch-train-gpt.json, torch-train-lstm.json): weights, a batch, the logits,
+the loss, the gradient of every parameter, and the losses of 10 AdamW steps on
+that batch (torch.optim.AdamW with decoupled weight decay on the parameters of
+two or more dimensions, as inkwell's specs decay them), all in float64 from the
+float32 weights.
+
 JSON layout: every tensor is {"shape": [...], "data": [flat row-major values]}.
 """
 import json, os, pathlib, sys
@@ -110,9 +117,53 @@ def rnn_fixture(cell, seed):
             "state_out": {k: tensor(v, 10) for k, v in state_out.items()}, "greedy": generated}
 
 
+ADAMW = dict(lr=1e-2, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.1, steps=10)
+# torch_ref's nn.Linear stores [out, in]; GPT-2's Conv1D (inkwell's layout) stores [in, out].
+CONV1D = (".c_attn.weight", ".c_proj.weight", ".c_fc.weight")
+
+
+def train_fixture(name):
+    """Logits, loss and every gradient of one batch, then the losses of ADAMW["steps"] AdamW steps on it (zero RNN state each step)."""
+    if name == "gpt":
+        cfg = dict(vocabSize=VOCAB, nPositions=SEQ, nEmbd=8, nLayer=2, nHead=2, bias=True, dropout=0.0, layerNormEps=1e-5)
+        torch.manual_seed(3)
+        m = GPT(VOCAB, SEQ, cfg["nLayer"], cfg["nHead"], cfg["nEmbd"])
+        with torch.no_grad():  # visible weights, as in gpt_fixture
+            for n, p in m.named_parameters():
+                p.copy_(1 + torch.randn_like(p) * 0.3 if ".ln_" in n and n.endswith(".weight") else torch.randn_like(p) * 0.3)
+        layout = lambda n, t: t.t() if n.endswith(CONV1D) else t
+    else:
+        cfg = dict(cell="lstm", vocabSize=VOCAB, embeddingDim=6, hiddenSize=8, numLayers=2, dropout=0.0, tieWeights=False)
+        torch.manual_seed(30)
+        m = RNNLM("lstm", VOCAB, cfg["numLayers"], cfg["embeddingDim"], cfg["hiddenSize"])
+        layout = lambda n, t: t
+    m = m.double()  # exactly the float32 weights inkwell gets, computed on in float64
+    initial = [(n, layout(n, p.detach().float())) for n, p in m.named_parameters()]
+    ids, targets = batch(40 if name == "gpt" else 50)
+    logits = m(ids)
+    loss = F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
+    loss.backward()
+    grads = {n: tensor(layout(n, p.grad), 10) for n, p in m.named_parameters()}
+    decay = [n for n, p in m.named_parameters() if p.dim() >= 2]
+    opt = torch.optim.AdamW(
+        [{"params": [p for p in m.parameters() if p.dim() >= 2], "weight_decay": ADAMW["weight_decay"]},
+         {"params": [p for p in m.parameters() if p.dim() < 2], "weight_decay": 0.0}],
+        lr=ADAMW["lr"], betas=tuple(ADAMW["betas"]), eps=ADAMW["eps"])
+    losses = []
+    for _ in range(ADAMW["steps"]):
+        opt.zero_grad()
+        step_loss = F.cross_entropy(m(ids).reshape(-1, VOCAB), targets.reshape(-1))
+        losses.append(step_loss.item())
+        step_loss.backward()
+        opt.step()
+    return {"model": f"train-{name}", "config": cfg, "weights": weights(initial), "ids": tensor(ids), "targets": tensor(targets),
+            "logits": tensor(logits.detach(), 10), "loss": loss.item(), "grads": grads,
+            "adamw": {**ADAMW, "decay": decay}, "losses": losses}
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    for fixture in (gpt_fixture(), rnn_fixture("lstm", 10), rnn_fixture("gru", 20)):
+    for fixture in (gpt_fixture(), rnn_fixture("lstm", 10), rnn_fixture("gru", 20), train_fixture("gpt"), train_fixture("lstm")):
         fixture["generator"] = f"scripts/make_fixtures.py, torch {torch.__version__}"
         path = OUT / f"torch-{fixture['model']}.json"
         path.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")

@@ -8,11 +8,15 @@ export { TextModel, type CompileOptions, type FitOptions, type History } from '.
 // Engine: symbolic graphs, autodiff, ONNX, ONNX Runtime
 export { Graph, Tensor, GraphError, F, gradients, toOnnx, evaluate as evaluateReference, type DType, type Shape } from './graph/index.js';
 export { CompiledGraph, SessionCache, NonFiniteError, type Feeds, type CompileOptions as SessionOptions } from './runtime/session.js';
+export { CompiledStep, type StepOptions } from './runtime/step.js';
 
 // Models and parameters
 export { Gpt, type GptConfig } from './models/gpt.js';
 export { RnnLm, type RnnConfig } from './models/rnn.js';
 export { buildTrainGraph, buildEvalGraph, buildForwardGraph, type LanguageModel } from './models/lm.js';
+export { zeroState, stateNames, carriesState, type Decoding, type HiddenStates } from './models/lm.js';
+export { LoraModel, type LoraConfig } from './models/lora.js';
+export { SequenceClassifier, type ClassifierConfig } from './models/classifier.js';
 export { ParamScope, initWeights, countParams, type ParamSpecs, type Weights } from './nn/params.js';
 
 // Data and tokenizers
@@ -37,10 +41,12 @@ export { createOptimizer, clipGradNorm, type OptimizerConfig } from './train/opt
 export { learningRate, type ScheduleConfig } from './train/schedule.js';
 export { PRESETS, type RunSpec } from './train/presets.js';
 export { writeTorchRun, launchTorchRun, trainOnTorch, findTorchPython, type TorchRunOptions, type TorchRunFolder, type LaunchOptions } from './scale/torch-run.js';
+export { LanguageModelTask, type TrainTask, type TaskBatch, type Evaluation } from './train/task.js';
+export { resolveSpec, trainTokenizer, createModel, DEFAULT_SPECIAL_TOKENS } from './train/run-spec.js';
 
 // Generation and evaluation
 export { createDecoder } from './generate/decoders.js';
-export type { IncrementalDecoder } from './generate/decoder.js';
+export type { IncrementalDecoder } from './generate/incremental-decoder.js';
 export { generate, generateEvents, generateText, generateBatch, type GenerateOptions, type GenerationResult } from './generate/generate.js';
 export { TokenSampler, type SamplingOptions } from './generate/sampling.js';
 export { createSlotDecoder, type SlotDecoder, type SlotFeed } from './generate/slot-decoder.js';

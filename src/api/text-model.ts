@@ -16,16 +16,15 @@ import { evaluatePerplexity, type PerplexityOptions, type PerplexityResult } fro
 import { createDecoder } from '../generate/decoders.js';
 import { generateText, type GenerateOptions } from '../generate/generate.js';
 import { loadModel, saveModel, type ModelBundle } from '../io/model-dir.js';
-import { buildForwardGraph, type LanguageModel } from '../models/lm.js';
+import { buildForwardGraph, carriesState, stateNames, type LanguageModel } from '../models/lm.js';
 import { countParams, initWeights, type Weights } from '../nn/params.js';
-import { CompiledGraph, type TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { createModel } from '../train/pipeline.js';
-import type { ModelSpec } from '../train/presets.js';
+import { createModel, resolveSpec, trainTokenizer } from '../train/run-spec.js';
+import type { ModelSpec, RunSpec } from '../train/presets.js';
 import type { OptimizerConfig, OptimizerName } from '../train/optimizers.js';
 import { Trainer, type EvalInfo, type StepInfo, type TrainConfig } from '../train/trainer.js';
 import { InkwellError } from '../utils/errors.js';
-import { shapeSize, staticShape } from '../graph/tensor.js';
 
 export interface CompileOptions {
   optimizer: OptimizerName | OptimizerConfig;
@@ -76,6 +75,16 @@ export class TextModel {
     return new TextModel(model, initWeights(model.specs, o.seed ?? 0), o.tokenizer);
   }
 
+  /**
+   * A new model as a preset (by name) or run spec describes it, as `inkwell train
+   * --preset` makes it: the spec's tokenizer trained on `texts`, the model
+   * initialised from the spec's seed.
+   */
+  static fromSpec(spec: RunSpec | string, texts: readonly string[]): TextModel {
+    const s = typeof spec === 'string' ? resolveSpec({ preset: spec }) : spec;
+    return TextModel.create({ tokenizer: trainTokenizer(texts, s.tokenizer), model: s.model, seed: s.train.seed });
+  }
+
   /** Loads a model directory written by `save`, `inkwell train` or a Hugging Face GPT-2 export of inkwell. */
   static load(dir: string): TextModel {
     const b = loadModel(dir);
@@ -102,7 +111,7 @@ export class TextModel {
     const train = asSource(data);
     const batchSize = o.batchSize ?? 32;
     const contextLength = o.contextLength ?? 64;
-    const sampling = o.sampling ?? (this.model.kind === 'gpt' ? 'random' : 'sequential');
+    const sampling = o.sampling ?? (carriesState(this.model) ? 'sequential' : 'random');
     const steps = o.steps ?? (o.epochs ?? 1) * new WindowBatcher(train, { batchSize, contextLength, mode: sampling }).batchesPerEpoch;
     const c = this.compiled;
     const lr = c.learningRate ?? 1e-3;
@@ -158,14 +167,12 @@ export class TextModel {
   async predict(sequences: readonly (readonly number[])[]): Promise<Float32Array> {
     const T = sequences[0]?.length ?? 0;
     if (T === 0 || sequences.some((s) => s.length !== T)) throw new InkwellError('predict: give one or more non-empty sequences of equal length');
-    const { graph, outputs } = buildForwardGraph(this.model, sequences.length, T);
-    const session = await CompiledGraph.compile(graph, outputs);
+    const step = new CompiledStep({ weights: this.weights, state: stateNames(this.model) });
     try {
-      const feeds: Record<string, TypedArray> = { ...Object.fromEntries(this.weights), ids: Int32Array.from(sequences.flat()) };
-      for (const s of session.inputs.filter((i) => i.name.startsWith('state.'))) feeds[s.name] = new Float32Array(shapeSize(staticShape(s.name, s.shape)));
-      return (await session.run(feeds)).logits as Float32Array;
+      const out = await step.run('forward', () => buildForwardGraph(this.model, sequences.length, T), { ids: Int32Array.from(sequences.flat()) }, { fetch: ['logits'] });
+      return out.logits as Float32Array;
     } finally {
-      await session.release();
+      await step.release();
     }
   }
 

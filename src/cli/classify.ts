@@ -2,17 +2,19 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadClassifier } from '../finetune/classifier-io.js';
-import { predict, trainClassifier, type ClassifyMethod, type ClassifyTrainOptions } from '../finetune/classify-train.js';
-import { LORA_MODULES } from '../finetune/lora.js';
+import { predict, resumeClassifier, trainClassifier, type ClassifyMethod, type ClassifyReport, type ClassifyTrainOptions } from '../finetune/classify-train.js';
+import { LORA_MODULES } from '../models/lora.js';
 import { InkwellError } from '../utils/errors.js';
 import { intOption, numberOption } from './options.js';
 
 /** Flags that map one to one onto ClassifyTrainOptions keep its names and types; the rest are spelled for the command line. */
 interface TrainFlags
-  extends Pick<ClassifyTrainOptions, 'from' | 'method' | 'pooling' | 'maxLength' | 'batchSize' | 'steps' | 'lr' | 'warmup' | 'weightDecay' | 'gradClip' | 'evalInterval' | 'patience' | 'seed' | 'threads'> {
-  train: string;
-  eval: string;
-  out: string;
+  extends Pick<Partial<ClassifyTrainOptions>, 'from'>,
+    Pick<ClassifyTrainOptions, 'method' | 'pooling' | 'maxLength' | 'batchSize' | 'steps' | 'lr' | 'warmup' | 'weightDecay' | 'gradClip' | 'evalInterval' | 'patience' | 'seed' | 'threads'> {
+  train?: string;
+  eval?: string;
+  out?: string;
+  resume?: string;
   scratch?: boolean;
   freezeSteps: number;
   loraR: number;
@@ -28,10 +30,11 @@ export function register(program: Command): void {
   cmd
     .command('train')
     .description('add a classification head to a pretrained model and fine-tune it on labelled TSV data')
-    .requiredOption('--from <dir>', 'the pretrained model directory (GPT or LSTM/GRU)')
-    .requiredOption('--train <file>', "training TSV with a header: 'sentence' (or 'text') and 'label' columns")
-    .requiredOption('--eval <file>', 'evaluation TSV in the same format')
-    .requiredOption('--out <dir>', 'where the classifier, metrics.jsonl and the report go')
+    .option('--from <dir>', 'the pretrained model directory (GPT or LSTM/GRU)')
+    .option('--train <file>', "training TSV with a header: 'sentence' (or 'text') and 'label' columns")
+    .option('--eval <file>', 'evaluation TSV in the same format')
+    .option('--out <dir>', 'where the classifier, metrics.jsonl, the report and the resumable checkpoint (OUT/checkpoint) go')
+    .option('--resume <dir>', 'continue the run in this directory from its last checkpoint (with --steps: train further)')
     .option('--method <m>', `what to train: ${METHODS.join(', ')} (frozen: the head only)`, 'full')
     .option('--scratch', "re-initialise the model's weights (same architecture and tokenizer): the no-pretraining baseline")
     .option('--pooling <p>', 'last (the last real token, as GPT-2) or mean (over real tokens)', 'last')
@@ -51,38 +54,27 @@ export function register(program: Command): void {
     .option('--max-examples <n>', 'use at most n training examples', intOption(1))
     .option('--seed <n>', 'seed for the head, data order and dropout', intOption(0), 1337)
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
-    .action(async (f: TrainFlags) => {
-      if (!METHODS.includes(f.method)) throw new InkwellError(`--method must be one of ${METHODS.join(', ')}, got '${f.method}'`);
-      if (f.pooling !== 'last' && f.pooling !== 'mean') throw new InkwellError(`--pooling must be 'last' or 'mean', got '${f.pooling}'`);
-      const report = await trainClassifier({
-        from: f.from,
-        trainFile: f.train,
-        evalFile: f.eval,
-        outDir: f.out,
-        method: f.method,
-        init: f.scratch ? 'scratch' : 'pretrained',
-        pooling: f.pooling,
-        maxLength: f.maxLength,
-        batchSize: f.batchSize,
-        steps: f.steps,
-        lr: f.lr,
-        warmup: f.warmup,
-        weightDecay: f.weightDecay,
-        gradClip: f.gradClip,
-        freezeSteps: f.freezeSteps,
-        lora: { r: f.loraR, alpha: f.loraAlpha, targetModules: f.loraTargets.split(',').map((s) => s.trim()).filter(Boolean) },
-        evalInterval: f.evalInterval,
-        patience: f.patience,
-        maxTrainExamples: f.maxExamples,
-        seed: f.seed,
-        threads: f.threads,
-        onEval: (step, m, loss) => console.error(`step ${step}: eval accuracy ${(100 * m.accuracy).toFixed(2)}%, macro F1 ${(100 * m.macroF1).toFixed(2)}%, loss ${loss.toFixed(4)}`),
-      });
+    .action(async (f: TrainFlags, cmd: Command) => {
+      const onEval = (step: number, m: { accuracy: number; macroF1: number }, loss: number) =>
+        console.error(`step ${step}: eval accuracy ${(100 * m.accuracy).toFixed(2)}%, macro F1 ${(100 * m.macroF1).toFixed(2)}%, loss ${loss.toFixed(4)}`);
+      let report: ClassifyReport;
+      let out: string;
+      if (f.resume) {
+        out = f.resume;
+        // Only a --steps typed on the command line extends the run; the default would shorten it.
+        const steps = cmd.getOptionValueSource('steps') === 'cli' ? f.steps : undefined;
+        console.error(`resuming ${out}`);
+        report = await resumeClassifier(out, { steps, threads: f.threads, onEval });
+      } else {
+        for (const flag of ['from', 'train', 'eval', 'out'] as const) if (!f[flag]) throw new InkwellError(`--${flag} is required`, 'or continue a run with --resume DIR');
+        out = f.out!;
+        report = await train(f, onEval);
+      }
       const m = report.eval;
       console.log(
         `${report.method} (${report.init}): accuracy ${(100 * m.accuracy).toFixed(2)}%, macro F1 ${(100 * m.macroF1).toFixed(2)}% on ${m.count} examples; ` +
           `${report.parameters.trainable.toLocaleString('en-US')} trainable parameters (${report.parameters.trainablePercent.toFixed(2)}%), best at step ${report.bestStep} of ${report.steps}\n` +
-          `confusion (rows true, columns predicted; labels ${report.labels.join(', ')}): ${JSON.stringify(m.confusion)}\nsaved to ${f.out}`,
+          `confusion (rows true, columns predicted; labels ${report.labels.join(', ')}): ${JSON.stringify(m.confusion)}\nsaved to ${out}`,
       );
     });
   cmd
@@ -105,4 +97,33 @@ export function register(program: Command): void {
         else console.log(`${p.label}\t${p.scores[p.label]!.toFixed(3)}\t${texts[i]}`);
       });
     });
+}
+
+function train(f: TrainFlags, onEval: ClassifyTrainOptions['onEval']): Promise<ClassifyReport> {
+  if (!METHODS.includes(f.method)) throw new InkwellError(`--method must be one of ${METHODS.join(', ')}, got '${f.method}'`);
+  if (f.pooling !== 'last' && f.pooling !== 'mean') throw new InkwellError(`--pooling must be 'last' or 'mean', got '${f.pooling}'`);
+  return trainClassifier({
+    from: f.from!,
+    trainFile: f.train!,
+    evalFile: f.eval!,
+    outDir: f.out!,
+    method: f.method,
+    init: f.scratch ? 'scratch' : 'pretrained',
+    pooling: f.pooling,
+    maxLength: f.maxLength,
+    batchSize: f.batchSize,
+    steps: f.steps,
+    lr: f.lr,
+    warmup: f.warmup,
+    weightDecay: f.weightDecay,
+    gradClip: f.gradClip,
+    freezeSteps: f.freezeSteps,
+    lora: { r: f.loraR, alpha: f.loraAlpha, targetModules: f.loraTargets.split(',').map((s) => s.trim()).filter(Boolean) },
+    evalInterval: f.evalInterval,
+    patience: f.patience,
+    maxTrainExamples: f.maxExamples,
+    seed: f.seed,
+    threads: f.threads,
+    onEval,
+  });
 }

@@ -1,26 +1,15 @@
 /** `inkwell finetune`: continue training a model directory on a new corpus (full, partly frozen, layer-wise lr, or LoRA). */
 import type { Command } from 'commander';
-import { finetune } from '../finetune/finetune.js';
-import { LORA_MODULES } from '../finetune/lora.js';
+import { FINETUNE_DEFAULTS as D, finetune, finetuneConfig, type FinetuneRecipe } from '../finetune/finetune.js';
+import { LORA_MODULES } from '../models/lora.js';
 import { InkwellError } from '../utils/errors.js';
-import type { TrainConfig } from '../train/trainer.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { fractionOption, intOption, numberOption } from './options.js';
 import { trainProgress } from './train-progress.js';
 
-interface FinetuneFlags extends CorpusFlags {
+interface FinetuneFlags extends CorpusFlags, FinetuneRecipe {
   from: string;
   out: string;
-  steps: number;
-  lr: number;
-  warmup: number;
-  batchSize: number;
-  context: number;
-  weightDecay: number;
-  gradClip: number;
-  evalInterval: number;
-  evalBatches: number;
-  patience: number;
   valFraction: number;
   freezeEmbeddings?: boolean;
   freezeLayers?: number;
@@ -30,8 +19,6 @@ interface FinetuneFlags extends CorpusFlags {
   loraAlpha: number;
   loraTargets: string;
   merge?: boolean;
-  seed: number;
-  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -42,16 +29,16 @@ export function register(program: Command): void {
     .option('--corpus <paths...>', 'the new corpus: files, directories, globs or .zip archives')
     .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .requiredOption('--out <dir>', 'run directory for the fine-tuned model, metrics and report')
-    .option('--steps <n>', 'optimizer steps', intOption(1), 500)
-    .option('--lr <x>', 'peak learning rate (fresh AdamW, warmup then cosine to lr/10)', numberOption(0, Infinity, true), 3e-4)
-    .option('--warmup <n>', 'warmup steps', intOption(0), 50)
-    .option('--batch-size <n>', 'sequences per batch', intOption(1), 16)
-    .option('--context <n>', 'tokens per sequence (at most the model context)', intOption(1), 64)
-    .option('--weight-decay <x>', 'AdamW weight decay on matrices and embeddings', numberOption(0), 0.01)
-    .option('--grad-clip <x>', 'clip the gradient norm (0 = off)', numberOption(0), 1)
-    .option('--eval-interval <n>', 'evaluate every n steps', intOption(1), 50)
-    .option('--eval-batches <n>', 'validation batches per evaluation', intOption(1), 20)
-    .option('--patience <n>', 'stop after n evaluations without improvement (0 = never)', intOption(0), 3)
+    .option('--steps <n>', 'optimizer steps', intOption(1), D.steps)
+    .option('--lr <x>', 'peak learning rate (fresh AdamW, warmup then cosine to lr/10)', numberOption(0, Infinity, true), D.lr)
+    .option('--warmup <n>', 'warmup steps', intOption(0), D.warmup)
+    .option('--batch-size <n>', 'sequences per batch', intOption(1), D.batchSize)
+    .option('--context <n>', 'tokens per sequence (at most the model context)', intOption(1), D.context)
+    .option('--weight-decay <x>', 'AdamW weight decay on matrices and embeddings', numberOption(0), D.weightDecay)
+    .option('--grad-clip <x>', 'clip the gradient norm (0 = off)', numberOption(0), D.gradClip)
+    .option('--eval-interval <n>', 'evaluate every n steps', intOption(1), D.evalInterval)
+    .option('--eval-batches <n>', 'validation batches per evaluation', intOption(1), D.evalBatches)
+    .option('--patience <n>', 'stop after n evaluations without improvement (0 = never)', intOption(0), D.patience)
     .option('--val-fraction <f>', 'share of the new corpus held out for validation', fractionOption, 0.1)
     .option('--freeze-embeddings', "freeze the token/position embeddings (GPT's LM head is tied to them, so it freezes too)")
     .option('--freeze-layers <k>', 'freeze the first k blocks / recurrent layers', intOption(0))
@@ -61,26 +48,12 @@ export function register(program: Command): void {
     .option('--lora-alpha <x>', 'LoRA alpha (the update is scaled by alpha/r)', numberOption(0, Infinity, true), 16)
     .option('--lora-targets <list>', `comma-separated modules to adapt (${LORA_MODULES.join(', ')})`, LORA_MODULES.join(','))
     .option('--merge', 'with --lora: also save the model with the adapters merged in, as OUT/merged')
-    .option('--seed <n>', 'seed for adapters, data order and dropout', intOption(0), 1337)
+    .option('--seed <n>', 'seed for adapters, data order and dropout', intOption(0), D.seed)
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
     .action(async (flags: FinetuneFlags) => {
       if (!flags.corpus?.length) throw new InkwellError('--corpus is required', 'name the new text, e.g. --corpus ../shared/data/gutenberg/shakespeare-hamlet.txt');
       if (flags.merge && !flags.lora) throw new InkwellError('--merge needs --lora', 'full fine-tuning already saves plain weights');
-      const train: TrainConfig = {
-        batchSize: flags.batchSize,
-        contextLength: flags.context,
-        maxSteps: flags.steps,
-        optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: flags.weightDecay },
-        schedule: { lr: flags.lr, warmupSteps: flags.warmup, decay: 'cosine', decaySteps: flags.steps, minLr: flags.lr / 10 },
-        gradClip: flags.gradClip,
-        evalInterval: flags.evalInterval,
-        evalBatches: flags.evalBatches,
-        patience: flags.patience,
-        checkpointInterval: flags.steps,
-        logInterval: 10,
-        seed: flags.seed,
-        threads: flags.threads,
-      };
+      const train = finetuneConfig(flags);
       const progress = trainProgress(flags.steps, 0);
       let report;
       try {

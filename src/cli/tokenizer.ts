@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { createProgress } from '../utils/progress.js';
-import { trainByteLevelBpe } from '../tokenizers/bpe-trainer.js';
 import { loadTokenizer, saveTokenizer } from '../tokenizers/io.js';
-import { trainWordLevel } from '../tokenizers/word-level.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import type { TokenizerSpec } from '../train/presets.js';
+import { trainTokenizer } from '../train/run-spec.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption } from './options.js';
 
@@ -31,13 +31,13 @@ export function register(program: Command): void {
     .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .option('--vocab-size <n>', 'vocabulary size (bpe default 8000; char/word: no limit)', intOption(1))
     .option('--min-frequency <n>', 'ignore pairs/units seen fewer times', intOption(1))
-    .option('--special <tokens...>', 'special tokens (bpe default <|endoftext|>; char/word <pad> <unk> <bos> <eos>)')
+    .option('--special <tokens...>', 'special tokens (bpe default <|endoftext|>; word <pad> <unk> <bos> <eos>; char none)')
     .option('--lowercase', 'word tokenizer: lowercase text')
     .action((opts: TrainFlags) => {
       const docs = corpusFromFlags(opts);
       const texts = docs.map((d) => d.text);
       const started = performance.now();
-      const tokenizer = trainTokenizer(texts, opts);
+      const tokenizer = trainFromFlags(texts, opts);
       const path = saveTokenizer(tokenizer, opts.out);
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       console.log(`${opts.type} tokenizer, ${tokenizer.vocabSize} tokens, trained in ${seconds} s on ${docs.length} documents: ${path}`);
@@ -66,31 +66,22 @@ export function register(program: Command): void {
     });
 }
 
-function trainTokenizer(texts: string[], opts: TrainFlags): Tokenizer {
-  if (opts.type === 'bpe') {
-    const progress = createProgress();
-    const vocabSize = opts.vocabSize ?? 8000;
-    progress.start(vocabSize, 'merges');
-    try {
-      return trainByteLevelBpe(texts, {
-        vocabSize,
-        ...(opts.special ? { specialTokens: opts.special } : {}),
-        ...(opts.minFrequency ? { minFrequency: opts.minFrequency } : {}),
-        onProgress: (done, total) => progress.update(Math.round((done / total) * vocabSize), `${done}/${total} merges`),
-      });
-    } finally {
-      progress.stop();
-    }
-  }
-  if (opts.type === 'char' || opts.type === 'word') {
-    return trainWordLevel(texts, opts.type, {
-      ...(opts.vocabSize ? { vocabSize: opts.vocabSize } : {}),
-      ...(opts.minFrequency ? { minFrequency: opts.minFrequency } : {}),
-      ...(opts.special ? { specialTokens: opts.special } : {}),
-      lowercase: opts.lowercase ?? false,
+/** The flags as a tokenizer spec, trained with a progress bar for BPE merges. */
+function trainFromFlags(texts: string[], opts: TrainFlags): Tokenizer {
+  if (opts.type !== 'bpe' && opts.type !== 'char' && opts.type !== 'word') throw new InkwellError(`--type must be bpe, char or word, got "${opts.type}"`);
+  const spec: TokenizerSpec =
+    opts.type === 'bpe' ? { type: 'bpe', vocabSize: opts.vocabSize ?? 8000 } : opts.type === 'word' ? { type: 'word', vocabSize: opts.vocabSize ?? Infinity, lowercase: opts.lowercase ?? false } : { type: 'char', vocabSize: opts.vocabSize };
+  const progress = createProgress();
+  if (spec.type === 'bpe') progress.start(spec.vocabSize, 'merges');
+  try {
+    return trainTokenizer(texts, spec, {
+      specialTokens: opts.special,
+      minFrequency: opts.minFrequency,
+      onProgress: (done, total) => progress.update(Math.round((done / total) * spec.vocabSize!), `${done}/${total} merges`),
     });
+  } finally {
+    if (spec.type === 'bpe') progress.stop();
   }
-  throw new InkwellError(`--type must be bpe, char or word, got "${opts.type}"`);
 }
 
 function inputText(text: string | undefined, file: string | undefined): string {

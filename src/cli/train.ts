@@ -1,11 +1,11 @@
 /** `inkwell train`: a preset and/or JSON run spec, overridden by flags; or --resume a run. */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { InkwellError, errorMessage } from '../utils/errors.js';
+import { InkwellError } from '../utils/errors.js';
 import { loadTokenizer } from '../tokenizers/io.js';
-import { PRESETS, preset, type RunSpec } from '../train/presets.js';
+import { PRESETS } from '../train/presets.js';
 import { newRun, resumeRun } from '../train/pipeline.js';
+import { resolveSpec, type SpecOverrides } from '../train/run-spec.js';
 import { checkpointInfo, type TrainResult } from '../train/trainer.js';
 import { countParams } from '../nn/params.js';
 import { saveModel } from '../io/model-dir.js';
@@ -14,19 +14,12 @@ import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption } from './options.js';
 import { trainProgress } from './train-progress.js';
 
-interface TrainFlags extends CorpusFlags {
+interface TrainFlags extends CorpusFlags, SpecOverrides {
   preset?: string;
   config?: string;
   out?: string;
   resume?: string;
   tokenizer?: string;
-  steps?: number;
-  batchSize?: number;
-  context?: number;
-  lr?: number;
-  seed?: number;
-  threads?: number;
-  evalInterval?: number;
   printSpec?: boolean;
   engine: string;
   torchDir?: string;
@@ -95,7 +88,7 @@ export function register(program: Command): void {
           await trainer.release();
         }
       } else {
-        const spec = resolveSpec(flags);
+        const spec = resolveSpec({ preset: flags.preset, config: flags.config, overrides: flags });
         if (flags.printSpec) {
           console.log(JSON.stringify(spec, null, 2));
           return;
@@ -149,7 +142,7 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
     if (flags.threads) overrides.threads = flags.threads;
     console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
   } else {
-    const spec = resolveSpec(flags);
+    const spec = resolveSpec({ preset: flags.preset, config: flags.config, overrides: flags });
     if (flags.printSpec) {
       console.log(JSON.stringify(spec, null, 2));
       return;
@@ -167,50 +160,4 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
   }
   const folder = await trainOnTorch(outDir, { torchDir: flags.torchDir, overrides, launch });
   console.log(`trained with PyTorch (${folder.spec}); saved to ${outDir}`);
-}
-
-/** Preset, then --config file, then flags: later sources override earlier ones. */
-export function resolveSpec(flags: TrainFlags): RunSpec {
-  if (!flags.preset && !flags.config) throw new InkwellError('give --preset or --config', `presets: ${Object.keys(PRESETS).join(', ')}`);
-  let spec: RunSpec = flags.preset ? preset(flags.preset) : ({} as RunSpec);
-  if (flags.config) {
-    let file: Partial<RunSpec>;
-    try {
-      file = JSON.parse(fs.readFileSync(flags.config, 'utf8')) as Partial<RunSpec>;
-    } catch (err) {
-      throw new InkwellError(`cannot read --config ${flags.config}: ${errorMessage(err)}`);
-    }
-    spec = {
-      ...spec,
-      ...file,
-      tokenizer: { ...spec.tokenizer, ...file.tokenizer } as RunSpec['tokenizer'],
-      model: { ...spec.model, ...file.model } as RunSpec['model'],
-      train: { ...spec.train, ...file.train },
-    };
-  }
-  for (const key of ['tokenizer', 'model', 'train'] as const) {
-    if (!spec[key]) throw new InkwellError(`the run spec has no '${key}' section`, 'start from a --preset or write it in --config');
-  }
-  spec.valFraction ??= 0.1;
-  const t = spec.train;
-  if (flags.steps) {
-    // Stretch the schedule with the run, as a preset's decay is sized to its own length.
-    if (t.schedule.decaySteps === t.maxSteps) t.schedule.decaySteps = flags.steps;
-    t.maxSteps = flags.steps;
-  }
-  if (flags.batchSize) t.batchSize = flags.batchSize;
-  if (flags.context) {
-    t.contextLength = flags.context;
-    if (spec.model.type === 'gpt' && spec.model.nPositions < flags.context) spec.model.nPositions = flags.context;
-  }
-  if (flags.lr !== undefined) {
-    if (!(flags.lr >= 0)) throw new InkwellError(`--lr must be a non-negative number`);
-    t.schedule.minLr = t.schedule.minLr === undefined ? undefined : (t.schedule.minLr / t.schedule.lr) * flags.lr;
-    t.schedule.lr = flags.lr;
-  }
-  if (flags.seed !== undefined) t.seed = flags.seed;
-  if (flags.threads !== undefined) t.threads = flags.threads;
-  if (flags.evalInterval !== undefined) t.evalInterval = flags.evalInterval;
-  if (t.checkpointInterval && t.checkpointInterval > t.maxSteps) t.checkpointInterval = t.maxSteps;
-  return spec;
 }

@@ -4,18 +4,9 @@
  * finds it in its parent. A user can also bring any text file.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { openTokenCacheSplit, readTokenCacheMeta, type SplitName } from '../data/token-cache.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
-
-/** The run's token cache directory for a model directory, if there is one. */
-export function findRunData(modelDir: string): string | undefined {
-  for (const dir of [path.join(modelDir, 'data'), path.join(modelDir, '..', 'data')]) {
-    if (fs.existsSync(path.join(dir, 'meta.json'))) return dir;
-  }
-  return undefined;
-}
 
 /** Up to `maxTokens` tokens from the start of one split of a token cache built with `tokenizer`. */
 export function readSplit(dataDir: string, split: SplitName, tokenizer: Tokenizer, maxTokens = Infinity): { tokens: Int32Array; total: number } {

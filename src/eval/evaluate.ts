@@ -7,13 +7,14 @@
 import path from 'node:path';
 import { loadModel } from '../io/model-dir.js';
 import { createDecoder } from '../generate/decoders.js';
-import { Gpt } from '../models/gpt.js';
+import { carriesState } from '../models/lm.js';
 import { countParams } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 import { compressorBaselines, plainText, type CompressorScore } from './compressors.js';
 import { compareWithOriginal, type ComparisonOptions, type ComparisonResult } from './comparison.js';
-import { findRunData, readSplit } from './eval-data.js';
+import { readSplit } from './eval-data.js';
+import { findRunData } from '../train/run-dir.js';
 import { KneserNeyModel, totalNll, UnigramModel, type TokenLanguageModel } from './ngram-lm.js';
 import { evaluatePerplexity, type PerplexityResult } from './perplexity.js';
 
@@ -111,7 +112,7 @@ export async function evaluateModelDir(dir: string, o: EvaluateOptions = {}): Pr
   stage(`scoring ${evalTokens.length.toLocaleString('en-US')} tokens with the model`);
   const ppl = await evaluatePerplexity(bundle, evalTokens, { context: o.context, stride: o.stride, batch: o.batch, threads: o.threads, onProgress: o.onProgress });
   notes.push(
-    !(model instanceof Gpt)
+    carriesState(model)
       ? `windows of ${ppl.context} tokens read in order, the recurrent state carried from one window to the next`
       : ppl.stride === ppl.context
         ? `non-overlapping windows of ${ppl.context} tokens: early positions in each window see little context (see the per-position loss; --stride scores every token with more context)`

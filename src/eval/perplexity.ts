@@ -15,9 +15,9 @@
  * at T/S times the compute.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { Gpt } from '../models/gpt.js';
-import { buildEvalGraph } from '../models/lm.js';
-import { CompiledGraph, type TypedArray } from '../runtime/session.js';
+import { buildEvalGraph, carriesState, stateNames } from '../models/lm.js';
+import type { TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 
@@ -63,12 +63,12 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
   const { model, weights, tokenizer } = bundle;
   const V = model.vocabSize;
   if (tokens.length < 2) throw new InkwellError(`the evaluation text has ${tokens.length} token(s); at least 2 are needed to score one`);
-  const maxContext = model instanceof Gpt ? model.config.nPositions : Infinity;
+  const maxContext = model.contextLength ?? Infinity;
   if (o.context !== undefined && o.context > maxContext) throw new InkwellError(`--context ${o.context} exceeds the model's context of ${maxContext}`);
-  if (o.stride !== undefined && o.stride !== o.context && !(model instanceof Gpt)) {
+  if (o.stride !== undefined && o.stride !== o.context && carriesState(model)) {
     throw new InkwellError('--stride applies to GPT models: a recurrent model carries its state from one window to the next instead');
   }
-  const T = Math.min(o.context ?? (model instanceof Gpt ? maxContext : 128), tokens.length - 1);
+  const T = Math.min(o.context ?? model.contextLength ?? 128, tokens.length - 1);
   const S = o.stride ?? T;
   if (!(Number.isInteger(S) && S >= 1 && S <= T)) {
     const why = T < (o.context ?? maxContext) ? ` (the context, shortened to fit the text's ${tokens.length} tokens)` : ' (the context)';
@@ -78,11 +78,10 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
   const B = Math.min(o.batch ?? Math.max(1, Math.min(16, Math.floor(LOGITS_BUDGET / (T * V)))), windows);
   const steps = Math.ceil(windows / B);
 
-  const { graph, outputs } = buildEvalGraph(model, B, T, { withLogits: true });
-  const session = await CompiledGraph.compile(graph, outputs, { threads: o.threads });
-  const stateInputs = session.inputs.filter((i) => i.name.startsWith('state.'));
-  const state = new Map<string, TypedArray>(stateInputs.map((s) => [s.name, new Float32Array((s.shape as number[]).reduce((a, b) => a * b, 1))]));
-  const weightFeeds = Object.fromEntries(weights);
+  const runner = new CompiledStep({ weights, state: stateNames(model), threads: o.threads });
+  const graph = () => buildEvalGraph(model, B, T, { withLogits: true });
+  // A lane's state runs on from one window to the next (recurrent models).
+  const carry = new Map<string, TypedArray>();
 
   let nats = 0;
   let top1 = 0;
@@ -99,8 +98,7 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
         x.set(tokens.subarray(w * S, w * S + T), b * T);
         y.set(tokens.subarray(w * S + 1, w * S + T + 1), b * T);
       }
-      const out = await session.run({ ...weightFeeds, ...Object.fromEntries(state), ids: x, targets: y });
-      for (const s of stateInputs) state.set(s.name, out[`${s.name}.out`]!);
+      const out = await runner.run('eval', graph, { ids: x, targets: y }, { carry, fetch: ['logits'] });
       const logits = out.logits as Float32Array;
       for (let b = 0; b < B; b++) {
         if (windowOf(b) >= windows) continue;
@@ -117,7 +115,7 @@ export async function evaluatePerplexity(bundle: ModelBundle, tokens: Int32Array
       o.onProgress?.(step + 1, steps);
     }
   } finally {
-    await session.release();
+    await runner.release();
   }
 
   const scored = T + (windows - 1) * S;

@@ -9,7 +9,7 @@ import { validateWeights, type Weights } from '../nn/params.js';
 import { loadTokenizer } from '../tokenizers/io.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
-import { SequenceClassifier } from './classifier.js';
+import { SequenceClassifier } from '../models/classifier.js';
 
 export interface ClassifierBundle {
   classifier: SequenceClassifier;

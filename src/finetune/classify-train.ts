@@ -2,27 +2,30 @@
  * Training and evaluating a sequence classifier on a pretrained (or freshly
  * initialised) model: full fine-tuning (optionally head-only for the first
  * `freezeSteps`), a frozen base (linear probe), or LoRA adapters plus the
- * head. AdamW with warmup and cosine decay, gradient clipping, periodic
- * evaluation on the eval set with best-model keeping and early stopping;
- * metrics.jsonl uses the trainer's record shape so `inkwell plot` draws it.
+ * head. It is a task of the one Trainer (train/trainer.ts): AdamW with warmup
+ * and cosine decay, clipping, accumulation, NaN stop, evaluation with
+ * best-model keeping (by accuracy) and early stopping, metrics.jsonl, and
+ * checkpoints in OUT/checkpoint that `resumeClassifier` continues exactly.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { GraphOutputs } from '../graph/onnx.js';
-import type { Graph } from '../graph/tensor.js';
-import { GRAD_PREFIX } from '../models/lm.js';
-import { initWeights, type Weights } from '../nn/params.js';
-import { pickSpecs } from '../nn/scopes.js';
-import { CompiledGraph, type TypedArray } from '../runtime/session.js';
-import { clipGradNorm, createOptimizer } from '../train/optimizers.js';
-import { learningRate } from '../train/schedule.js';
-import { InkwellError } from '../utils/errors.js';
+import { MODEL_FILE } from '../io/model-dir.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { recover, writeFilesAtomically } from '../io/transaction.js';
+import { SequenceClassifier, type Pooling } from '../models/classifier.js';
+import { stateNames } from '../models/lm.js';
+import type { LoraConfig } from '../models/lora.js';
+import { pickSpecs } from '../models/scopes.js';
+import { countParams, initWeights, validateWeights, type Weights } from '../nn/params.js';
+import { CompiledStep } from '../runtime/step.js';
+import { adamWCosine } from '../train/run-spec.js';
+import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
+import { InkwellError, errorMessage } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
-import { encodeExamples, makeBatch, readTsv, type ClassBatch, type Example } from './classify-data.js';
-import { classificationMetrics, type ClassificationMetrics } from './classify-metrics.js';
-import { SequenceClassifier, type Pooling } from './classifier.js';
-import { saveClassifier, type ClassifierBundle } from './classifier-io.js';
-import type { LoraConfig } from './lora.js';
+import { encodeExamples, readTsv, type Example } from './classify-data.js';
+import type { ClassificationMetrics } from './classify-metrics.js';
+import { argmax, classifierLogits, ClassifierTask, evaluateClassifier, logSumExp, shuffle } from './classify-task.js';
+import { loadClassifier, type ClassifierBundle } from './classifier-io.js';
 import { loadBase } from './finetune.js';
 
 export type ClassifyMethod = 'full' | 'frozen' | 'lora';
@@ -49,10 +52,13 @@ export interface ClassifyTrainOptions {
   evalInterval: number;
   /** Stop after this many evaluations without a better accuracy (0 = never). */
   patience: number;
+  /** Save a resumable checkpoint (OUT/checkpoint) every this many steps (default: at every evaluation). */
+  checkpointInterval?: number;
   /** Use at most this many training examples (a quick run). */
   maxTrainExamples?: number;
   seed: number;
   threads?: number;
+  /** Called at every logged step (every 10). */
   onStep?: (step: number, loss: number) => void;
   onEval?: (step: number, m: ClassificationMetrics, loss: number) => void;
 }
@@ -71,8 +77,55 @@ export interface ClassifyReport {
   eval: ClassificationMetrics & { loss: number };
 }
 
+/** Settings a checkpoint keeps so that `resumeClassifier` rebuilds the same run. */
+type SavedOptions = Omit<ClassifyTrainOptions, 'outDir' | 'onStep' | 'onEval' | 'threads'>;
+
+/** Where a classifier run keeps its resumable checkpoint, inside OUT (which holds the best classifier). */
+export const CHECKPOINT_DIR = 'checkpoint';
+const RUN_FILE = 'classify_run.json';
+
 export async function trainClassifier(o: ClassifyTrainOptions): Promise<ClassifyReport> {
   const t0 = performance.now();
+  const run = setUp(o);
+  fs.mkdirSync(o.outDir, { recursive: true });
+  fs.writeFileSync(path.join(o.outDir, 'metrics.jsonl'), '');
+  const trainer = new Trainer({ task: run.task, config: trainConfig(o, run.trainable), ...trainerDirs(o), events: events(o, run.task) });
+  return finish(o, run, trainer, t0);
+}
+
+/**
+ * Continues the classifier run in `outDir` from its last checkpoint: the same
+ * weights, optimizer slots, step, data order and RNG; `steps` may extend it.
+ */
+export async function resumeClassifier(outDir: string, o: Pick<ClassifyTrainOptions, 'threads' | 'onStep' | 'onEval'> & { steps?: number } = {}): Promise<ClassifyReport> {
+  const t0 = performance.now();
+  const dir = path.join(outDir, CHECKPOINT_DIR);
+  recover(dir);
+  const runFile = path.join(dir, RUN_FILE);
+  if (!fs.existsSync(runFile)) throw new InkwellError(`--resume ${outDir}: no classifier checkpoint there (missing ${path.join(CHECKPOINT_DIR, RUN_FILE)})`);
+  let saved: SavedOptions;
+  try {
+    saved = JSON.parse(fs.readFileSync(runFile, 'utf8')) as SavedOptions;
+  } catch (err) {
+    throw new InkwellError(`cannot read ${runFile}: ${errorMessage(err)}`);
+  }
+  const options: ClassifyTrainOptions = { ...saved, ...o, steps: o.steps ?? saved.steps, outDir };
+  const weightsFile = path.join(dir, MODEL_FILE);
+  const weights: Weights = new Map([...readSafetensors(weightsFile).tensors].map(([k, t]) => [k, t.data]));
+  const run = setUp(options, { weights, source: weightsFile });
+  const trainer = Trainer.resumeTask(() => run.task, { ...trainerDirs(options), events: events(options, run.task) }, { maxSteps: options.steps, threads: o.threads });
+  return finish(options, run, trainer, t0);
+}
+
+interface ClassifierRun {
+  task: ClassifierTask;
+  /** Trained after any head-only warm-up: everything (full), or the head and adapters. */
+  trainable: string[];
+  evalSet: Example[];
+}
+
+/** Base model, data, labels, the classifier and its weights (fresh, or a checkpoint's). */
+function setUp(o: ClassifyTrainOptions, from?: { weights: Weights; source: string }): ClassifierRun {
   const base = loadBase(o.from);
   const trainRows = readTsv(o.trainFile, '--train');
   const evalRows = readTsv(o.evalFile, '--eval');
@@ -81,129 +134,83 @@ export async function trainClassifier(o: ClassifyTrainOptions): Promise<Classify
   const padTokenId = tok.special.pad ?? tok.special.eos ?? 0;
   if (o.method === 'lora' && !o.lora) throw new InkwellError('--method lora needs LoRA settings');
   const classifier = new SequenceClassifier(base.model, { labels, pooling: o.pooling, maxLength: o.maxLength, padTokenId }, o.method === 'lora' ? o.lora : undefined);
-  const rng = new Rng(o.seed);
-  const baseWeights = o.init === 'scratch' ? initWeights(base.model.specs, o.seed) : base.weights;
   const fresh = [...classifier.headNames, ...(classifier.lora?.adapterNames ?? [])];
-  const weights: Weights = new Map([...baseWeights, ...initWeights(pickSpecs(classifier.specs, fresh), o.seed)]);
-  const all = Object.keys(classifier.specs);
-  const trainable = o.method === 'full' ? all : fresh;
-  const headOnly = classifier.headNames;
+  let weights: Weights;
+  if (from) {
+    validateWeights(classifier.specs, from.weights, from.source);
+    weights = from.weights;
+  } else {
+    const baseWeights = o.init === 'scratch' ? initWeights(base.model.specs, o.seed) : base.weights;
+    weights = new Map([...baseWeights, ...initWeights(pickSpecs(classifier.specs, fresh), o.seed)]);
+  }
+  const trainable = o.method === 'full' ? Object.keys(classifier.specs) : fresh;
 
   let train = encodeExamples(trainRows, labels, tok, o.maxLength, padTokenId, o.trainFile);
   if (o.maxTrainExamples) train = shuffle(train, new Rng(`${o.seed}:subset`)).slice(0, o.maxTrainExamples);
   const evalSet = encodeExamples(evalRows, labels, tok, o.maxLength, padTokenId, o.evalFile);
   if (train.length < o.batchSize) throw new InkwellError(`--train ${o.trainFile} has ${train.length} examples, fewer than one batch of ${o.batchSize}`);
+  const { outDir: _out, onStep: _s, onEval: _e, threads: _t, ...saved } = o;
+  const task = new ClassifierTask(classifier, weights, tok, train, evalSet, {
+    batchSize: o.batchSize,
+    seed: o.seed,
+    trainable,
+    freezeSteps: o.freezeSteps ?? 0,
+    checkpointExtras: { [RUN_FILE]: JSON.stringify(saved satisfies SavedOptions, null, 2) + '\n' },
+  });
+  return { task, trainable, evalSet };
+}
 
-  const sessions = new Map<string, Promise<CompiledGraph>>();
-  const session = (key: string, build: () => { graph: Graph; outputs: GraphOutputs }) => {
-    let s = sessions.get(key);
-    if (!s) {
-      const { graph, outputs } = build();
-      sessions.set(key, (s = CompiledGraph.compile(graph, outputs, { threads: o.threads })));
-    }
-    return s;
+/** AdamW (β2 0.999), warmup then cosine to lr/10, clipping, evaluation and patience, a checkpoint at every evaluation: the trainer's settings for a classifier run. */
+function trainConfig(o: ClassifyTrainOptions, trainable: string[]): TrainConfig {
+  const recipe = { ...o, context: o.maxLength, beta2: 0.999, checkpointInterval: o.checkpointInterval ?? o.evalInterval };
+  return { ...adamWCosine(recipe), trainable: o.method === 'full' ? undefined : trainable };
+}
+
+function trainerDirs(o: ClassifyTrainOptions): { outDir: string; checkpointDir: string } {
+  return { outDir: o.outDir, checkpointDir: path.join(o.outDir, CHECKPOINT_DIR) };
+}
+
+function events(o: Pick<ClassifyTrainOptions, 'onStep' | 'onEval'>, task: ClassifierTask): TrainerEvents {
+  return {
+    onStep: (s) => o.onStep?.(s.step, s.loss),
+    onEval: (e) => o.onEval?.(e.step, task.lastMetrics!, e.valLoss),
   };
-  const feeds = (c: CompiledGraph, b: ClassBatch, withLabels: boolean): Record<string, TypedArray> => {
-    const f = batchFeeds(c, weights, b);
-    if (withLabels) f.labels = b.labels;
-    return f;
-  };
+}
 
-  const evaluate = async (): Promise<ClassificationMetrics & { loss: number }> => {
-    const predicted: number[] = [];
-    let lossSum = 0;
-    for (let i = 0; i < evalSet.length; i += o.batchSize) {
-      const rows = evalSet.slice(i, i + o.batchSize);
-      const b = makeBatch(rows, o.batchSize, o.maxLength, padTokenId);
-      const c = await session(`eval:${b.length}`, () => classifier.buildGraph(o.batchSize, b.length, { train: false, withLoss: false }));
-      const logits = (await c.run(feeds(c, b, false))).logits as Float32Array;
-      const K = labels.length;
-      rows.forEach((e, r) => {
-        const row = logits.subarray(r * K, (r + 1) * K);
-        predicted.push(argmax(row));
-        lossSum += logSumExp(row) - row[e.label]!;
-      });
-    }
-    return { ...classificationMetrics(evalSet.map((e) => e.label), predicted, labels.length), loss: lossSum / evalSet.length };
-  };
-
-  const optimizer = createOptimizer({ name: 'adamw', betas: [0.9, 0.999], weightDecay: o.weightDecay }, pickSpecs(classifier.specs, trainable));
-  const schedule = { lr: o.lr, warmupSteps: o.warmup, decay: 'cosine' as const, decaySteps: o.steps, minLr: o.lr / 10 };
-  const dropoutRng = new Rng(`${o.seed}:dropout`);
-  fs.mkdirSync(o.outDir, { recursive: true });
-  const metricsFile = path.join(o.outDir, 'metrics.jsonl');
-  fs.writeFileSync(metricsFile, '');
-  const log = (r: Record<string, unknown>) => fs.appendFileSync(metricsFile, JSON.stringify(r) + '\n');
-
-  let order = shuffle(train, rng);
-  let cursor = 0;
-  let best: { accuracy: number; step: number; weights: Weights } | null = null;
-  let evalsWithoutImprovement = 0;
-  let stoppedEarly = false;
-  let step = 0;
-  let lossWindow = 0;
+/** Trains, then scores the best classifier (as saved in OUT) on the eval set and writes the report beside it. */
+async function finish(o: ClassifyTrainOptions, run: ClassifierRun, trainer: Trainer, t0: number): Promise<ClassifyReport> {
+  let result: TrainResult;
   try {
-    while (step < o.steps && !stoppedEarly) {
-      if (cursor + o.batchSize > order.length) {
-        order = shuffle(train, rng);
-        cursor = 0;
-      }
-      const b = makeBatch(order.slice(cursor, cursor + o.batchSize), o.batchSize, o.maxLength, padTokenId);
-      cursor += o.batchSize;
-      const phase = step < (o.freezeSteps ?? 0) ? 'head' : 'all';
-      const names = phase === 'head' ? headOnly : trainable;
-      const c = await session(`train:${phase}:${b.length}`, () => classifier.buildGraph(o.batchSize, b.length, { train: true, withLoss: true, trainable: names }));
-      const out = await c.run(feeds(c, b, true), { random: () => dropoutRng.float(), checkFinite: ['loss'] });
-      const grads = new Map(names.map((n) => [n, out[GRAD_PREFIX + n] as Float32Array]));
-      clipGradNorm(grads, o.gradClip);
-      const lr = learningRate(schedule, step);
-      optimizer.step(weights, grads, lr);
-      step++;
-      const loss = (out.loss as Float32Array)[0]!;
-      lossWindow += loss;
-      if (step % 10 === 0 || step === o.steps) {
-        log({ step, loss: lossWindow / (step % 10 || 10), lr });
-        lossWindow = 0;
-      }
-      o.onStep?.(step, loss);
-      if (step % o.evalInterval === 0 || step === o.steps) {
-        const m = await evaluate();
-        log({ step, val_loss: m.loss, val_accuracy: m.accuracy, val_macro_f1: m.macroF1 });
-        o.onEval?.(step, m, m.loss);
-        if (!best || m.accuracy > best.accuracy) {
-          best = { accuracy: m.accuracy, step, weights: new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)])) };
-          evalsWithoutImprovement = 0;
-        } else {
-          evalsWithoutImprovement++;
-          stoppedEarly = o.patience > 0 && evalsWithoutImprovement >= o.patience;
-        }
-      }
-    }
-    for (const [k, v] of best!.weights) weights.set(k, v);
-    const final = await evaluate();
-    const total = Object.values(classifier.specs).reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1), 0);
-    const nTrainable = trainable.reduce((n, k) => n + weights.get(k)!.length, 0);
-    let optimizerBytes = 0;
-    for (const v of optimizer.state().values()) optimizerBytes += v.byteLength;
-    const report: ClassifyReport = {
-      from: o.from,
-      init: o.init ?? 'pretrained',
-      method: o.method,
-      parameters: { total, trainable: nTrainable, trainablePercent: (100 * nTrainable) / total },
-      optimizerBytes,
-      steps: step,
-      bestStep: best!.step,
-      stoppedEarly,
-      seconds: (performance.now() - t0) / 1000,
-      labels,
-      eval: final,
-    };
-    const bundle: ClassifierBundle = { classifier, weights, tokenizer: tok };
-    saveClassifier(o.outDir, bundle, { 'classify_report.json': JSON.stringify(report, null, 2) + '\n', 'classify_report.md': reportMarkdown(report) });
-    return report;
+    result = await trainer.run();
   } finally {
-    for (const s of sessions.values()) await (await s).release();
+    await trainer.release();
   }
+  const best = loadClassifier(o.outDir);
+  const step = new CompiledStep({ weights: best.weights, state: stateNames(best.classifier.base), threads: o.threads });
+  let final: ClassificationMetrics & { loss: number };
+  try {
+    final = await evaluateClassifier(step, best.classifier, run.evalSet, o.batchSize);
+  } finally {
+    await step.release();
+  }
+  const { classifier, weights } = run.task;
+  const total = countParams(classifier.specs);
+  const nTrainable = run.trainable.reduce((n, k) => n + weights.get(k)!.length, 0);
+  const report: ClassifyReport = {
+    from: o.from,
+    init: o.init ?? 'pretrained',
+    method: o.method,
+    parameters: { total, trainable: nTrainable, trainablePercent: (100 * nTrainable) / total },
+    optimizerBytes: trainer.optimizerBytes,
+    steps: result.steps,
+    bestStep: result.bestStep!,
+    stoppedEarly: result.stoppedEarly,
+    seconds: (performance.now() - t0) / 1000,
+    labels: classifier.config.labels,
+    eval: final,
+  };
+  writeFilesAtomically(o.outDir, new Map([['classify_report.json', JSON.stringify(report, null, 2) + '\n'], ['classify_report.md', reportMarkdown(report)]]));
+  return report;
 }
 
 export interface Prediction {
@@ -222,17 +229,9 @@ export async function predict(b: ClassifierBundle, texts: readonly string[], thr
   });
   const out: Prediction[] = [];
   const batch = Math.min(32, examples.length);
-  const sessions = new Map<number, CompiledGraph>();
+  const step = new CompiledStep({ weights: b.weights, state: stateNames(classifier.base), threads });
   try {
-    for (let i = 0; i < examples.length; i += batch) {
-      const rows = examples.slice(i, i + batch);
-      const bt = makeBatch(rows, batch, maxLength, padTokenId);
-      let c = sessions.get(bt.length);
-      if (!c) {
-        const { graph, outputs } = classifier.buildGraph(batch, bt.length, { train: false, withLoss: false });
-        sessions.set(bt.length, (c = await CompiledGraph.compile(graph, outputs, { threads })));
-      }
-      const logits = (await c.run(batchFeeds(c, b.weights, bt))).logits as Float32Array;
+    for (const { rows, logits } of await classifierLogits(step, classifier, examples, batch)) {
       const K = labels.length;
       rows.forEach((_, r) => {
         const row = logits.subarray(r * K, (r + 1) * K);
@@ -241,49 +240,15 @@ export async function predict(b: ClassifierBundle, texts: readonly string[], thr
       });
     }
   } finally {
-    for (const c of sessions.values()) await c.release();
+    await step.release();
   }
   return out;
-}
-
-/** The weights the graph reads (an RNN's unused LM head is not among them), the batch, and zero RNN state: every sequence starts afresh. */
-function batchFeeds(c: CompiledGraph, weights: Weights, b: ClassBatch): Record<string, TypedArray> {
-  const f: Record<string, TypedArray> = { input_ids: b.inputIds, attention_mask: b.attentionMask };
-  for (const s of c.inputs) {
-    const w = weights.get(s.name);
-    if (w) f[s.name] = w;
-    else if (s.name.startsWith('state.')) f[s.name] = new Float32Array((s.shape as number[]).reduce((a, d) => a * d, 1));
-  }
-  return f;
-}
-
-function argmax(row: ArrayLike<number>): number {
-  let k = 0;
-  for (let i = 1; i < row.length; i++) if (row[i]! > row[k]!) k = i;
-  return k;
-}
-
-function logSumExp(row: ArrayLike<number>): number {
-  let m = -Infinity;
-  for (let i = 0; i < row.length; i++) m = Math.max(m, row[i]!);
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += Math.exp(row[i]! - m);
-  return m + Math.log(s);
 }
 
 /** Numeric labels in numeric order (SST-2's 0, 1), others alphabetically. */
 function sortLabels(labels: string[]): string[] {
   const numeric = labels.every((l) => /^-?\d+(\.\d+)?$/.test(l));
   return labels.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
-}
-
-function shuffle<T>(xs: readonly T[], rng: Rng): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }
 
 export function reportMarkdown(r: ClassifyReport): string {

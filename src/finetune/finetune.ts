@@ -13,15 +13,18 @@ import { openTokenCacheSplit, prepareTokenCache } from '../data/token-cache.js';
 import type { TokenSource } from '../data/token-source.js';
 import { loadModel, saveModel, type ModelBundle } from '../io/model-dir.js';
 import { writeSafetensors } from '../io/safetensors.js';
-import { Gpt } from '../models/gpt.js';
 import { countParams, initWeights, type Weights } from '../nn/params.js';
-import { pickSpecs } from '../nn/scopes.js';
+import { pickSpecs } from '../models/scopes.js';
 import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
 import { InkwellError } from '../utils/errors.js';
 import { writeJsonAtomic, writeFileAtomic } from '../utils/fs.js';
-import { layerCount, planLayers, type LayerPlan } from './layers.js';
-import { LoraModel, type LoraConfig } from './lora.js';
-import { validationLoss } from './val-loss.js';
+import { planLayers, type LayerPlan } from './layers.js';
+import { LoraModel, type LoraConfig } from '../models/lora.js';
+import { stateNames } from '../models/lm.js';
+import { CompiledStep } from '../runtime/step.js';
+import { validationLoss } from '../train/validation.js';
+import { DATA_DIR, findRunData } from '../train/run-dir.js';
+import { adamWCosine, type AdamWRecipe } from '../train/run-spec.js';
 
 export interface FinetuneOptions {
   /** The pretrained model directory (a run, its best/, or an imported Hugging Face GPT-2). */
@@ -58,14 +61,29 @@ export interface FinetuneReport {
   outputs: { best: string; adapter?: string; merged?: string };
 }
 
-export const DATA_DIR = 'data';
+/** The knobs of a fine-tuning run; `finetuneConfig` turns them into the trainer's settings. */
+export type FinetuneRecipe = Omit<AdamWRecipe, 'beta2' | 'checkpointInterval'> & { evalBatches: number };
 
-/** The original run's token cache: FROM/data, or FROM/../data when FROM is a run's best/. */
-export function findOriginalData(from: string): string | null {
-  for (const dir of [path.join(from, DATA_DIR), path.join(from, '..', DATA_DIR)]) {
-    if (fs.existsSync(path.join(dir, 'meta.json'))) return dir;
-  }
-  return null;
+/** What `inkwell finetune` does unless told otherwise. */
+export const FINETUNE_DEFAULTS: Omit<FinetuneRecipe, 'threads'> = {
+  steps: 500,
+  // Well below a pretraining rate: the model is already good, and a high rate forgets it.
+  lr: 3e-4,
+  warmup: 50,
+  batchSize: 16,
+  context: 64,
+  weightDecay: 0.01,
+  gradClip: 1,
+  // Frequent evaluations with a short patience: fine-tuning overfits a small corpus quickly.
+  evalInterval: 50,
+  evalBatches: 20,
+  patience: 3,
+  seed: 1337,
+};
+
+/** A fresh AdamW (β2 0.99, decoupled decay), warmup then cosine to lr/10 over the run, one checkpoint at the end. */
+export function finetuneConfig(r: FinetuneRecipe): TrainConfig {
+  return adamWCosine({ ...r, beta2: 0.99, checkpointInterval: r.steps });
 }
 
 /** loadModel, with a missing directory reported against the --from flag. */
@@ -78,8 +96,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   const stage = o.onStage ?? (() => {});
   const base = loadBase(o.from);
   const cfg = o.train;
-  if (base.model instanceof Gpt && cfg.contextLength > base.model.config.nPositions) {
-    throw new InkwellError(`--context ${cfg.contextLength} exceeds the context of ${o.from} (${base.model.config.nPositions})`);
+  const context = base.model.contextLength;
+  if (context !== null && cfg.contextLength > context) {
+    throw new InkwellError(`--context ${cfg.contextLength} exceeds the context of ${o.from} (${context})`);
   }
   fs.mkdirSync(o.outDir, { recursive: true });
   stage(`encoding ${o.docs.length} document(s) with the tokenizer of ${o.from}`);
@@ -88,17 +107,27 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   const train = openTokenCacheSplit(dataDir, 'train', base.tokenizer);
   const val = openTokenCacheSplit(dataDir, 'val', base.tokenizer);
   if (val.length <= cfg.contextLength) throw new InkwellError(`the validation split of the new corpus has only ${val.length} tokens`, 'raise --val-fraction or add text');
-  const originalData = findOriginalData(o.from);
+  const originalData = findRunData(o.from);
   const original = originalData ? openTokenCacheSplit(originalData, 'val', base.tokenizer) : null;
 
   const bundle = o.lora ? withLora(base, o.lora, cfg.seed) : { model: base.model, weights: base.weights, tokenizer: base.tokenizer };
   const names = o.lora ? (bundle.model as LoraModel).adapterNames : Object.keys(bundle.model.specs);
-  const plan = planLayers(names, layerCount(base.model), o.layers ?? {});
+  const plan = planLayers(names, base.model.numLayers, o.layers ?? {});
   const trainable = plan.trainable.length === Object.keys(bundle.model.specs).length ? undefined : plan.trainable;
   const config: TrainConfig = { ...cfg, trainable, lrScale: Object.keys(plan.lrScale).length ? plan.lrScale : undefined };
 
-  const evalOpts = { batchSize: cfg.batchSize, contextLength: cfg.contextLength, batches: cfg.evalBatches ?? 20, threads: cfg.threads };
-  const losses = async (b: ModelBundle, sources: Array<TokenSource | null>) => Promise.all(sources.map((s) => (s ? validationLoss(b, s, evalOpts) : Promise.resolve(NaN))));
+  const evalOpts = { batchSize: cfg.batchSize, contextLength: cfg.contextLength, batches: cfg.evalBatches ?? 20 };
+  // The trainer's validation loss, on each source (NaN where there is none).
+  const losses = async (b: ModelBundle, sources: Array<TokenSource | null>): Promise<number[]> => {
+    const step = new CompiledStep({ weights: b.weights, state: stateNames(b.model), threads: cfg.threads });
+    try {
+      const out: number[] = [];
+      for (const s of sources) out.push(s ? await validationLoss(step, b.model, s, evalOpts) : NaN);
+      return out;
+    } finally {
+      await step.release();
+    }
+  };
   stage('measuring validation loss before fine-tuning');
   const [newBefore, origBefore] = await losses(bundle, [val, original]);
 

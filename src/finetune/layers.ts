@@ -4,19 +4,9 @@
  * the blocks / recurrent layers (0 … L−1) to the top (L: final LayerNorm and
  * head), by the Hugging Face / PyTorch names the models use.
  */
-import { Gpt } from '../models/gpt.js';
-import type { LanguageModel } from '../models/lm.js';
-import { RnnLm } from '../models/rnn.js';
 import { InkwellError } from '../utils/errors.js';
 
 export const EMBEDDINGS = -1;
-
-/** Number of blocks (GPT) or recurrent layers (LSTM/GRU). */
-export function layerCount(model: LanguageModel): number {
-  if (model instanceof Gpt) return model.config.nLayer;
-  if (model instanceof RnnLm) return model.config.numLayers;
-  throw new InkwellError(`layer-wise options need a GPT or RNN model, got '${model.kind}'`);
-}
 
 /** The depth of a parameter: -1 embeddings, 0 … L−1 blocks, L top (final LayerNorm, heads, anything after the last block). */
 export function layerOf(name: string, layers: number): number {

@@ -17,7 +17,8 @@ import type { RunSpec } from '../train/presets.js';
 import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
 import { InkwellError } from '../utils/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../utils/fs.js';
-import { DATA_DIR, finetune, type FinetuneReport } from './finetune.js';
+import { finetune, type FinetuneReport } from './finetune.js';
+import { DATA_DIR } from '../train/run-dir.js';
 
 export interface TransferOptions {
   docs: readonly Document[];

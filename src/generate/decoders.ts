@@ -4,13 +4,12 @@
  * one token at a time with their carried state.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { Gpt } from '../models/gpt.js';
-import { buildForwardGraph } from '../models/lm.js';
-import { CompiledGraph, type CompileOptions, type Feeds, type InputSpec, type TypedArray } from '../runtime/session.js';
-import { shapeSize, staticShape } from '../graph/tensor.js';
+import { buildForwardGraph, stateNames, type BuiltGraph, type Decoding } from '../models/lm.js';
+import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import type { IncrementalDecoder } from './decoder.js';
+import type { IncrementalDecoder } from './incremental-decoder.js';
 
 export interface DecoderOptions {
   /** ONNX Runtime threads (default: all cores). */
@@ -21,8 +20,18 @@ export interface DecoderOptions {
 
 export async function createDecoder(bundle: ModelBundle, batch: number, opts: DecoderOptions = {}): Promise<IncrementalDecoder> {
   if (!(Number.isInteger(batch) && batch > 0)) throw new InkwellError(`batch must be a positive integer, got ${batch}`);
-  return bundle.model instanceof Gpt ? GptDecoder.create(bundle.model, bundle, batch, opts) : RecurrentDecoder.create(bundle, batch, opts);
+  const decoding = bundle.model.decoding;
+  return (DECODERS[decoding.type] as DecoderFactory<Decoding>)(decoding, bundle, batch, opts);
 }
+
+type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
+type DecoderFactory<D extends Decoding> = (decoding: D, bundle: ModelBundle, batch: number, opts: DecoderOptions) => Promise<IncrementalDecoder>;
+
+/** The decoder for each way of decoding a model says it has (LanguageModel.decoding). */
+const DECODERS: { [T in Decoding['type']]: DecoderFactory<Extract<Decoding, { type: T }>> } = {
+  'kv-cache': (d, bundle, batch, opts) => KvCacheDecoder.create(d, bundle, batch, opts),
+  recurrent: (d, bundle, batch, opts) => RecurrentDecoder.create(d, bundle, batch, opts),
+};
 
 /**
  * Weights are baked in: fixed while decoding, and pre-packed by ORT once instead of on every token.
@@ -46,7 +55,7 @@ function checkTokens(tokens: Int32Array, batch: number, vocab: number): number {
   return T;
 }
 
-/** Whether a GPT decoder of this batch keeps its cache per head (see GptDecoder). */
+/** Whether a key/value-cache decoder of this batch keeps its cache per head (see KvCacheDecoder). */
 const perHeadCache = (batch: number): boolean => batch > 1;
 
 /** Cache capacity grows by this many tokens per sequence at a time (so it is re-laid out once per 64 tokens). */
@@ -62,7 +71,7 @@ const CACHE_STEP = 64;
  *   [batch, n_head, capacity, head_dim] (the 'heads' graph), fed whole, with the
  *   attention mask hiding the slots past `length`.
  */
-class GptDecoder implements IncrementalDecoder {
+class KvCacheDecoder implements IncrementalDecoder {
   readonly vocabSize: number;
   readonly maxLength: number;
   length = 0;
@@ -73,19 +82,23 @@ class GptDecoder implements IncrementalDecoder {
   private readonly fetch: string[];
 
   private constructor(
-    private readonly model: Gpt,
+    private readonly shape: KvCacheDecoding,
+    vocabSize: number,
+    contextLength: number,
     readonly batch: number,
     private readonly session: CompiledGraph,
   ) {
-    this.vocabSize = model.config.vocabSize;
-    this.maxLength = model.config.nPositions;
-    this.fetch = ['logits', ...Array.from({ length: model.config.nLayer }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
+    this.vocabSize = vocabSize;
+    this.maxLength = contextLength;
+    this.fetch = ['logits', ...Array.from({ length: shape.layers }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
   }
 
-  static async create(model: Gpt, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<GptDecoder> {
-    const { graph, outputs } = model.buildDecodeGraph({ cache: perHeadCache(batch) ? 'heads' : 'append' });
+  static async create(decoding: KvCacheDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<KvCacheDecoder> {
+    const { model } = bundle;
+    if (model.contextLength === null) throw new InkwellError(`a key/value cache needs a model with a fixed context, '${model.kind}' has none`);
+    const { graph, outputs } = decoding.buildGraph({ cache: perHeadCache(batch) ? 'heads' : 'append' });
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    return new GptDecoder(model, batch, session);
+    return new KvCacheDecoder(decoding, model.vocabSize, model.contextLength, batch, session);
   }
 
   private get perHead(): boolean {
@@ -97,7 +110,7 @@ class GptDecoder implements IncrementalDecoder {
   }
 
   async feed(tokens: Int32Array): Promise<Float32Array> {
-    const { nLayer, nHead: H, nEmbd: C } = this.model.config;
+    const { layers: nLayer, heads: H, width: C } = this.shape;
     const [B, V, P] = [this.batch, this.vocabSize, this.length];
     const T = checkTokens(tokens, B, V);
     if (P + T > this.maxLength) throw new InkwellError(`feed: ${P + T} tokens exceed the model's context of ${this.maxLength}`);
@@ -130,7 +143,7 @@ class GptDecoder implements IncrementalDecoder {
 
   /** Writes the new rows [batch, T, n_embd] (heads merged) into one cache after its first P. */
   private write(cache: Float32Array, rows: Float32Array, P: number, T: number): void {
-    const [B, N, { nHead: H, nEmbd: C }] = [this.batch, this.capacity, this.model.config];
+    const [B, N, { heads: H, width: C }] = [this.batch, this.capacity, this.shape];
     if (!this.perHead) {
       cache.set(rows, P * C);
       return;
@@ -146,7 +159,7 @@ class GptDecoder implements IncrementalDecoder {
   /** Grows every cache to hold `tokens` per sequence, keeping its first `length` rows. */
   private reserve(tokens: number): void {
     if (tokens <= this.capacity) return;
-    const { nHead: H, nEmbd: C, nLayer } = this.model.config;
+    const { heads: H, width: C, layers: nLayer } = this.shape;
     // Rows of `width` floats, each `old` long and `length` filled: one per (sequence, head), or one in all.
     const [rows, width, old] = this.perHead ? [this.batch * H, C / H, this.capacity] : [1, C, this.capacity];
     const N = Math.min(this.maxLength, Math.ceil(tokens / CACHE_STEP) * CACHE_STEP);
@@ -168,22 +181,22 @@ class GptDecoder implements IncrementalDecoder {
 class RecurrentDecoder implements IncrementalDecoder {
   readonly maxLength = Infinity;
   length = 0;
-  private state = new Map<string, TypedArray>();
-  /** The carried-state inputs (`state.h`, `state.c`), each fed back from its `.out` output. */
-  private readonly stateInputs: readonly InputSpec[];
+  /** The carried state (`state.h`, `state.c`), each fed back from its `.out` output; empty: zeros. */
+  private readonly state = new Map<string, TypedArray>();
 
   private constructor(
     readonly batch: number,
     readonly vocabSize: number,
-    private readonly session: CompiledGraph,
-  ) {
-    this.stateInputs = session.inputs.filter((i) => i.name.startsWith('state.'));
-  }
+    private readonly step: CompiledStep,
+    private readonly graph: () => BuiltGraph,
+  ) {}
 
-  static async create(bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
-    const { graph, outputs } = buildForwardGraph(bundle.model, batch, 1);
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    return new RecurrentDecoder(batch, bundle.model.vocabSize, session);
+  static async create(_decoding: Decoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
+    const { model } = bundle;
+    const step = new CompiledStep({ state: stateNames(model), threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
+    const graph = () => buildForwardGraph(model, batch, 1);
+    await step.prepare(STEP, graph);
+    return new RecurrentDecoder(batch, model.vocabSize, step, graph);
   }
 
   reset(): void {
@@ -198,17 +211,16 @@ class RecurrentDecoder implements IncrementalDecoder {
     for (let t = 0; t < T; t++) {
       const ids = new BigInt64Array(B);
       for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
-      const feeds: Record<string, TypedArray> = { ids };
-      for (const s of this.stateInputs) feeds[s.name] = this.state.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
-      const out = await this.session.run(feeds);
-      for (const s of this.stateInputs) this.state.set(s.name, out[`${s.name}.out`]!);
-      logits = out.logits as Float32Array;
+      logits = (await this.step.run(STEP, this.graph, { ids }, { carry: this.state })).logits as Float32Array;
     }
     this.length += T;
     return logits!;
   }
 
   release(): Promise<void> {
-    return this.session.release();
+    return this.step.release();
   }
 }
+
+/** The recurrent decoder's one session. */
+const STEP = 'step';

@@ -12,7 +12,7 @@
  */
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
-import type { IncrementalDecoder } from './decoder.js';
+import type { IncrementalDecoder } from './incremental-decoder.js';
 import { resolveSampling, type SamplingOptions } from './sampling.js';
 import { SequenceGeneration, type FinishReason } from './sequence.js';
 

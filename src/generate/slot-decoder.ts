@@ -10,8 +10,7 @@
  * same decode graphs and weights handling.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { Gpt } from '../models/gpt.js';
-import type { LanguageModel } from '../models/lm.js';
+import { stateNames, type Decoding } from '../models/lm.js';
 import { ParamScope } from '../nn/params.js';
 import { Graph } from '../graph/tensor.js';
 import { CompiledGraph, type Feeds, type InputSpec } from '../runtime/session.js';
@@ -45,14 +44,11 @@ export interface SlotDecoder {
 
 export async function createSlotDecoder(bundle: ModelBundle, slots: number, opts: DecoderOptions = {}): Promise<SlotDecoder> {
   if (!(Number.isInteger(slots) && slots > 0)) throw new InkwellError(`slots must be a positive integer, got ${slots}`);
-  const gpt = kvCacheModel(bundle.model);
-  return gpt ? GptSlotDecoder.create(gpt, bundle, slots, opts) : RecurrentSlotDecoder.create(bundle, slots, opts);
+  const decoding = bundle.model.decoding;
+  return decoding.type === 'kv-cache' ? KvCacheSlotDecoder.create(decoding, bundle, slots, opts) : RecurrentSlotDecoder.create(bundle, slots, opts);
 }
 
-/** The one place this module tells model kinds apart: models with a KV cache (GPT) against those with carried state. */
-function kvCacheModel(model: LanguageModel): Gpt | undefined {
-  return model instanceof Gpt ? model : undefined;
-}
+type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
 
 /** Checks rows against the slots and vocabulary; returns their common token count. */
 function checkRows(rows: readonly SlotFeed[], slots: number, vocab: number): number {
@@ -77,11 +73,9 @@ const CACHE_STEP = 64;
  * head_dim]: a slot's cache is contiguous, so any contiguous range of slots is
  * fed to ORT as a zero-copy view, with the attention mask hiding each slot's
  * unfilled tail (and slots in the range that are not fed this step). Only the
- * new tokens' rows are fetched and written in (see GptDecoder for why).
+ * new tokens' rows are fetched and written in (see KvCacheDecoder in decoders.ts for why).
  */
-class GptSlotDecoder implements SlotDecoder {
-  readonly vocabSize: number;
-  readonly maxLength: number;
+class KvCacheSlotDecoder implements SlotDecoder {
   private readonly lengths: Int32Array;
   private capacity = 0;
   /** Per layer, keys then values. */
@@ -89,20 +83,20 @@ class GptSlotDecoder implements SlotDecoder {
   private readonly fetch: string[];
 
   private constructor(
-    private readonly model: Gpt,
+    private readonly decoding: KvCacheDecoding,
+    readonly vocabSize: number,
+    readonly maxLength: number,
     readonly slots: number,
     private readonly session: CompiledGraph,
   ) {
-    this.vocabSize = model.config.vocabSize;
-    this.maxLength = model.config.nPositions;
     this.lengths = new Int32Array(slots);
-    this.fetch = ['logits', ...Array.from({ length: model.config.nLayer }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
+    this.fetch = ['logits', ...Array.from({ length: decoding.layers }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
   }
 
-  static async create(model: Gpt, bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<GptSlotDecoder> {
-    const { graph, outputs } = model.buildDecodeGraph({ cache: 'heads' });
+  static async create(decoding: KvCacheDecoding, bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<KvCacheSlotDecoder> {
+    const { graph, outputs } = decoding.buildGraph({ cache: 'heads' });
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    return new GptSlotDecoder(model, slots, session);
+    return new KvCacheSlotDecoder(decoding, bundle.model.vocabSize, bundle.model.contextLength ?? Infinity, slots, session);
   }
 
   length(slot: number): number {
@@ -114,7 +108,7 @@ class GptSlotDecoder implements SlotDecoder {
   }
 
   async feed(rows: readonly SlotFeed[]): Promise<Float32Array> {
-    const { nLayer, nHead: H, nEmbd: C } = this.model.config;
+    const { layers: nLayer, heads: H, width: C } = this.decoding;
     const [V, D] = [this.vocabSize, C / H];
     const T = checkRows(rows, this.slots, V);
     for (const { slot } of rows) {
@@ -184,7 +178,7 @@ class GptSlotDecoder implements SlotDecoder {
   private relayout(tokens: number): void {
     const N = Math.min(this.maxLength, Math.ceil(tokens / CACHE_STEP) * CACHE_STEP);
     if (N <= this.capacity && N > this.capacity - 2 * CACHE_STEP) return;
-    const { nHead: H, nEmbd: C, nLayer } = this.model.config;
+    const { heads: H, width: C, layers: nLayer } = this.decoding;
     const [D, old] = [C / H, this.capacity];
     this.cache = Array.from({ length: 2 * nLayer }, (_, i) => {
       const next = new Float32Array(this.slots * H * N * D);
@@ -219,9 +213,10 @@ class RecurrentSlotDecoder implements SlotDecoder {
     readonly slots: number,
     readonly vocabSize: number,
     private readonly session: CompiledGraph,
+    stateNames: readonly string[],
   ) {
     this.lengths = new Int32Array(slots);
-    this.stateInputs = session.inputs.filter((i) => i.name.startsWith('state.'));
+    this.stateInputs = session.inputs.filter((i) => stateNames.includes(i.name));
     this.state = this.stateInputs.map((s) => new Float32Array(this.layers(s) * slots * this.hidden(s)));
   }
 
@@ -231,7 +226,7 @@ class RecurrentSlotDecoder implements SlotDecoder {
     const { logits, state = {} } = bundle.model.forward(new ParamScope(graph, bundle.model.specs), graph.input('ids', 'int64', ['batch', 1]), { train: false, fused: true });
     const outputs = Object.fromEntries([['logits', logits], ...Object.entries(state).map(([name, t]) => [`${name}.out`, t])]);
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    return new RecurrentSlotDecoder(slots, bundle.model.vocabSize, session);
+    return new RecurrentSlotDecoder(slots, bundle.model.vocabSize, session, stateNames(bundle.model));
   }
 
   private layers(s: InputSpec): number {

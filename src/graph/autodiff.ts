@@ -10,7 +10,8 @@
 import { opDef } from './registry.js';
 import { Tensor, GraphError, shapeEq, fmt, staticShape } from './tensor.js';
 import { add } from './ops/elementwise.js';
-import { concat, zeros } from './ops/shape.js';
+import { zeros } from './ops/broadcast.js';
+import { concat } from './ops/shape.js';
 import { matmul } from './ops/matmul.js';
 
 export function gradients(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {

@@ -32,12 +32,14 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
     throw new InkwellError(`cannot read ${configPath}: ${errorMessage(err)}`, 'is this an inkwell or Hugging Face model directory?');
   }
   const model = modelFromConfigJson(config, configPath);
-  if (model.kind === 'gpt') checkGpt2Config(config as Record<string, unknown>, configPath);
+  // Hugging Face GPT-2 directories keep their own names and layouts, normalised here (see hf-gpt2.ts).
+  const gpt2 = (config as Record<string, unknown>).model_type === 'gpt2';
+  if (gpt2) checkGpt2Config(config as Record<string, unknown>, configPath);
   const weightsPath = path.join(dir, MODEL_FILE);
   // The header now (names, shapes, sizes, offsets: a mismatch fails here); the data when first used.
   const { entries, metadata } = readSafetensorsHeader(weightsPath);
   // A GPT-2 directory from the Hugging Face Hub loads as it is (see hf-gpt2.ts).
-  const names = model.kind === 'gpt' ? gpt2TensorNames([...entries.keys()]) : new Map([...entries.keys()].map((k) => [k, k]));
+  const names = gpt2 ? gpt2TensorNames([...entries.keys()]) : new Map([...entries.keys()].map((k) => [k, k]));
   validateSizes(model.specs, new Map([...names].map(([ours, theirs]) => [ours, entries.get(theirs)!.count])), weightsPath);
   // tokenizer.json, or GPT-2's original vocab.json + merges.txt.
   const tokenizer = loadTokenizer(dir);
@@ -57,7 +59,7 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
     get weights(): Weights {
       if (!weights) {
         const loaded: Weights = new Map([...readSafetensors(weightsPath).tensors].map(([k, t]) => [k, t.data]));
-        weights = model.kind === 'gpt' ? normalizeGpt2Weights(loaded, weightsPath) : loaded;
+        weights = gpt2 ? normalizeGpt2Weights(loaded, weightsPath) : loaded;
         validateWeights(model.specs, weights, weightsPath);
       }
       return weights;

@@ -7,12 +7,11 @@
  * [in, out]), so a checkpoint loads in transformers as GPT2LMHeadModel.
  */
 import { Graph, staticDim, type Tensor } from '../graph/tensor.js';
-import type { GraphOutputs } from '../graph/onnx.js';
 import * as F from '../graph/ops/index.js';
 import { normal, ones, zeros, ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
 import { configNumber } from './config-json.js';
-import type { ForwardOptions, ForwardResult, LanguageModel } from './lm.js';
+import type { BuiltGraph, DecodeGraphOptions, Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
 
 export interface GptConfig {
   vocabSize: number;
@@ -78,6 +77,29 @@ export class Gpt implements LanguageModel {
     return this.config.vocabSize;
   }
 
+  get contextLength(): number {
+    return this.config.nPositions;
+  }
+
+  get hiddenSize(): number {
+    return this.config.nEmbd;
+  }
+
+  get numLayers(): number {
+    return this.config.nLayer;
+  }
+
+  /** A GPT decodes over its key/value cache. */
+  get decoding(): Decoding {
+    const c = this.config;
+    return { type: 'kv-cache', layers: c.nLayer, heads: c.nHead, width: c.nEmbd, buildGraph: (o) => this.buildDecodeGraph(o) };
+  }
+
+  /** A GPT carries no state between windows. */
+  stateShapes(): Record<string, never> {
+    return {};
+  }
+
   /** A GPT-2 config.json: transformers loads the checkpoint as GPT2LMHeadModel. */
   configJson(): Record<string, unknown> {
     const c = this.config;
@@ -122,11 +144,11 @@ export class Gpt implements LanguageModel {
   }
 
   forward(p: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult {
-    return { logits: this.lmHead(p, this.hiddenStates(p, ids, opts)) };
+    return { logits: this.lmHead(p, this.hiddenStates(p, ids, opts).hidden) };
   }
 
   /** B,T → B,T,C: the final LayerNorm's output, which the tied LM head reads and task heads (e.g. sequence classification) can read too. */
-  hiddenStates(p: ParamScope, ids: Tensor, { train }: ForwardOptions): Tensor {
+  hiddenStates(p: ParamScope, ids: Tensor, { train }: ForwardOptions): HiddenStates {
     const c = this.config;
     const T = staticDim('GPT training sequence', ids.shape[1]);
     if (T > c.nPositions) throw new InkwellError(`sequence length ${T} exceeds the model's context of ${c.nPositions}`);
@@ -140,7 +162,7 @@ export class Gpt implements LanguageModel {
       const [q, k, v] = F.split(qkv, -1, 3).map((t) => F.transpose(F.reshape(t, [B, T, H, C / H]), [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
       return F.reshape(F.transpose(this.attend(q, k, v, causal, train), [0, 2, 1, 3]), [B, T, C]);
     };
-    return this.trunk(p, x, attend, drop);
+    return { hidden: this.trunk(p, x, attend, drop), state: {} };
   }
 
   /**
@@ -157,8 +179,9 @@ export class Gpt implements LanguageModel {
    * those: onnxruntime-node copies every returned output into a fresh JavaScript
    * buffer, and copying the whole cache out costs more per token than attending
    * over it (2.4× the time at a past of 100).
+   * `scope` lets a wrapper (LoRA) substitute its view of the weights.
    */
-  buildDecodeGraph(opts: { cache?: KvCacheLayout } = {}): { graph: Graph; outputs: GraphOutputs } {
+  buildDecodeGraph(opts: DecodeGraphOptions = {}): BuiltGraph {
     const c = this.config;
     const H = c.nHead;
     const D = c.nEmbd / H;
@@ -166,7 +189,7 @@ export class Gpt implements LanguageModel {
     if (layout !== 'heads' && layout !== 'append') throw new InkwellError(`buildDecodeGraph: cache must be 'heads' or 'append', got ${String(layout)}`);
     const perHead = layout === 'heads';
     const g = new Graph();
-    const p = new ParamScope(g, this.specs);
+    const p = opts.scope ? opts.scope(g) : new ParamScope(g, this.specs);
     const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
     const attentionMask = g.input('attention_mask', 'int64', ['batch', 'past+seq']);
     const positionIds = g.input('position_ids', 'int64', ['batch', 'seq']);
@@ -238,11 +261,11 @@ export class Gpt implements LanguageModel {
   }
 }
 
+export type { KvCacheLayout } from './lm.js';
+
 /** Attention of layer i: its c_attn output, queries, keys and values side by side (B,T,3C) → B,T,C. */
 type AttendFn = (layer: number, qkv: Tensor) => Tensor;
 
-/** How a decode graph takes and returns its key/value cache (see Gpt.buildDecodeGraph). */
-export type KvCacheLayout = 'heads' | 'append';
 
 /** [T, T] bool, true where query t may attend to key s ≤ t. */
 function causalMask(ref: Tensor, T: number): Tensor {

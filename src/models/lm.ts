@@ -3,7 +3,7 @@
  * graphs built from it. A model is a pure description: parameter specs plus a
  * forward function over a graph; weights live outside, in `Weights`.
  */
-import { Graph, type Tensor } from '../graph/tensor.js';
+import { Graph, shapeSize, staticShape, type Dim, type Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
 import { gradients } from '../graph/autodiff.js';
 import type { GraphOutputs } from '../graph/onnx.js';
@@ -23,14 +23,78 @@ export interface ForwardResult {
   state?: Record<string, Tensor>;
 }
 
+/** The last layer's outputs before the LM head, one contract for every model. */
+export interface HiddenStates {
+  /** [B, T, hiddenSize]: what the LM head reads, and what task heads (e.g. sequence classification) can read too. */
+  hidden: Tensor;
+  /** Recurrent state after the last step, by the name of the input that carries it in (empty for models without state). */
+  state: Record<string, Tensor>;
+}
+
+/** A graph and the outputs to emit from it. */
+export interface BuiltGraph {
+  graph: Graph;
+  outputs: GraphOutputs;
+}
+
+export interface DecodeGraphOptions {
+  /** How the key/value cache is taken and returned (see Gpt.buildDecodeGraph). */
+  cache?: KvCacheLayout;
+  /** The parameter view the graph reads; wrappers (LoRA) pass their own. Default: the model's own parameters. */
+  scope?: (graph: Graph) => ParamScope;
+}
+
+/** How a decode graph takes and returns its key/value cache (see Gpt.buildDecodeGraph). */
+export type KvCacheLayout = 'heads' | 'append';
+
+/**
+ * How a model decodes one step at a time; generate/decoders.ts picks the decoder by `type`.
+ * - 'kv-cache': a decode graph over a key/value cache of `layers` layers of `heads` heads, `width` wide in all;
+ * - 'recurrent': the forward graph run one token at a time, its state (stateShapes) fed back.
+ */
+export type Decoding =
+  | { readonly type: 'kv-cache'; readonly layers: number; readonly heads: number; readonly width: number; buildGraph(opts?: DecodeGraphOptions): BuiltGraph }
+  | { readonly type: 'recurrent' };
+
+/**
+ * What every language model (GPT, LSTM, GRU, and wrappers such as LoRA) says
+ * about itself, so that training, evaluation, decoding and fine-tuning ask it
+ * what it can do instead of testing its class.
+ */
 export interface LanguageModel {
   readonly kind: string;
   readonly vocabSize: number;
   readonly specs: ParamSpecs;
+  /** Longest sequence the model can read (GPT's n_positions), or null when unbounded (recurrent models). */
+  readonly contextLength: number | null;
+  /** Width of `hiddenStates(...).hidden`. */
+  readonly hiddenSize: number;
+  /** Blocks (GPT) or recurrent layers (LSTM/GRU), for layer-wise freezing and learning rates. */
+  readonly numLayers: number;
+  readonly decoding: Decoding;
   /** The Hugging Face style config.json describing this model. */
   configJson(): Record<string, unknown>;
   /** ids: [B, T] int64 token ids. */
   forward(scope: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult;
+  /** ids: [B, T] → hidden [B, T, hiddenSize] and the carried state. */
+  hiddenStates(scope: ParamScope, ids: Tensor, opts: ForwardOptions): HiddenStates;
+  /** The carried-state inputs and their shapes for a batch size (empty for models without state). */
+  stateShapes(batch: Dim): Record<string, Dim[]>;
+}
+
+/** All-zero state for a batch: the start of a sequence (PyTorch's default h_0, c_0); empty for models without state. */
+export function zeroState(model: LanguageModel, batch: number): Record<string, Float32Array> {
+  return Object.fromEntries(Object.entries(model.stateShapes(batch)).map(([name, shape]) => [name, new Float32Array(shapeSize(staticShape(name, shape)))]));
+}
+
+/** The names of the model's carried-state inputs, each returned by its graphs as `<name>.out` (empty for models without state). */
+export function stateNames(model: LanguageModel): string[] {
+  return Object.keys(model.stateShapes(1));
+}
+
+/** Whether the model carries state from one window to the next (recurrent models). */
+export function carriesState(model: LanguageModel): boolean {
+  return stateNames(model).length > 0;
 }
 
 export const GRAD_PREFIX = 'grad.';

@@ -3,7 +3,7 @@ import { InkwellError } from '../utils/errors.js';
 import { Gpt } from './gpt.js';
 import type { LanguageModel } from './lm.js';
 import { RnnLm } from './rnn.js';
-import { LoraModel } from '../finetune/lora.js';
+import { LoraModel } from './lora.js';
 
 type Loader = (json: Record<string, unknown>, source: string) => LanguageModel;
 

@@ -21,7 +21,7 @@
  * layer k's state at index k as PyTorch's (h_0, c_0), and returns the state
  * after the last step under the same names. The train/eval graphs expose it as
  * outputs `state.h.out` / `state.c.out`; feeding those into the next window
- * continues the sequence, and feeding zeros (`zeroState`) starts a new one.
+ * continues the sequence, and feeding zeros (`zeroState` in lm.ts) starts a new one.
  * State inputs are data, not parameters, so no gradient crosses a window.
  */
 import { staticDim, type Dim, type Tensor } from '../graph/tensor.js';
@@ -29,7 +29,7 @@ import * as F from '../graph/ops/index.js';
 import { normal, uniform, type ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
 import { configNumber } from './config-json.js';
-import type { ForwardOptions, ForwardResult, LanguageModel } from './lm.js';
+import type { Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
 
 export type RnnCell = 'lstm' | 'gru';
 
@@ -99,6 +99,24 @@ export class RnnLm implements LanguageModel {
     return this.config.vocabSize;
   }
 
+  /** Unbounded: the state carries any length of text. */
+  get contextLength(): null {
+    return null;
+  }
+
+  get hiddenSize(): number {
+    return this.config.hiddenSize;
+  }
+
+  get numLayers(): number {
+    return this.config.numLayers;
+  }
+
+  /** Decoding steps the forward graph one token at a time, feeding the state back. */
+  get decoding(): Decoding {
+    return { type: 'recurrent' };
+  }
+
   /**
    * config.json: `model_type` 'lstm' or 'gru' with nn.LSTM/nn.GRU's argument
    * names and Hugging Face's vocab_size / tie_word_embeddings.
@@ -136,11 +154,6 @@ export class RnnLm implements LanguageModel {
     return cell === 'lstm' ? { [STATE_H]: [L, batch, H], [STATE_C]: [L, batch, H] } : { [STATE_H]: [L, batch, H] };
   }
 
-  /** All-zero state: the start of a sequence (PyTorch's default h_0, c_0). */
-  zeroState(batch: number): Record<string, Float32Array> {
-    return Object.fromEntries(Object.entries(this.stateShapes(batch)).map(([name, [L, B, H]]) => [name, new Float32Array(L * B * H)]));
-  }
-
   forward(p: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult {
     const { hidden, state } = this.hiddenStates(p, ids, opts);
     const w = this.config.tieWeights ? p.get('embedding.weight') : p.get('head.weight');
@@ -149,7 +162,7 @@ export class RnnLm implements LanguageModel {
   }
 
   /** The last recurrent layer's outputs, B,T,H (what the LM head reads, and task heads can read too), and the carried state. */
-  hiddenStates(p: ParamScope, ids: Tensor, { train, fused }: ForwardOptions): { hidden: Tensor; state: Record<string, Tensor> } {
+  hiddenStates(p: ParamScope, ids: Tensor, { train, fused }: ForwardOptions): HiddenStates {
     const c = this.config;
     const B = ids.shape[0]!;
     const inputs = Object.entries(this.stateShapes(B)).map(([name, shape]) => ids.graph.input(name, 'float32', shape));

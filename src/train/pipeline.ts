@@ -9,41 +9,15 @@ import type { Document } from '../data/corpus.js';
 import { openTokenCacheSplit, prepareTokenCache, readTokenCacheMeta } from '../data/token-cache.js';
 import type { TokenSource } from '../data/token-source.js';
 import { loadModel, type ModelBundle } from '../io/model-dir.js';
-import { Gpt } from '../models/gpt.js';
-import type { LanguageModel } from '../models/lm.js';
-import { RnnLm } from '../models/rnn.js';
 import { initWeights } from '../nn/params.js';
-import { trainByteLevelBpe } from '../tokenizers/bpe-trainer.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { trainWordLevel } from '../tokenizers/word-level.js';
 import { writeJsonAtomic } from '../utils/fs.js';
-import type { ModelSpec, RunSpec, TokenizerSpec } from './presets.js';
+import type { RunSpec } from './presets.js';
+import { createModel, trainTokenizer } from './run-spec.js';
+import { DATA_DIR } from './run-dir.js';
 import { Trainer, type TrainerEvents } from './trainer.js';
 
-const DATA_DIR = 'data';
 const SPEC_FILE = 'run.json';
-
-export function createModel(spec: ModelSpec, vocabSize: number): LanguageModel {
-  if (spec.type === 'gpt') {
-    const { type: _type, ...c } = spec;
-    return new Gpt({ ...c, vocabSize });
-  }
-  const { type: _type, ...c } = spec;
-  return new RnnLm({ ...c, vocabSize });
-}
-
-export function buildTokenizer(spec: TokenizerSpec, docs: readonly Document[]): Tokenizer {
-  const texts = docs.map((d) => d.text);
-  switch (spec.type) {
-    case 'char':
-      // No special tokens: the vocabulary is exactly the corpus' characters, as in nanoGPT's shakespeare_char.
-      return trainWordLevel(texts, 'char', { specialTokens: [] });
-    case 'word':
-      return trainWordLevel(texts, 'word', { vocabSize: spec.vocabSize, minFrequency: spec.minFrequency, lowercase: spec.lowercase });
-    case 'bpe':
-      return trainByteLevelBpe(texts, { vocabSize: spec.vocabSize });
-  }
-}
 
 export interface RunData {
   train: TokenSource;
@@ -70,7 +44,7 @@ export interface NewRunOptions {
 export function newRun(spec: RunSpec, docs: readonly Document[], outDir: string, o: NewRunOptions = {}): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
   fs.mkdirSync(outDir, { recursive: true });
   o.onStage?.(o.tokenizer ? 'using the given tokenizer' : `building a ${spec.tokenizer.type} tokenizer`);
-  const tokenizer = o.tokenizer ?? buildTokenizer(spec.tokenizer, docs);
+  const tokenizer = o.tokenizer ?? trainTokenizer(docs.map((d) => d.text), spec.tokenizer);
   o.onStage?.(`encoding ${docs.length} document(s) into ${path.join(outDir, DATA_DIR)}`);
   prepareTokenCache(docs, tokenizer, path.join(outDir, DATA_DIR), { valFraction: spec.valFraction, seed: spec.train.seed });
   writeJsonAtomic(path.join(outDir, SPEC_FILE), spec);

@@ -1,6 +1,8 @@
 /**
  * Run specs: everything `inkwell train` needs besides the corpus — tokenizer,
- * model and training recipe — as one JSON-able object, plus the named presets.
+ * model and training recipe — as one JSON-able object, plus the named presets:
+ * plain objects, each a full recipe or a few overrides of another, with the
+ * reason beside each choice that is not the default (run-spec.ts resolves them).
  */
 import type { GptConfig } from '../models/gpt.js';
 import type { RnnConfig } from '../models/rnn.js';
@@ -8,7 +10,7 @@ import { InkwellError } from '../utils/errors.js';
 import type { TrainConfig } from './trainer.js';
 
 export type TokenizerSpec =
-  | { type: 'char' }
+  | { type: 'char'; vocabSize?: number }
   | { type: 'word'; vocabSize: number; minFrequency?: number; lowercase?: boolean }
   | { type: 'bpe'; vocabSize: number };
 
@@ -33,10 +35,12 @@ const gptBaby: RunSpec = {
     batchSize: 12,
     contextLength: 64,
     maxSteps: 2000,
+    // β2 0.99 rather than 0.999: few tokens per step, so the second moment must follow the gradients faster (nanoGPT's choice here).
     optimizer: { name: 'adamw', betas: [0.9, 0.99], weightDecay: 0.1 },
     schedule: { lr: 1e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 2000, minLr: 1e-4 },
     gradClip: 1,
     evalInterval: 250,
+    // nanoGPT's eval_iters: enough batches that two estimates differ by less than the improvements they compare.
     evalBatches: 20,
     checkpointInterval: 250,
     logInterval: 10,
@@ -53,11 +57,14 @@ export const PRESETS: Record<string, RunSpec> = {
     valFraction: 0.1,
     train: {
       ...gptBaby.train,
+      // An LSTM step is cheap: more sequences per update, as char-rnn.
       batchSize: 32,
       maxSteps: 2000,
+      // Truncated BPTT: each lane continues where it stopped, its state carried.
       sampling: 'sequential',
       optimizer: { name: 'adam' },
       schedule: { lr: 2e-3, warmupSteps: 50, decay: 'cosine', decaySteps: 2000, minLr: 2e-4 },
+      // char-rnn's clip: recurrent gradients spike now and then.
       gradClip: 5,
     },
   },
@@ -85,17 +92,20 @@ export const PRESETS: Record<string, RunSpec> = {
   'bpe-gpt': {
     description: 'a 4-layer, 256-wide GPT over an 8,000-token byte-level BPE trained on the corpus',
     tokenizer: { type: 'bpe', vocabSize: 8000 },
+    // Dropout 0.1: a word-piece model of this size overfits a few million tokens without it.
     model: { type: 'gpt', nPositions: 128, nEmbd: 256, nLayer: 4, nHead: 8, bias: true, dropout: 0.1, layerNormEps: 1e-5 },
     valFraction: 0.1,
     train: {
       batchSize: 12,
       contextLength: 128,
       maxSteps: 2000,
+      // GPT-2/nanoGPT's β2 for larger vocabularies.
       optimizer: { name: 'adamw', betas: [0.9, 0.95], weightDecay: 0.1 },
       schedule: { lr: 1e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 2000, minLr: 1e-4 },
       gradClip: 1,
       evalInterval: 250,
       evalBatches: 20,
+      // Stop once validation has not improved for 1,500 steps.
       patience: 6,
       checkpointInterval: 250,
       logInterval: 10,
@@ -125,7 +135,9 @@ export const PRESETS: Record<string, RunSpec> = {
     train: {
       ...gptBaby.train,
       batchSize: 16,
+      // About 20 minutes on two cores: long enough that pretraining shows, short enough to repeat.
       maxSteps: 1200,
+      // A shorter run takes a higher peak rate.
       schedule: { lr: 2e-3, warmupSteps: 100, decay: 'cosine', decaySteps: 1200, minLr: 2e-4 },
     },
   },

@@ -1,25 +1,27 @@
 /**
- * The training loop: batches → compiled train step (loss + gradients in one ORT
- * run) → gradient accumulation, clipping and the optimizer in JS → periodic
- * evaluation, best-model keeping, early stopping and atomic checkpoints that
- * resume exactly (weights, optimizer slots, step, RNG, data position and any
- * carried recurrent state).
+ * The one training loop, for every task (a language model on token windows, a
+ * sequence classifier, …): batches → compiled train step (loss + gradients in
+ * one ORT run) → gradient accumulation, clipping and the optimizer in JS →
+ * periodic evaluation, best-model keeping, early stopping and atomic
+ * checkpoints that resume exactly (weights, optimizer slots, step, RNG, data
+ * position and any carried recurrent state).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WindowBatcher, type BatcherState, type SamplingMode } from '../data/batches.js';
+import type { SamplingMode } from '../data/batches.js';
 import type { TokenSource } from '../data/token-source.js';
-import { loadModel, modelFiles, saveModel, type ModelBundle } from '../io/model-dir.js';
+import { loadModel, type ModelBundle } from '../io/model-dir.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { recover, writeFilesAtomically } from '../io/transaction.js';
-import { buildEvalGraph, buildTrainGraph, GRAD_PREFIX } from '../models/lm.js';
-import { CompiledGraph, NonFiniteError, type TypedArray } from '../runtime/session.js';
-import { pickSpecs, trainableView } from '../nn/scopes.js';
-import { shapeSize, staticShape } from '../graph/tensor.js';
+import { GRAD_PREFIX } from '../models/lm.js';
+import { pickSpecs } from '../models/scopes.js';
+import { NonFiniteError, type TypedArray } from '../runtime/session.js';
+import { CompiledStep } from '../runtime/step.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { Rng } from '../utils/rng.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
+import { LanguageModelTask, type Evaluation, type TrainTask } from './task.js';
 
 export interface TrainConfig {
   batchSize: number;
@@ -64,8 +66,11 @@ export interface StepInfo {
 export interface EvalInfo {
   step: number;
   valLoss: number;
+  /** Validation loss of the best model so far (best by the task's score: loss, or a classifier's accuracy). */
   bestValLoss: number;
   improved: boolean;
+  /** Everything the task measured (as written to metrics.jsonl). */
+  metrics: Record<string, number>;
 }
 
 export interface TrainerEvents {
@@ -87,10 +92,12 @@ export interface TrainResult {
 interface TrainerState {
   version: 1;
   step: number;
+  /** Validation loss of the best model, and (absent in older checkpoints: the same) its score. */
   bestValLoss: number | null;
+  bestScore?: number | null;
   bestStep: number | null;
   evalsWithoutImprovement: number;
-  data: BatcherState;
+  data: unknown;
   rng: number[];
   config: TrainConfig;
   elapsedSeconds: number;
@@ -102,6 +109,7 @@ const METRICS_FILE = 'metrics.jsonl';
 /** Carried recurrent state is checkpointed beside the optimizer slots under this prefix. */
 const CARRY_PREFIX = 'carry.';
 
+/** A language model on token windows. */
 export interface TrainerOptions {
   bundle: ModelBundle;
   train: TokenSource;
@@ -112,59 +120,79 @@ export interface TrainerOptions {
   events?: TrainerEvents;
 }
 
+/** Any task. */
+export interface TaskTrainerOptions {
+  task: TrainTask;
+  config: TrainConfig;
+  /** Where metrics.jsonl and the best model go; nothing is written without it. */
+  outDir?: string;
+  /** Where resumable checkpoints go (default: outDir). */
+  checkpointDir?: string;
+  events?: TrainerEvents;
+}
+
 export class Trainer {
   private readonly cfg: ResolvedConfig;
-  private readonly batcher: WindowBatcher;
+  private readonly task: TrainTask;
   private readonly optimizer: Optimizer;
   private readonly rng: Rng;
+  private readonly o: TaskTrainerOptions;
   private step = 0;
-  private bestValLoss: number | null = null;
-  private bestStep: number | null = null;
+  private best: { score: number; loss: number; step: number } | null = null;
   private evalsWithoutImprovement = 0;
   private elapsedBefore = 0;
-  private carry = new Map<string, Float32Array>();
-  private trainStep?: CompiledGraph;
-  private evalStep?: CompiledGraph;
+  private carry = new Map<string, TypedArray>();
+  /** The task's graphs, compiled once per shape, fed its weights (updated in place by the optimizer). */
+  private readonly runner: CompiledStep;
 
-  constructor(private readonly o: TrainerOptions) {
-    this.cfg = withDefaults(o.config);
-    this.batcher = new WindowBatcher(o.train, { batchSize: this.cfg.batchSize, contextLength: this.cfg.contextLength, mode: this.cfg.sampling, seed: this.cfg.seed });
-    const specs = this.cfg.trainable ? pickSpecs(o.bundle.model.specs, this.cfg.trainable) : o.bundle.model.specs;
+  constructor(options: TrainerOptions | TaskTrainerOptions) {
+    this.cfg = withDefaults(options.config);
+    this.o = 'task' in options ? options : { ...options, task: languageModelTask(options, this.cfg) };
+    this.task = this.o.task;
+    const specs = this.cfg.trainable ? pickSpecs(this.task.specs, this.cfg.trainable) : this.task.specs;
     this.optimizer = createOptimizer(this.cfg.optimizer, specs, this.cfg.lrScale);
     this.rng = new Rng(`${this.cfg.seed}:dropout`);
+    this.runner = new CompiledStep({ weights: this.task.weights, state: this.task.stateNames, threads: this.cfg.threads });
   }
 
   /**
-   * Continues the run saved in `outDir` exactly where its last checkpoint left
-   * it: same weights, optimizer slots, step, RNG and data order. `overrides`
-   * may extend the run (e.g. a larger maxSteps).
+   * Continues the language-model run saved in `outDir` exactly where its last
+   * checkpoint left it: same weights, optimizer slots, step, RNG and data
+   * order. `overrides` may extend the run (e.g. a larger maxSteps).
    */
   static resume(outDir: string, data: { train: TokenSource; val?: TokenSource }, events?: TrainerEvents, overrides: Partial<TrainConfig> = {}): Trainer {
-    recover(outDir);
-    const state = readState(outDir);
-    const trainer = new Trainer({ bundle: loadModel(outDir), ...data, config: { ...state.config, ...overrides }, outDir, events });
-    trainer.resumeFrom(outDir);
+    return Trainer.resumeTask((config) => languageModelTask({ bundle: loadModel(outDir), ...data }, withDefaults(config)), { outDir, events }, overrides);
+  }
+
+  /** Continues any task's run from its checkpoint: `task` is rebuilt (weights from the checkpoint) for the saved config with `overrides`. */
+  static resumeTask(task: (config: TrainConfig) => TrainTask, o: Omit<TaskTrainerOptions, 'task' | 'config'>, overrides: Partial<TrainConfig> = {}): Trainer {
+    const dir = o.checkpointDir ?? o.outDir;
+    if (!dir) throw new InkwellError('resuming needs the run directory');
+    recover(dir);
+    const config = { ...readState(dir).config, ...overrides };
+    const trainer = new Trainer({ ...o, task: task(config), config });
+    trainer.resumeFrom(dir);
     return trainer;
   }
 
-  /** Loads optimizer slots, step, RNG, data position and carried state from `outDir`. */
-  private resumeFrom(outDir: string): void {
-    const state = readState(outDir);
-    const file = path.join(outDir, OPTIMIZER_FILE);
+  /** Loads optimizer slots, step, RNG, data position and carried state from `dir`. */
+  private resumeFrom(dir: string): void {
+    const state = readState(dir);
+    const file = path.join(dir, OPTIMIZER_FILE);
     const { tensors, metadata } = decodeSafetensors(fs.readFileSync(file), file);
     if (metadata.step !== String(state.step)) throw new InkwellError(`${file} is from step ${metadata.step}, but ${STATE_FILE} says ${state.step}`);
     const slots = new Map<string, Float32Array>();
     for (const [k, t] of tensors) (k.startsWith(CARRY_PREFIX) ? this.carry : slots).set(k.replace(CARRY_PREFIX, ''), t.data);
     this.optimizer.loadState(slots, state.step);
-    this.batcher.restore(state.data);
+    this.task.restoreData(state.data, path.join(dir, STATE_FILE));
     this.rng.setState(state.rng);
     this.step = state.step;
-    this.bestValLoss = state.bestValLoss;
-    this.bestStep = state.bestStep;
+    this.best = state.bestStep === null || state.bestValLoss === null ? null : { score: state.bestScore ?? state.bestValLoss, loss: state.bestValLoss, step: state.bestStep };
     this.evalsWithoutImprovement = state.evalsWithoutImprovement;
     this.elapsedBefore = state.elapsedSeconds;
     // Keep the metrics of the steps this checkpoint covers; later lines belong to the lost tail of the old run.
-    const metrics = path.join(outDir, METRICS_FILE);
+    if (!this.o.outDir) return;
+    const metrics = path.join(this.o.outDir, METRICS_FILE);
     if (fs.existsSync(metrics)) {
       const kept = fs.readFileSync(metrics, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= state.step);
       fs.writeFileSync(metrics, kept.map((l) => l + '\n').join(''));
@@ -183,13 +211,9 @@ export class Trainer {
   }
 
   async run(): Promise<TrainResult> {
-    const { model: full, weights } = this.o.bundle;
     const c = this.cfg;
-    const model = c.trainable ? trainableView(full, c.trainable) : full;
-    this.trainStep ??= await compile(buildTrainGraph(model, c.batchSize, c.contextLength), c.threads);
-    if (this.o.val) this.evalStep ??= await compile(buildEvalGraph(full, c.batchSize, c.contextLength), c.threads);
-    const stateInputs = this.trainStep.inputs.filter((i) => i.name.startsWith('state.'));
-
+    const task = this.task;
+    const trainable = c.trainable ?? Object.keys(task.specs);
     const t0 = performance.now();
     let windowStart = performance.now();
     let windowTokens = 0;
@@ -201,21 +225,20 @@ export class Trainer {
       let grads: Map<string, Float32Array> | undefined;
       let lossSum = 0;
       for (let micro = 0; micro < c.gradAccum; micro++) {
-        const batch = this.batcher.next();
+        const batch = task.next(this.step);
         if (batch.newEpoch) this.carry.clear();
-        const feeds: Record<string, TypedArray> = { ...Object.fromEntries(weights), ids: batch.x, targets: batch.y };
-        for (const s of stateInputs) feeds[s.name] = this.carry.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
         let out: Record<string, TypedArray>;
         try {
-          out = await this.trainStep.run(feeds, { random: () => this.rng.float(), checkFinite: ['loss'] });
+          const carry = task.carryState ? { carry: this.carry } : {};
+          out = await this.runner.run(batch.key, batch.graph, batch.feeds, { ...carry, random: () => this.rng.float(), checkFinite: ['loss'] });
         } catch (err) {
           if (err instanceof NonFiniteError) throw this.divergedError();
           throw err;
         }
-        for (const s of stateInputs) this.carry.set(s.name, out[`${s.name}.out`] as Float32Array);
         lossSum += (out.loss as Float32Array)[0]!;
+        windowTokens += batch.tokens;
         if (!grads) {
-          grads = new Map(Object.keys(model.specs).map((n) => [n, out[GRAD_PREFIX + n] as Float32Array]));
+          grads = new Map((batch.trainable ?? trainable).map((n) => [n, out[GRAD_PREFIX + n] as Float32Array]));
         } else {
           for (const [n, g] of grads) {
             const add = out[GRAD_PREFIX + n] as Float32Array;
@@ -226,10 +249,9 @@ export class Trainer {
       if (c.gradAccum > 1) for (const g of grads!.values()) for (let i = 0; i < g.length; i++) g[i]! /= c.gradAccum;
       const gradNorm = clipGradNorm(grads!, c.gradClip);
       if (!Number.isFinite(gradNorm)) throw this.divergedError();
-      this.optimizer.step(weights, grads!, lr);
+      this.optimizer.step(task.weights, grads!, lr);
       this.step++;
       lastLoss = lossSum / c.gradAccum;
-      windowTokens += c.batchSize * c.contextLength * c.gradAccum;
 
       const last = this.step === c.maxSteps;
       if (this.step % c.logInterval === 0 || last) {
@@ -247,73 +269,66 @@ export class Trainer {
         this.appendMetrics({ step: info.step, loss: info.loss, lr: info.lr, grad_norm: gradNorm, tokens_per_s: info.tokensPerSecond, elapsed_s: info.elapsedSeconds });
         this.o.events?.onStep?.(info);
       }
-      if (this.evalStep && ((c.evalInterval > 0 && this.step % c.evalInterval === 0) || last)) {
-        lastVal = await this.evaluate();
-        const improved = this.bestValLoss === null || lastVal < this.bestValLoss;
-        if (improved) {
-          this.bestValLoss = lastVal;
-          this.bestStep = this.step;
-          this.evalsWithoutImprovement = 0;
-          if (this.o.outDir) saveModel(path.join(this.o.outDir, 'best'), this.o.bundle);
-        } else {
-          this.evalsWithoutImprovement++;
-        }
-        this.appendMetrics({ step: this.step, val_loss: lastVal, best_val_loss: this.bestValLoss });
-        this.o.events?.onEval?.({ step: this.step, valLoss: lastVal, bestValLoss: this.bestValLoss!, improved });
-        stoppedEarly = c.patience > 0 && this.evalsWithoutImprovement >= c.patience;
+      if (task.hasValidation && ((c.evalInterval > 0 && this.step % c.evalInterval === 0) || last)) {
+        const e = await task.evaluate(this.runner);
+        lastVal = e.loss;
+        stoppedEarly = this.recordEvaluation(e);
       }
-      if (this.o.outDir && (this.step % c.checkpointInterval === 0 || last || stoppedEarly)) {
-        this.checkpoint(this.elapsedBefore + (performance.now() - t0) / 1000);
+      const checkpointDir = this.o.checkpointDir ?? this.o.outDir;
+      if (checkpointDir && (this.step % c.checkpointInterval === 0 || last || stoppedEarly)) {
+        this.checkpoint(checkpointDir, this.elapsedBefore + (performance.now() - t0) / 1000);
       }
     }
     return {
       steps: this.step,
       finalTrainLoss: lastLoss,
       finalValLoss: lastVal,
-      bestValLoss: this.bestValLoss,
-      bestStep: this.bestStep,
+      bestValLoss: this.best?.loss ?? null,
+      bestStep: this.best?.step ?? null,
       stoppedEarly,
       seconds: (performance.now() - t0) / 1000,
     };
   }
 
-  /** Mean loss over `evalBatches` validation batches; the same batches at every evaluation, so numbers compare. */
-  async evaluate(): Promise<number> {
-    const c = this.cfg;
-    if (!this.o.val) throw new InkwellError('no validation data was given');
-    this.evalStep ??= await compile(buildEvalGraph(this.o.bundle.model, c.batchSize, c.contextLength), c.threads);
-    const batcher = new WindowBatcher(this.o.val, { batchSize: c.batchSize, contextLength: c.contextLength, mode: 'random', seed: 1 });
-    const stateInputs = this.evalStep.inputs.filter((i) => i.name.startsWith('state.'));
-    let sum = 0;
-    for (let i = 0; i < c.evalBatches; i++) {
-      const b = batcher.next();
-      const feeds: Record<string, TypedArray> = { ...Object.fromEntries(this.o.bundle.weights), ids: b.x, targets: b.y };
-      for (const s of stateInputs) feeds[s.name] = new Float32Array(shapeSize(staticShape(s.name, s.shape)));
-      sum += ((await this.evalStep.run(feeds)).loss as Float32Array)[0]!;
+  /** Best-model keeping and patience for one evaluation; true when the run should stop early. */
+  private recordEvaluation(e: Evaluation): boolean {
+    const improved = this.best === null || e.score < this.best.score;
+    if (improved) {
+      this.best = { score: e.score, loss: e.loss, step: this.step };
+      this.evalsWithoutImprovement = 0;
+      if (this.o.outDir) this.task.saveBest(this.o.outDir);
+    } else {
+      this.evalsWithoutImprovement++;
     }
-    return sum / c.evalBatches;
+    this.appendMetrics({ step: this.step, ...e.metrics, best_val_loss: this.best!.loss });
+    this.o.events?.onEval?.({ step: this.step, valLoss: e.loss, bestValLoss: this.best!.loss, improved, metrics: e.metrics });
+    return this.cfg.patience > 0 && this.evalsWithoutImprovement >= this.cfg.patience;
+  }
+
+  /** The task's validation loss (for a language model: the mean over `evalBatches` batches, the same at every evaluation). */
+  async evaluate(): Promise<number> {
+    return (await this.task.evaluate(this.runner)).loss;
   }
 
   async release(): Promise<void> {
-    await this.trainStep?.release();
-    await this.evalStep?.release();
+    await this.runner.release();
   }
 
-  private checkpoint(elapsedSeconds: number): void {
-    const dir = this.o.outDir!;
+  private checkpoint(dir: string, elapsedSeconds: number): void {
     const meta = { step: String(this.step) };
-    const files = modelFiles(this.o.bundle, meta);
+    const files = this.task.checkpointFiles(meta);
     const opt = new Map<string, NamedTensor>();
     for (const [k, v] of this.optimizer.state()) opt.set(k, { shape: [v.length], data: v });
-    for (const [k, v] of this.carry) opt.set(CARRY_PREFIX + k, { shape: [v.length], data: v });
+    for (const [k, v] of this.carry) opt.set(CARRY_PREFIX + k, { shape: [v.length], data: v as Float32Array });
     files.set(OPTIMIZER_FILE, encodeSafetensors(opt, meta));
     const state: TrainerState = {
       version: 1,
       step: this.step,
-      bestValLoss: this.bestValLoss,
-      bestStep: this.bestStep,
+      bestValLoss: this.best?.loss ?? null,
+      bestScore: this.best?.score ?? null,
+      bestStep: this.best?.step ?? null,
       evalsWithoutImprovement: this.evalsWithoutImprovement,
-      data: this.batcher.state(),
+      data: this.task.dataState(),
       rng: this.rng.getState(),
       config: this.o.config,
       elapsedSeconds,
@@ -331,13 +346,14 @@ export class Trainer {
   }
 
   private divergedError(): InkwellError {
-    const where = this.o.outDir ? `; the last good checkpoint is in ${this.o.outDir}` : '';
+    const dir = this.o.checkpointDir ?? this.o.outDir;
+    const where = dir ? `; the last good checkpoint is in ${dir}` : '';
     return new InkwellError(`training diverged: the loss or gradients became NaN/inf at step ${this.step + 1}${where}`, 'lower the learning rate or enable --grad-clip');
   }
 }
 
-function compile({ graph, outputs }: ReturnType<typeof buildTrainGraph>, threads: number | undefined): Promise<CompiledGraph> {
-  return CompiledGraph.compile(graph, outputs, { threads });
+function languageModelTask(o: Pick<TrainerOptions, 'bundle' | 'train' | 'val'>, c: ResolvedConfig): LanguageModelTask {
+  return new LanguageModelTask(o.bundle, o.train, o.val, { batchSize: c.batchSize, contextLength: c.contextLength, sampling: c.sampling, seed: c.seed, evalBatches: c.evalBatches, trainable: c.trainable });
 }
 
 type Optional = 'threads' | 'trainable' | 'lrScale';
@@ -363,16 +379,16 @@ function withDefaults(c: TrainConfig): ResolvedConfig {
   };
 }
 
-/** Step and planned length of the run checkpointed in `outDir`. */
-export function checkpointInfo(outDir: string): { step: number; maxSteps: number } {
-  recover(outDir);
-  const s = readState(outDir);
+/** Step and planned length of the run checkpointed in `dir`. */
+export function checkpointInfo(dir: string): { step: number; maxSteps: number } {
+  recover(dir);
+  const s = readState(dir);
   return { step: s.step, maxSteps: s.config.maxSteps };
 }
 
-function readState(outDir: string): TrainerState {
-  const file = path.join(outDir, STATE_FILE);
-  if (!fs.existsSync(file)) throw new InkwellError(`no checkpoint to resume in ${outDir} (missing ${STATE_FILE})`);
+function readState(dir: string): TrainerState {
+  const file = path.join(dir, STATE_FILE);
+  if (!fs.existsSync(file)) throw new InkwellError(`no checkpoint to resume in ${dir} (missing ${STATE_FILE})`);
   let s: TrainerState;
   try {
     s = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerState;

@@ -3,16 +3,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SequenceClassifier } from '../../src/finetune/classifier.js';
+import { SequenceClassifier } from '../../src/models/classifier.js';
 import { loadClassifier } from '../../src/finetune/classifier-io.js';
 import { readTsv } from '../../src/finetune/classify-data.js';
 import { classificationMetrics } from '../../src/finetune/classify-metrics.js';
-import { predict, trainClassifier, type ClassifyTrainOptions } from '../../src/finetune/classify-train.js';
+import { predict, resumeClassifier, trainClassifier, type ClassifyTrainOptions } from '../../src/finetune/classify-train.js';
 import { saveModel } from '../../src/io/model-dir.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
 import { Gpt } from '../../src/models/gpt.js';
 import { RnnLm } from '../../src/models/rnn.js';
 import { initWeights, ParamScope } from '../../src/nn/params.js';
-import { FrozenScope, pickSpecs } from '../../src/nn/scopes.js';
+import { FrozenScope, pickSpecs } from '../../src/models/scopes.js';
 import { Graph, F } from '../../src/graph/index.js';
 import { CompiledGraph } from '../../src/runtime/session.js';
 import { safetensorsNames } from './safetensors-names.js';
@@ -21,6 +22,7 @@ import { InkwellError } from '../../src/utils/errors.js';
 import { Rng } from '../../src/utils/rng.js';
 import { assertClose, checkLossGradients, randomFeeds } from '../helpers/check.js';
 import { tmpDir } from '../helpers/corpus.js';
+import { assertCliFailures } from '../helpers/run-cli.js';
 
 const GOOD = ['good', 'great', 'fine', 'lovely'];
 const BAD = ['bad', 'awful', 'dull', 'poor'];
@@ -162,4 +164,34 @@ test('bad TSV input and unknown labels are InkwellErrors naming the file and fla
   const d = setup();
   fs.writeFileSync(path.join(d, 'dev.tsv'), 'sentence\tlabel\ngood film\tmaybe\n');
   await assert.rejects(trainClassifier(options(d)), /dev\.tsv: example 1 has label 'maybe'/);
+});
+
+test('an interrupted classifier run resumes from OUT/checkpoint and ends exactly where an uninterrupted one does', async () => {
+  const dir = setup();
+  const o = (out: string, extra: Partial<ClassifyTrainOptions> = {}) =>
+    options(dir, { method: 'lora', lora: { r: 2, alpha: 4, targetModules: ['c_attn'] }, steps: 10, evalInterval: 5, outDir: path.join(dir, out), ...extra });
+  const straight = await trainClassifier(o('straight'));
+  // Crash at the second evaluation: the checkpoint of step 5 is the last one written.
+  await assert.rejects(trainClassifier(o('cut', { onEval: (step) => { if (step === 10) throw new Error('killed'); } })), /killed/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'cut', 'checkpoint', 'trainer_state.json'), 'utf8')).step, 5);
+  const resumed = await resumeClassifier(path.join(dir, 'cut'), { threads: 1 });
+  assert.equal(resumed.steps, 10);
+  assert.deepEqual(resumed.eval, straight.eval);
+  assert.equal(resumed.bestStep, straight.bestStep);
+  const weights = (out: string) => loadClassifier(path.join(dir, out)).weights;
+  for (const [k, v] of weights('straight')) assert.deepEqual(weights('cut').get(k), v, k);
+  // The last checkpoints (step 10, adapters unmerged) agree too.
+  const last = (out: string) => readSafetensors(path.join(dir, out, 'checkpoint', 'model.safetensors')).tensors;
+  for (const [k, t] of last('straight')) assert.deepEqual(last('cut').get(k)!.data, t.data, k);
+  const steps = (out: string) => fs.readFileSync(path.join(dir, out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps('cut'), steps('straight'));
+  await assert.rejects(resumeClassifier(path.join(dir, 'straight', 'nothing')), /no classifier checkpoint there/);
+});
+
+test('classify train without its inputs, or with --resume of a directory without a checkpoint, fails with one clear line', async () => {
+  const dir = tmpDir();
+  await assertCliFailures([
+    [['classify', 'train', '--train', 'x.tsv'], /--from is required/],
+    [['classify', 'train', '--resume', dir], /--resume .*: no classifier checkpoint there/],
+  ]);
 });

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readCorpus } from '../../src/data/corpus.js';
 import { prepareTokenCache } from '../../src/data/token-cache.js';
-import { finetune, findOriginalData } from '../../src/finetune/finetune.js';
+import { finetune } from '../../src/finetune/finetune.js';
+import { findRunData } from '../../src/train/run-dir.js';
 import { layerOf, planLayers } from '../../src/finetune/layers.js';
 import { loadModel, saveModel } from '../../src/io/model-dir.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
@@ -97,7 +98,7 @@ test('LoRA fine-tuning reports trainable share, optimizer memory, both domains, 
 
 test('the original token cache is found beside a run or above its best/; a missing --from is a clear error', async () => {
   const from = pretrainedRun();
-  assert.equal(findOriginalData(from), path.join(from, 'data'));
-  assert.equal(findOriginalData(path.join(from, 'best')), path.join(from, 'best', '..', 'data'));
+  assert.equal(findRunData(from), path.join(from, 'data'));
+  assert.equal(findRunData(path.join(from, 'best')), path.join(from, 'best', '..', 'data'));
   await assert.rejects(finetune({ from: path.join(from, 'nope'), docs: [], outDir: tmpDir(), train: config }), (e: Error) => e instanceof InkwellError && /^--from .*nope does not exist/.test(e.message));
 });

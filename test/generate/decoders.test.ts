@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Gpt } from '../../src/models/gpt.js';
 import { RnnLm } from '../../src/models/rnn.js';
-import { buildForwardGraph, type LanguageModel } from '../../src/models/lm.js';
+import { buildForwardGraph, zeroState, type LanguageModel } from '../../src/models/lm.js';
 import { CompiledGraph } from '../../src/runtime/session.js';
 import { initWeights } from '../../src/nn/params.js';
 import { createDecoder } from '../../src/generate/decoders.js';
@@ -17,8 +17,7 @@ const tokenizer = trainWordLevel(['abcdefghijklm'], 'char', { specialTokens: [] 
 async function fullLogits(model: LanguageModel, weights: Map<string, Float32Array>, ids: Int32Array, B: number, T: number): Promise<Float32Array> {
   const { graph, outputs } = buildForwardGraph(model, B, T);
   const c = await CompiledGraph.compile(graph, outputs);
-  const feeds: Record<string, Float32Array | Int32Array> = { ...Object.fromEntries(weights), ids };
-  for (const s of c.inputs.filter((i) => i.name.startsWith('state.'))) feeds[s.name] = new Float32Array((s.shape as number[]).reduce((a, b) => a * b, 1));
+  const feeds: Record<string, Float32Array | Int32Array> = { ...Object.fromEntries(weights), ...zeroState(model, B), ids };
   const out = (await c.run(feeds)).logits as Float32Array;
   await c.release();
   return out;

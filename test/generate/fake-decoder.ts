@@ -4,7 +4,7 @@
  * checks the contract (same T for every sequence, never past maxLength) and
  * records every feed, so tests can see how generation drives a decoder.
  */
-import type { IncrementalDecoder } from '../../src/generate/decoder.js';
+import type { IncrementalDecoder } from '../../src/generate/incremental-decoder.js';
 import { Rng } from '../../src/utils/rng.js';
 
 export class FakeDecoder implements IncrementalDecoder {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, F } from '../../src/graph/index.js';
-import { buildEvalGraph, buildForwardGraph, buildTrainGraph, GRAD_PREFIX } from '../../src/models/lm.js';
+import { buildEvalGraph, buildForwardGraph, buildTrainGraph, GRAD_PREFIX, zeroState } from '../../src/models/lm.js';
 import { RnnLm, STATE_C, STATE_H, type RnnCell, type RnnConfig } from '../../src/models/rnn.js';
 import { ParamScope, initWeights, size } from '../../src/nn/params.js';
 import { CompiledGraph } from '../../src/runtime/session.js';
@@ -45,9 +45,9 @@ for (const cell of ['lstm', 'gru'] as const) {
     const window = (w: number) => BigInt64Array.from({ length: B * T }, (_, i) => ids[Math.floor(i / T) * 2 * T + w * T + (i % T)]!);
 
     const long = await compileForward(model, B, 2 * T);
-    const whole = await long.run({ ...weights, ...model.zeroState(B), ids });
+    const whole = await long.run({ ...weights, ...zeroState(model, B), ids });
     const short = await compileForward(model, B, T);
-    const first = await short.run({ ...weights, ...model.zeroState(B), ids: window(0) });
+    const first = await short.run({ ...weights, ...zeroState(model, B), ids: window(0) });
     const carried = Object.fromEntries(Object.keys(model.stateShapes(B)).map((n) => [n, first[`${n}.out`]!]));
     const second = await short.run({ ...weights, ...carried, ids: window(1) });
     await Promise.all([long.release(), short.release()]);
@@ -108,7 +108,7 @@ test('train graph: dropout only between layers, state outputs, a gradient for ev
   const rng = new Rng(3);
   const compiled = await CompiledGraph.compile(graph, outputs);
   const out = await compiled.run(
-    { ...Object.fromEntries(initWeights(model.specs, 4)), ...model.zeroState(B), ids: randomIds(rng, B * T, 7), targets: randomIds(rng, B * T, 7) },
+    { ...Object.fromEntries(initWeights(model.specs, 4)), ...zeroState(model, B), ids: randomIds(rng, B * T, 7), targets: randomIds(rng, B * T, 7) },
     { random: () => rng.float(), checkFinite: ['loss'] },
   );
   await compiled.release();

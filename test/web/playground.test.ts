@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { test } from 'node:test';
-import type { IncrementalDecoder } from '../../src/generate/decoder.js';
+import type { IncrementalDecoder } from '../../src/generate/incremental-decoder.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { generateText } from '../../src/generate/generate.js';
 import type { ModelBundle } from '../../src/io/model-files.js';

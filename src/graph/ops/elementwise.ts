@@ -3,12 +3,11 @@
  * is summed back to that input's shape (`unbroadcast`).
  */
 import { defineOp } from '../registry.js';
-import type { Node, Tensor, DType, Shape } from '../tensor.js';
-import { broadcastShapes, shapeEq, GraphError } from '../tensor.js';
+import type { Node, Tensor, DType } from '../tensor.js';
+import { broadcastShapes, GraphError } from '../tensor.js';
 import { map, mapBroadcast, shapeOf } from '../ndarray.js';
-import { reduceSum } from './reduce.js';
-import { reshape } from './shape.js';
-import { expectFloat, lift, range } from './util.js';
+import { unbroadcast } from './broadcast.js';
+import { expectFloat, lift } from './util.js';
 
 // ---------------------------------------------------------------- binary
 
@@ -51,15 +50,6 @@ export const pow = binaryBuilder('pow', 'Pow', (a, b) => a ** b, (n, dy) => {
   const y = n.outputs[0]!;
   return [mul(dy, mul(b!, pow(a!, sub(b!, 1)))), mul(dy, mul(y, log(a!)))];
 });
-
-/** Sums a broadcast gradient back to `shape`: over added leading axes and over axes that were 1. */
-export function unbroadcast(g: Tensor, shape: Shape): Tensor {
-  if (shapeEq(g.shape, shape)) return g;
-  const lead = g.rank - shape.length;
-  const axes = range(g.rank).filter((i) => i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1));
-  const summed = axes.length ? reduceSum(g, axes, true) : g;
-  return reshape(summed, shape);
-}
 
 // ---------------------------------------------------------------- unary
 

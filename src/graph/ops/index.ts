@@ -1,6 +1,7 @@
 /** All graph ops, in the spirit of torch.nn.functional: `import * as F from './graph/ops/index.js'`. */
 export * from './elementwise.js';
 export * from './matmul.js';
+export * from './broadcast.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './indexing.js';

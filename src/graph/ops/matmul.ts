@@ -3,7 +3,7 @@ import { defineOp } from '../registry.js';
 import type { Tensor } from '../tensor.js';
 import { broadcastShapes, fmt, GraphError } from '../tensor.js';
 import { nd, unravel, broadcastOffset, shapeOf } from '../ndarray.js';
-import { unbroadcast } from './elementwise.js';
+import { unbroadcast } from './broadcast.js';
 import { reshape, transposeLast } from './shape.js';
 import { expectFloat, expectRank } from './util.js';
 

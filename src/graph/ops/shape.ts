@@ -1,9 +1,8 @@
 /** Ops that move data without arithmetic: reshape, transpose, slice/pad, concat/split. */
 import { attrInts, attrNum, defineOp } from '../registry.js';
-import type { Dim, Tensor, Shape } from '../tensor.js';
+import type { Dim, Node, Tensor } from '../tensor.js';
 import { addDims, fmt, isStatic, normAxis, shapeSize, shapeEq, staticDim, GraphError } from '../tensor.js';
 import { nd, strides, unravel, type NDArray, shapeOf } from '../ndarray.js';
-import { expand } from './reduce.js';
 import { inversePerm, range } from './util.js';
 
 // ---------------------------------------------------------------- reshape
@@ -206,9 +205,28 @@ defineOp('split', {
       return out;
     });
   },
-  // Outputs that received no gradient contribute zeros.
-  grad: (n, dys) => [concat(n.outputs.map((o, i) => dys[i] ?? zeros(o)), attrNum(n, 'axis'))],
+  grad: (n, dys) => [splitGradient(n, dys)],
 });
+
+/** The pieces' gradients joined back; outputs that received none contribute zeros, as padding of their neighbours. */
+function splitGradient(n: Node, dys: readonly (Tensor | undefined)[]): Tensor {
+  const axis = attrNum(n, 'axis');
+  const sizes = attrInts(n, 'sizes');
+  const pieces: Tensor[] = [];
+  let gap = 0;
+  n.outputs.forEach((_, i) => {
+    const dy = dys[i];
+    if (!dy) {
+      gap += sizes[i]!;
+      return;
+    }
+    if (pieces.length === 0) pieces.push(pad(dy, axis, gap, 0));
+    else pieces.push(pad(pieces.pop()!, axis, 0, gap), dy);
+    gap = 0;
+  });
+  pieces.push(pad(pieces.pop()!, axis, 0, gap));
+  return pieces.length === 1 ? pieces[0]! : concat(pieces, axis);
+}
 
 /** Splits along `axis` into pieces of the given sizes (or `sizes` equal pieces when a number). */
 export function split(x: Tensor, axis: number, sizes: number | readonly number[]): Tensor[] {
@@ -224,9 +242,4 @@ export function split(x: Tensor, axis: number, sizes: number | readonly number[]
     return { dtype: x.dtype, shape };
   });
   return x.graph.addNode('split', [x], { axis: a, sizes: list }, outs);
-}
-
-/** A float32 zero tensor shaped like `t`, broadcast from one scalar (no large constant). */
-export function zeros(t: { shape: Shape; graph: Tensor['graph'] }): Tensor {
-  return expand(t.graph.constant(new Float32Array([0]), 'float32', []), t.shape);
 }

@@ -6,7 +6,7 @@
  * It keeps the model's present key/values and feeds them back as the past.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import type { IncrementalDecoder } from '../../../src/generate/decoder.js';
+import type { IncrementalDecoder } from '../../../src/generate/incremental-decoder.js';
 import { configNumber } from '../../../src/models/config-json.js';
 import { backend } from '../../../src/runtime/ort-backend.web.js';
 import { InkwellError } from '../../../src/utils/errors.js';

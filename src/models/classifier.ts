@@ -10,16 +10,13 @@
  * Optional LoRA adapters wrap the base weights through the parameter scope.
  */
 import { Graph, type Tensor } from '../graph/tensor.js';
-import type { GraphOutputs } from '../graph/onnx.js';
 import * as F from '../graph/ops/index.js';
 import { gradients } from '../graph/autodiff.js';
-import { Gpt } from '../models/gpt.js';
-import { GRAD_PREFIX, type LanguageModel } from '../models/lm.js';
-import { RnnLm } from '../models/rnn.js';
 import { normal, ParamScope, zeros, type ParamSpec, type ParamSpecs, type Weights } from '../nn/params.js';
-import { FrozenScope, pickSpecs } from '../nn/scopes.js';
 import { InkwellError } from '../utils/errors.js';
+import { GRAD_PREFIX, type BuiltGraph, type LanguageModel } from './lm.js';
 import { LoraModel, type LoraConfig } from './lora.js';
+import { FrozenScope, pickSpecs } from './scopes.js';
 
 export type Pooling = 'last' | 'mean';
 
@@ -32,25 +29,41 @@ export interface ClassifierConfig {
   padTokenId: number;
 }
 
-const ARCHITECTURES: Record<string, string> = { gpt2: 'GPT2ForSequenceClassification', lstm: 'LSTMForSequenceClassification', gru: 'GRUForSequenceClassification' };
+/** By the base's model_type: the Hugging Face architecture name, and whether the score head has a bias (GPT-2's has none; an RNN's is an nn.Linear). */
+const HEADS: Record<string, { architecture: string; bias: boolean }> = {
+  gpt2: { architecture: 'GPT2ForSequenceClassification', bias: false },
+  lstm: { architecture: 'LSTMForSequenceClassification', bias: true },
+  gru: { architecture: 'GRUForSequenceClassification', bias: true },
+};
+
+function headOf(base: LanguageModel): { architecture: string; bias: boolean } {
+  const type = String(base.configJson().model_type);
+  const head = HEADS[type];
+  if (!head) throw new InkwellError(`a classifier needs a GPT or LSTM/GRU base model, got '${type}'`);
+  return head;
+}
 
 export class SequenceClassifier {
   readonly specs: ParamSpecs;
   readonly lora: LoraModel | null;
 
   constructor(readonly base: LanguageModel, readonly config: ClassifierConfig, lora?: LoraConfig) {
-    if (!(base instanceof Gpt || base instanceof RnnLm)) throw new InkwellError(`a classifier needs a GPT or LSTM/GRU base model, got '${base.kind}'`);
+    const head = headOf(base);
     if (config.labels.length < 2) throw new InkwellError(`a classifier needs at least 2 labels, got ${config.labels.length}`);
     if (config.pooling !== 'last' && config.pooling !== 'mean') throw new InkwellError(`pooling must be 'last' or 'mean', got '${String(config.pooling)}'`);
-    if (base instanceof Gpt && config.maxLength > base.config.nPositions) {
-      throw new InkwellError(`--max-length ${config.maxLength} exceeds the model's context of ${base.config.nPositions}`);
+    if (base.contextLength !== null && config.maxLength > base.contextLength) {
+      throw new InkwellError(`--max-length ${config.maxLength} exceeds the model's context of ${base.contextLength}`);
     }
     this.lora = lora ? new LoraModel(base, lora) : null;
     const K = config.labels.length;
-    const hidden = base instanceof Gpt ? base.config.nEmbd : (base as RnnLm).config.hiddenSize;
-    const head: Record<string, ParamSpec> = { 'score.weight': { shape: [K, hidden], init: normal(0.02), decay: true } };
-    if (base instanceof RnnLm) head['score.bias'] = { shape: [K], init: zeros, decay: false };
-    this.specs = { ...(this.lora ?? base).specs, ...head };
+    const score: Record<string, ParamSpec> = { 'score.weight': { shape: [K, base.hiddenSize], init: normal(0.02), decay: true } };
+    if (head.bias) score['score.bias'] = { shape: [K], init: zeros, decay: false };
+    this.specs = { ...this.languageModel.specs, ...score };
+  }
+
+  /** The language model under the head (the base with any LoRA adapters): it decodes and evaluates as its base does. */
+  get languageModel(): LanguageModel {
+    return this.lora ?? this.base;
   }
 
   get numLabels(): number {
@@ -64,9 +77,7 @@ export class SequenceClassifier {
 
   /** input_ids, attention_mask [B, L] int64 → logits [B, numLabels]. */
   logits(p: ParamScope, ids: Tensor, attentionMask: Tensor, train: boolean): Tensor {
-    const base = this.base as Gpt | RnnLm;
-    const scope = this.lora ? this.lora.scope(p) : p;
-    const h = base instanceof Gpt ? base.hiddenStates(scope, ids, { train }) : base.hiddenStates(scope, ids, { train }).hidden; // B,L,C
+    const h = this.languageModel.hiddenStates(p, ids, { train }).hidden; // B,L,C
     const [B, L, C] = h.shape as [number, number, number];
     const mask = F.cast(attentionMask, 'float32'); // B,L
     let w: Tensor;
@@ -88,7 +99,7 @@ export class SequenceClassifier {
    * outputs `logits` [B, K], and with labels `loss` (mean cross-entropy) and
    * `grad.<name>` for each of `trainable` (default all).
    */
-  buildGraph(batch: number, length: number, o: { train: boolean; withLoss: boolean; trainable?: readonly string[] }): { graph: Graph; outputs: GraphOutputs } {
+  buildGraph(batch: number, length: number, o: { train: boolean; withLoss: boolean; trainable?: readonly string[] }): BuiltGraph {
     const graph = new Graph();
     const trainableSpecs = o.trainable ? pickSpecs(this.specs, o.trainable) : this.specs;
     const own = new ParamScope(graph, trainableSpecs);
@@ -124,10 +135,9 @@ export class SequenceClassifier {
   /** A Hugging Face style config: the base config with architectures, id2label/label2id and pad_token_id. */
   configJson(): Record<string, unknown> {
     const c = this.config;
-    const type = String(this.base.configJson().model_type);
     return {
       ...this.base.configJson(),
-      architectures: [ARCHITECTURES[type]],
+      architectures: [headOf(this.base).architecture],
       num_labels: c.labels.length,
       id2label: Object.fromEntries(c.labels.map((l, i) => [String(i), l])),
       label2id: Object.fromEntries(c.labels.map((l, i) => [l, i])),
@@ -146,7 +156,7 @@ export class SequenceClassifier {
     return new SequenceClassifier(base, {
       labels,
       pooling: (j.inkwell_pooling as Pooling | undefined) ?? 'last',
-      maxLength: Number(j.inkwell_max_length ?? (base instanceof Gpt ? base.config.nPositions : 128)),
+      maxLength: Number(j.inkwell_max_length ?? base.contextLength ?? 128),
       padTokenId: Number(j.pad_token_id ?? 0),
     });
   }

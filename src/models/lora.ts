@@ -11,11 +11,10 @@
  */
 import type { Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
-import { Gpt } from '../models/gpt.js';
-import type { ForwardOptions, ForwardResult, LanguageModel } from '../models/lm.js';
 import { ParamScope, uniform, zeros, type ParamSpec, type ParamSpecs, type Weights } from '../nn/params.js';
-import type { NamedTensor } from '../io/safetensors.js';
 import { InkwellError } from '../utils/errors.js';
+import type { LanguageModel } from './lm.js';
+import { ModelWrapper } from './scopes.js';
 
 export interface LoraConfig {
   r: number;
@@ -32,22 +31,27 @@ function adapterNames(weight: string): { a: string; b: string } {
   return { a: `${module}.lora_A.weight`, b: `${module}.lora_B.weight` };
 }
 
-export class LoraModel implements LanguageModel {
+/**
+ * The base model with adapters: it decodes, evaluates and trains as its base
+ * does (same context, state and decoder), its weights read as W + (α/r)·AᵀBᵀ.
+ */
+export class LoraModel extends ModelWrapper {
   readonly specs: ParamSpecs;
   /** Target weight names, in the base model's order. */
   readonly targets: string[];
   readonly scale: number;
 
-  constructor(readonly base: LanguageModel, readonly config: LoraConfig) {
-    if (!(base instanceof Gpt)) throw new InkwellError(`LoRA adapters need a GPT model (Conv1D weights), got '${base.kind}'`);
+  constructor(base: LanguageModel, readonly config: LoraConfig) {
+    super(base);
     if (!Number.isInteger(config.r) || config.r <= 0) throw new InkwellError(`LoRA rank r must be a positive integer, got ${config.r}`);
     if (!(config.alpha > 0)) throw new InkwellError(`LoRA alpha must be positive, got ${config.alpha}`);
     for (const m of config.targetModules) {
       if (!(LORA_MODULES as readonly string[]).includes(m)) throw new InkwellError(`LoRA target '${m}' is not a GPT-2 module`, `choose from: ${LORA_MODULES.join(', ')}`);
     }
     this.scale = config.alpha / config.r;
+    if (config.targetModules.length === 0) throw new InkwellError('no LoRA target modules given');
     this.targets = Object.keys(base.specs).filter((n) => n.endsWith('.weight') && config.targetModules.includes(n.split('.').at(-2)!));
-    if (this.targets.length === 0) throw new InkwellError('no LoRA target modules given');
+    if (this.targets.length === 0) throw new InkwellError(`LoRA adapters need a GPT model (Conv1D weights), got '${base.kind}'`, `it has no ${config.targetModules.join(', ')} modules`);
     const adapters: Record<string, ParamSpec> = {};
     for (const w of this.targets) {
       const [nIn, nOut] = base.specs[w]!.shape as [number, number];
@@ -59,30 +63,18 @@ export class LoraModel implements LanguageModel {
     this.specs = { ...base.specs, ...adapters };
   }
 
-  get kind(): string {
-    return this.base.kind;
-  }
-
-  get vocabSize(): number {
-    return this.base.vocabSize;
-  }
-
   /** The adapter parameters: what LoRA trains. */
   get adapterNames(): string[] {
     return this.targets.flatMap((w) => Object.values(adapterNames(w)));
   }
 
   /** The base config plus the adapter settings, so inkwell reloads a LoRA run (transformers ignores the extra field). */
-  configJson(): Record<string, unknown> {
+  override configJson(): Record<string, unknown> {
     const c = this.config;
     return { ...this.base.configJson(), inkwell_lora: { r: c.r, lora_alpha: c.alpha, target_modules: c.targetModules } };
   }
 
-  forward(scope: ParamScope, ids: Tensor, opts: ForwardOptions): ForwardResult {
-    return this.base.forward(this.scope(scope), ids, opts);
-  }
-
-  /** A view of `inner` in which each target weight reads as W + (α/r)·AᵀBᵀ, for graphs built from the base model's parts (e.g. a classifier over its hidden states). */
+  /** A view of `inner` in which each target weight reads as W + (α/r)·AᵀBᵀ. */
   scope(inner: ParamScope): ParamScope {
     return new LoraScope(inner, this);
   }
@@ -110,7 +102,7 @@ export class LoraModel implements LanguageModel {
   }
 
   /** PEFT's adapter_model.safetensors tensors: `base_model.model.<module>.lora_A.weight` / `lora_B.weight`. */
-  adapterTensors(weights: Weights): Map<string, NamedTensor> {
+  adapterTensors(weights: Weights): Map<string, { shape: readonly number[]; data: Float32Array }> {
     return new Map(this.adapterNames.map((n) => [`${PEFT_PREFIX}${n}`, { shape: this.specs[n]!.shape, data: weights.get(n)! }]));
   }
 
