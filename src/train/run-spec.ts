@@ -114,8 +114,9 @@ export function adamWCosine(r: AdamWRecipe): TrainConfig {
 
 /** The special tokens each kind of tokenizer gets unless told otherwise, and why. */
 export const DEFAULT_SPECIAL_TOKENS: Readonly<Record<TokenizerSpec['type'], readonly string[]>> = {
-  // None: the vocabulary is exactly the corpus' characters, as in nanoGPT's shakespeare_char.
-  char: [],
+  // Only <unk>, so that any text encodes: otherwise the vocabulary is exactly the corpus'
+  // characters, as in nanoGPT's shakespeare_char (trainWordLevel adds <unk> when missing).
+  char: ['<unk>'],
   // Padding, words below the vocabulary cut, and document boundaries.
   word: ['<pad>', '<unk>', '<bos>', '<eos>'],
   // GPT-2's one token, which separates documents.

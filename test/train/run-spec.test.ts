@@ -27,7 +27,7 @@ test('every tokenizer type gets its one set of default special tokens, whoever t
   assert.deepEqual([...trainTokenizer(texts, { type: 'char' }).specialTokens.keys()], DEFAULT_SPECIAL_TOKENS.char);
   assert.deepEqual([...trainTokenizer(texts, { type: 'word', vocabSize: 50 }).specialTokens.keys()], DEFAULT_SPECIAL_TOKENS.word);
   assert.deepEqual([...trainTokenizer(texts, { type: 'bpe', vocabSize: 300 }, { minFrequency: 1 }).specialTokens.keys()], DEFAULT_SPECIAL_TOKENS.bpe);
-  assert.deepEqual([...trainTokenizer(texts, { type: 'char' }, { specialTokens: ['<eos>'] }).specialTokens.keys()], ['<eos>']);
+  assert.deepEqual([...trainTokenizer(texts, { type: 'char' }, { specialTokens: ['<eos>'] }).specialTokens.keys()], ['<eos>', '<unk>'], '<unk> is added when missing: any text encodes');
 });
 
 test('TextModel.fromSpec builds what `inkwell train --preset` builds', () => {
@@ -35,5 +35,5 @@ test('TextModel.fromSpec builds what `inkwell train --preset` builds', () => {
   const m = TextModel.fromSpec('char-gpt', [text]);
   assert.ok(m.model instanceof Gpt);
   assert.equal(m.model.config.nEmbd, 128);
-  assert.equal(m.tokenizer.vocabSize, new Set(text).size, 'a char vocabulary without special tokens');
+  assert.equal(m.tokenizer.vocabSize, new Set(text).size + 1, "a char vocabulary: the text's characters and <unk>");
 });

@@ -7,12 +7,12 @@
  */
 import { WindowBatcher, type BatcherState } from '../../../src/data/batches.js';
 import { tokenSourceFromIds } from '../../../src/data/memory-source.js';
-import { shapeSize, staticShape } from '../../../src/graph/tensor.js';
 import { bundleFromFiles, modelFiles, type ModelBundle } from '../../../src/io/model-files.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../../src/io/safetensors-codec.js';
-import { buildTrainGraph, GRAD_PREFIX } from '../../../src/models/lm.js';
+import { buildTrainGraph, GRAD_PREFIX, stateNames } from '../../../src/models/lm.js';
 import { initWeights } from '../../../src/nn/params.js';
-import { CompiledGraph, type TypedArray } from '../../../src/runtime/session.js';
+import type { TypedArray } from '../../../src/runtime/session.js';
+import { CompiledStep } from '../../../src/runtime/step.js';
 import { trainWordLevel } from '../../../src/tokenizers/word-level.js';
 import { clipGradNorm, createOptimizer, type Optimizer } from '../../../src/train/optimizers.js';
 import { learningRate } from '../../../src/train/schedule.js';
@@ -47,11 +47,12 @@ export interface TrainSnapshot {
 }
 
 const CARRY_PREFIX = 'carry.';
+const TRAIN_KEY = 'train';
 
 export class StepTrainer {
   private step = 0;
   private readonly losses: [number, number][] = [];
-  private readonly carry = new Map<string, Float32Array>();
+  private readonly carry = new Map<string, TypedArray>();
 
   private constructor(
     readonly recipeName: string,
@@ -62,7 +63,7 @@ export class StepTrainer {
     private readonly batcher: WindowBatcher,
     private readonly optimizer: Optimizer,
     private readonly rng: Rng,
-    private readonly graph: CompiledGraph,
+    private readonly graph: CompiledStep,
   ) {}
 
   /** A new model of `recipeName` over the characters of `text`. */
@@ -93,8 +94,9 @@ export class StepTrainer {
     const minChars = r.batchSize * (r.contextLength + 1) + 1;
     if (ids.length < minChars) throw new InkwellError(`the text has ${ids.length} characters; this model needs at least ${minChars}`, 'paste a longer text');
     const batcher = new WindowBatcher(tokenSourceFromIds(ids), { batchSize: r.batchSize, contextLength: r.contextLength, mode: r.sampling, seed });
-    const { graph, outputs } = buildTrainGraph(bundle.model, r.batchSize, r.contextLength);
-    const compiled = await CompiledGraph.compile(graph, outputs, { threads });
+    // The one compiled step every workflow runs: weights, carried state and the batch in.
+    const compiled = new CompiledStep({ weights: bundle.weights, state: stateNames(bundle.model), threads });
+    await compiled.prepare(TRAIN_KEY, () => buildTrainGraph(bundle.model, r.batchSize, r.contextLength));
     return new StepTrainer(name, r, text, seed, bundle, batcher, createOptimizer(r.optimizer, bundle.model.specs), new Rng(`${seed}:dropout`), compiled);
   }
 
@@ -113,11 +115,7 @@ export class StepTrainer {
     const lr = learningRate(this.r.schedule, this.step);
     const batch = this.batcher.next();
     if (batch.newEpoch) this.carry.clear();
-    const feeds: Record<string, TypedArray> = { ...Object.fromEntries(weights), ids: batch.x, targets: batch.y };
-    const stateInputs = this.graph.inputs.filter((i) => i.name.startsWith('state.'));
-    for (const s of stateInputs) feeds[s.name] = this.carry.get(s.name) ?? new Float32Array(shapeSize(staticShape(s.name, s.shape)));
-    const out = await this.graph.run(feeds, { random: () => this.rng.float(), checkFinite: ['loss'] });
-    for (const s of stateInputs) this.carry.set(s.name, out[`${s.name}.out`] as Float32Array);
+    const out = await this.graph.run(TRAIN_KEY, () => buildTrainGraph(model, this.r.batchSize, this.r.contextLength), { ids: batch.x, targets: batch.y }, { carry: this.carry, random: () => this.rng.float(), checkFinite: ['loss'] });
     const grads = new Map(Object.keys(model.specs).map((n) => [n, out[GRAD_PREFIX + n] as Float32Array]));
     const gradNorm = clipGradNorm(grads, this.r.gradClip);
     if (!Number.isFinite(gradNorm)) throw new InkwellError(`training diverged at step ${this.step + 1}: the gradients are not finite`, 'start over with another seed');
@@ -131,7 +129,7 @@ export class StepTrainer {
   snapshot(): TrainSnapshot {
     const opt = new Map<string, NamedTensor>();
     for (const [k, v] of this.optimizer.state()) opt.set(k, { shape: [v.length], data: v });
-    for (const [k, v] of this.carry) opt.set(CARRY_PREFIX + k, { shape: [v.length], data: v });
+    for (const [k, v] of this.carry) opt.set(CARRY_PREFIX + k, { shape: [v.length], data: v as Float32Array });
     return {
       version: 1,
       recipe: this.recipeName,
