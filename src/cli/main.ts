@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   finetune: () => import('./finetune.js'),
   classify: () => import('./classify.js'),
   transfer: () => import('./transfer.js'),
+  export: () => import('./export.js'),
 };
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');

@@ -1,0 +1,59 @@
+/**
+ * `exportModel(dir, { format, out })`: a saved inkwell model leaves in the
+ * formats other runtimes load — transformers.js, plain ONNX (onnxruntime-web
+ * / -node), GGUF (llama.cpp) and a Hugging Face folder with a model card.
+ * Every file is built in memory first and the folder appears whole (out-dir.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadModel } from '../io/model-dir.js';
+import { InkwellError } from '../utils/errors.js';
+import { onnxFolderFiles } from './onnx-folder.js';
+import { checkOutDir, writeExportDir, type ExportFiles } from './out-dir.js';
+import { TRANSFORMERS_JS_DTYPES, transformersJsFiles } from './transformers-js.js';
+
+export const EXPORT_FORMATS = ['transformers.js', 'onnx'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** The folder to create; refused when it exists and is not empty, unless `force`. */
+  out: string;
+  force?: boolean;
+  /** transformers.js: `fp32`, `q8`, `q4` (default fp32). */
+  dtypes?: readonly string[];
+  /** transformers.js: also write `model_fp16.onnx` (float16 weights). */
+  fp16?: boolean;
+}
+
+export interface ExportResult {
+  out: string;
+  /** Each written file (relative path) and its size in bytes. */
+  files: Array<{ name: string; bytes: number }>;
+}
+
+export async function exportModel(dir: string, o: ExportOptions): Promise<ExportResult> {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw new InkwellError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got '${String(o.format)}'`);
+  if (path.resolve(o.out) === path.resolve(dir)) throw new InkwellError(`--out ${o.out} is the model directory itself`);
+  // Fail before the work, not after it.
+  checkOutDir(o.out, o.force ?? false);
+  const bundle = loadModel(dir);
+  let files: ExportFiles;
+  switch (o.format) {
+    case 'transformers.js':
+      files = transformersJsFiles(bundle, { dtypes: pickDtypes(o.dtypes, TRANSFORMERS_JS_DTYPES, ['fp32']), fp16: o.fp16 ?? false });
+      break;
+    case 'onnx':
+      pickDtypes(o.dtypes, ['fp32'] as const, ['fp32']);
+      files = onnxFolderFiles(bundle);
+      break;
+  }
+  writeExportDir(o.out, files, o.force ?? false);
+  return { out: o.out, files: [...files.keys()].sort().map((name) => ({ name, bytes: fs.statSync(path.join(o.out, name)).size })) };
+}
+
+function pickDtypes<T extends string>(given: readonly string[] | undefined, allowed: readonly T[], fallback: readonly T[]): T[] {
+  if (!given || given.length === 0) return [...fallback];
+  for (const d of given) if (!(allowed as readonly string[]).includes(d)) throw new InkwellError(`--dtype ${d} is not available for this format (choose from ${allowed.join(', ')})`);
+  return [...new Set(given)] as T[];
+}
