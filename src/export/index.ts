@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadModel } from '../io/model-dir.js';
 import { InkwellError } from '../utils/errors.js';
+import { GGUF_DTYPES, ggufFiles } from './gguf.js';
 import { onnxFolderFiles } from './onnx-folder.js';
 import { checkOutDir, writeExportDir, type ExportFiles } from './out-dir.js';
 import { TRANSFORMERS_JS_DTYPES, transformersJsFiles } from './transformers-js.js';
 
-export const EXPORT_FORMATS = ['transformers.js', 'onnx'] as const;
+export const EXPORT_FORMATS = ['transformers.js', 'onnx', 'gguf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -20,7 +21,7 @@ export interface ExportOptions {
   /** The folder to create; refused when it exists and is not empty, unless `force`. */
   out: string;
   force?: boolean;
-  /** transformers.js: `fp32`, `q8`, `q4` (default fp32). */
+  /** transformers.js: `fp32`, `q8`, `q4` (default fp32); gguf: `f32`, `f16`, `q8_0` (default f16), one file each. */
   dtypes?: readonly string[];
   /** transformers.js: also write `model_fp16.onnx` (float16 weights). */
   fp16?: boolean;
@@ -46,6 +47,9 @@ export async function exportModel(dir: string, o: ExportOptions): Promise<Export
     case 'onnx':
       pickDtypes(o.dtypes, ['fp32'] as const, ['fp32']);
       files = onnxFolderFiles(bundle);
+      break;
+    case 'gguf':
+      files = ggufFiles(bundle, pickDtypes(o.dtypes, GGUF_DTYPES, ['f16']), path.basename(path.resolve(dir)));
       break;
   }
   writeExportDir(o.out, files, o.force ?? false);

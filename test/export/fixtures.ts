@@ -1,12 +1,13 @@
 /**
- * Small models for the export tests, built here (no training, no ../shared): a
- * GPT with a byte-level BPE and an LSTM and GRU with a char tokenizer. The
- * GPT's token embedding is scaled up so its logits are decisive — greedy picks
- * then win by clear margins, and runtimes with other kernels (llama.cpp) must
- * agree on every one.
+ * Small models for the export tests, made here (no ../shared): a GPT with a
+ * byte-level BPE, trained for a few seconds so its greedy continuations follow
+ * the text's grammar (varied tokens, won by clear margins: runtimes with other
+ * kernels, like llama.cpp, must agree on every one), and an LSTM, a GRU and a
+ * GPT with a char tokenizer, untrained.
  */
 import path from 'node:path';
-import { saveModel, type ModelBundle } from '../../src/io/model-dir.js';
+import { TextModel } from '../../src/api/text-model.js';
+import { loadModel, saveModel, type ModelBundle } from '../../src/io/model-dir.js';
 import { Gpt } from '../../src/models/gpt.js';
 import { RnnLm, type RnnCell } from '../../src/models/rnn.js';
 import { initWeights } from '../../src/nn/params.js';
@@ -25,19 +26,28 @@ export interface Fixture {
   bundle: ModelBundle;
 }
 
-export function bpeGpt(o: { nEmbd?: number; nLayer?: number; nPositions?: number } = {}): Fixture {
+/** A run directory as training leaves it (model files, metrics.jsonl, trainer_state.json). */
+export async function bpeGpt(): Promise<Fixture> {
   const tokenizer = trainByteLevelBpe([TEXT], { vocabSize: 320, minFrequency: 2 });
-  const model = new Gpt({ vocabSize: tokenizer.vocabSize, nPositions: o.nPositions ?? 64, nEmbd: o.nEmbd ?? 64, nLayer: o.nLayer ?? 2, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 });
-  const weights = initWeights(model.specs, 7);
-  const wte = weights.get('transformer.wte.weight')!;
-  for (let i = 0; i < wte.length; i++) wte[i]! *= 5;
-  return save({ model, weights, tokenizer });
+  const m = TextModel.create({ tokenizer, model: { type: 'gpt', nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 }, seed: 7 });
+  m.compile({ optimizer: 'adamw', learningRate: 1e-2, clipNorm: 1 });
+  const ids = tokenizer.encode(TEXT);
+  const dir = path.join(tempDir('inkwell-export-'), 'model');
+  await m.fit(ids, { steps: 60, batchSize: 8, contextLength: 32, seed: 1, outDir: dir });
+  return { dir, bundle: loadModel(dir) };
 }
 
 export function charRnn(cell: RnnCell): Fixture {
   const tokenizer = trainWordLevel([TEXT], 'char');
   const model = new RnnLm({ cell, vocabSize: tokenizer.vocabSize, embeddingDim: 16, hiddenSize: 32, numLayers: 2, dropout: 0, tieWeights: false });
   return save({ model, weights: initWeights(model.specs, 11), tokenizer });
+}
+
+/** A GPT with a char tokenizer (what GGUF's gpt2 vocabulary cannot carry). */
+export function charGpt(): Fixture {
+  const tokenizer = trainWordLevel([TEXT], 'char');
+  const model = new Gpt({ vocabSize: tokenizer.vocabSize, nPositions: 32, nEmbd: 32, nLayer: 1, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 });
+  return save({ model, weights: initWeights(model.specs, 13), tokenizer });
 }
 
 function save(bundle: ModelBundle): Fixture {

@@ -71,9 +71,9 @@ async function runReadmeExample(out: string, prompt: string, n: number): Promise
 }
 
 // The README example starts a second runtime in a child process (seconds on a busy machine): GPT and LSTM run it, GRU shares the LSTM's code path.
-for (const [name, make, example] of [['GPT', () => bpeGpt(), true], ['LSTM', () => charRnn('lstm'), true], ['GRU', () => charRnn('gru'), false]] as const) {
+for (const [name, make, example] of [['GPT', bpeGpt, true], ['LSTM', async () => charRnn('lstm'), true], ['GRU', async () => charRnn('gru'), false]] as const) {
   test(`onnxruntime-web (wasm) runs the exported ${name} decoder step by step within 1e-4 of inkwell${example ? ', and the README example continues as inkwell does' : ''}`, async () => {
-    const f = make();
+    const f = await make();
     const out = await exportOnnx(f);
     const prompt = f.bundle.tokenizer.encode('the cat sees');
     const worst = await compareSteps(f, out, prompt, 12);

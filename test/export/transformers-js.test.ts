@@ -11,7 +11,7 @@ import { bpeGpt } from './fixtures.js';
 
 env.allowRemoteModels = false;
 
-const gpt = bpeGpt();
+const gpt = await bpeGpt();
 const out = path.join(path.dirname(gpt.dir), 'tjs');
 const NEW = 16;
 const PROMPTS = ['the cat', 'a dog sees the'];
