@@ -9,11 +9,12 @@ import path from 'node:path';
 import { loadModel } from '../io/model-dir.js';
 import { InkwellError } from '../utils/errors.js';
 import { GGUF_DTYPES, ggufFiles } from './gguf.js';
+import { hfFiles } from './hf.js';
 import { onnxFolderFiles } from './onnx-folder.js';
 import { checkOutDir, writeExportDir, type ExportFiles } from './out-dir.js';
 import { TRANSFORMERS_JS_DTYPES, transformersJsFiles } from './transformers-js.js';
 
-export const EXPORT_FORMATS = ['transformers.js', 'onnx', 'gguf'] as const;
+export const EXPORT_FORMATS = ['transformers.js', 'onnx', 'gguf', 'hf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -25,6 +26,12 @@ export interface ExportOptions {
   dtypes?: readonly string[];
   /** transformers.js: also write `model_fp16.onnx` (float16 weights). */
   fp16?: boolean;
+  /** hf: the model card's license (a Hub license id; default 'other'). */
+  license?: string;
+  /** hf: Hub dataset ids (or names) the model was trained on. */
+  datasets?: readonly string[];
+  /** hf: an `inkwell eval --json` report for the card (default: eval.json beside the model, if any). */
+  evalReport?: string;
 }
 
 export interface ExportResult {
@@ -39,6 +46,7 @@ export async function exportModel(dir: string, o: ExportOptions): Promise<Export
   // Fail before the work, not after it.
   checkOutDir(o.out, o.force ?? false);
   const bundle = loadModel(dir);
+  const name = modelName(dir);
   let files: ExportFiles;
   switch (o.format) {
     case 'transformers.js':
@@ -49,11 +57,21 @@ export async function exportModel(dir: string, o: ExportOptions): Promise<Export
       files = onnxFolderFiles(bundle);
       break;
     case 'gguf':
-      files = ggufFiles(bundle, pickDtypes(o.dtypes, GGUF_DTYPES, ['f16']), path.basename(path.resolve(dir)));
+      files = ggufFiles(bundle, pickDtypes(o.dtypes, GGUF_DTYPES, ['f16']), name);
+      break;
+    case 'hf':
+      pickDtypes(o.dtypes, ['fp32'] as const, ['fp32']);
+      files = await hfFiles(dir, name, bundle, { license: o.license ?? 'other', datasets: o.datasets ?? [], evalReport: o.evalReport });
       break;
   }
   writeExportDir(o.out, files, o.force ?? false);
   return { out: o.out, files: [...files.keys()].sort().map((name) => ({ name, bytes: fs.statSync(path.join(o.out, name)).size })) };
+}
+
+/** A run's best/ model is named after its run. */
+function modelName(dir: string): string {
+  const abs = path.resolve(dir);
+  return path.basename(abs) === 'best' ? path.basename(path.dirname(abs)) : path.basename(abs);
 }
 
 function pickDtypes<T extends string>(given: readonly string[] | undefined, allowed: readonly T[], fallback: readonly T[]): T[] {
