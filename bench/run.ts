@@ -6,6 +6,7 @@
  * when named.
  */
 import { benchData } from './data.js';
+import { benchExport } from './export.js';
 import { benchGenerate } from './generate.js';
 import { benchMatmul } from './matmul.js';
 import { benchQuality } from './quality.js';
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   train: (args) => benchTrain(args),
   generate: () => benchGenerate(),
   quality: (args) => benchQuality(args),
+  export: () => benchExport(),
 };
 
 async function main(): Promise<void> {
