@@ -50,4 +50,9 @@ export { svgToPng } from './eval/png.js';
 
 // Files
 export { loadModel, saveModel, type ModelBundle } from './io/model-dir.js';
+
+// Export: transformers.js, ONNX, GGUF, Hugging Face
+export { exportModel, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportResult } from './export/index.js';
+export { readGguf, parseGguf, type GgufFile, type GgufTensorInfo } from './export/gguf-reader.js';
+export type { InferenceJson } from './export/onnx-folder.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
