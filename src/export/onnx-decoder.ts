@@ -5,13 +5,12 @@
  * expect.
  */
 import onnxProto from 'onnx-proto';
-import { toOnnx, type GraphOutputs } from '../graph/onnx.js';
+import { toOnnx } from '../graph/onnx.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import type { Tensor } from '../graph/tensor.js';
+import { Graph, type Tensor } from '../graph/tensor.js';
 import type { Gpt } from '../models/gpt.js';
-import { buildForwardGraph } from '../models/lm.js';
 import type { RnnLm } from '../models/rnn.js';
-import type { Weights } from '../nn/params.js';
+import { ParamScope, type Weights } from '../nn/params.js';
 import { float32ToFloat16 } from './float16.js';
 
 const { onnx } = onnxProto;
@@ -45,8 +44,12 @@ export function gptDecoderOnnx(gpt: Gpt, weights: Weights, opts: DecoderOnnxOpti
 
 /** LSTM/GRU over any batch and length: `ids` [batch, seq], `state.h` (+ `state.c`) [layers, batch, hidden] → `logits`, `state.h.out` (+ `state.c.out`). */
 export function rnnDecoderOnnx(rnn: RnnLm, weights: Weights, opts: DecoderOnnxOptions = {}): Uint8Array {
-  const { graph, outputs } = buildForwardGraph(rnn, 'batch' as unknown as number, 'seq' as unknown as number);
-  return finish(toOnnx(graph, outputs as GraphOutputs, { initializers: weights, quantize: opts.quantize, name: `inkwell-${rnn.kind}-decoder` }).bytes, opts);
+  // buildForwardGraph's graph with symbolic batch and length (ORT's fused LSTM/GRU kernels take any), so one file serves every call.
+  const graph = new Graph();
+  const { logits, state = {} } = rnn.forward(new ParamScope(graph, rnn.specs), graph.input('ids', 'int64', ['batch', 'seq']), { train: false, fused: true });
+  const outputs: Record<string, Tensor> = { logits };
+  for (const [name, t] of Object.entries(state)) outputs[`${name}.out`] = t;
+  return finish(toOnnx(graph, outputs, { initializers: weights, quantize: opts.quantize, name: `inkwell-${rnn.kind}-decoder` }).bytes, opts);
 }
 
 function finish(bytes: Uint8Array, opts: DecoderOnnxOptions): Uint8Array {

@@ -8,6 +8,7 @@ import { exportModel } from '../../src/export/index.js';
 import { readGguf } from '../../src/export/gguf-reader.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { generateText } from '../../src/generate/generate.js';
+import type { Gpt } from '../../src/models/gpt.js';
 import { InkwellError } from '../../src/utils/errors.js';
 import { assertCliFailures } from '../helpers/run-cli.js';
 import { bpeGpt, charGpt, charRnn, PROBE } from './fixtures.js';
@@ -56,7 +57,7 @@ test('node-llama-cpp loads the GGUF (f32, f16, q8_0): same token ids as inkwell 
 
 test('@huggingface/gguf parses the header: GGUF v3, gpt2 keys, llama.cpp tensor names and types', async () => {
   await exported;
-  const c = (gpt.bundle.model as unknown as { config: { nLayer: number; nEmbd: number; nPositions: number } }).config;
+  const c = (gpt.bundle.model as Gpt).config;
   for (const [dtype, type] of [['f32', 0], ['f16', 1], ['q8_0', 8]] as const) {
     const { metadata, tensorInfos } = await gguf(file(dtype), { allowLocalFile: true });
     assert.equal(metadata.version, 3);
