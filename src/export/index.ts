@@ -43,6 +43,10 @@ export interface ExportResult {
 export async function exportModel(dir: string, o: ExportOptions): Promise<ExportResult> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw new InkwellError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got '${String(o.format)}'`);
   if (path.resolve(o.out) === path.resolve(dir)) throw new InkwellError(`--out ${o.out} is the model directory itself`);
+  // Options of another format would be ignored: refuse them rather than export something else than asked.
+  if (o.fp16 && o.format !== 'transformers.js') throw new InkwellError('--fp16 applies to --format transformers.js only (gguf takes --dtype f16)');
+  const hfOnly = Object.entries({ '--license': o.license, '--dataset': o.datasets?.length ? o.datasets : undefined, '--eval': o.evalReport }).filter(([, v]) => v !== undefined);
+  if (hfOnly.length && o.format !== 'hf') throw new InkwellError(`${hfOnly.map(([k]) => k).join(', ')} appl${hfOnly.length > 1 ? 'y' : 'ies'} to --format hf only (the model card)`);
   // Fail before the work, not after it.
   checkOutDir(o.out, o.force ?? false);
   const bundle = loadModel(dir);

@@ -57,5 +57,7 @@ test('bad requests fail with a message naming the flag', async () => {
     [['export', '--model', lstm.dir, '--format', 'hf', '--license', 'MIT License', '--out', path.join(root, 'f')], /--license 'MIT License' is not a license id/],
     [['export', '--model', lstm.dir, '--format', 'hf', '--eval', path.join(root, 'nope.json'), '--out', path.join(root, 'g')], /--eval .*nope\.json does not exist/],
     [['export', '--model', lstm.dir, '--format', 'onnx', '--out', lstm.dir], /is the model directory itself/],
+    [['export', '--model', lstm.dir, '--format', 'onnx', '--fp16', '--out', path.join(root, 'h')], /--fp16 applies to --format transformers\.js only/],
+    [['export', '--model', lstm.dir, '--format', 'onnx', '--license', 'mit', '--dataset', 'x', '--out', path.join(root, 'i')], /--license, --dataset apply to --format hf only/],
   ]);
 });
