@@ -2,11 +2,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gguf } from '@huggingface/gguf';
 import { getLlama, type Llama } from 'node-llama-cpp';
 import { exportModel } from '../../src/export/index.js';
 import { readGguf } from '../../src/export/gguf-reader.js';
 import { createDecoder } from '../../src/generate/decoders.js';
+import { loadModel } from '../../src/io/model-dir.js';
 import { generateText } from '../../src/generate/generate.js';
 import type { Gpt } from '../../src/models/gpt.js';
 import { InkwellError } from '../../src/utils/errors.js';
@@ -53,6 +55,29 @@ test('node-llama-cpp loads the GGUF (f32, f16, q8_0): same token ids as inkwell 
     await context.dispose();
     await model.dispose();
   }
+});
+
+test('an imported Hugging Face GPT-2 folder (vocab.json + merges.txt) becomes a GGUF that node-llama-cpp tokenizes and continues as inkwell does', async () => {
+  await exported;
+  const hfDir = fileURLToPath(new URL('../../../test/fixtures/hf-gpt2', import.meta.url));
+  const gguf = path.join(path.dirname(gpt.dir), 'hf-gpt2-gguf');
+  await exportModel(hfDir, { format: 'gguf', out: gguf, dtypes: ['f32'] });
+  const bundle = loadModel(hfDir);
+  const text = 'the theme then the';
+  const decoder = await createDecoder(bundle, 1);
+  const ours = await generateText({ decoder, tokenizer: bundle.tokenizer }, text, { greedy: true, maxNewTokens: 8, stopAtEos: false });
+  await decoder.release();
+  llama ??= await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' as never });
+  const model = await llama.loadModel({ modelPath: path.join(gguf, 'model-f32.gguf') });
+  const prompt = model.tokenize(text);
+  assert.deepEqual([...prompt], bundle.tokenizer.encode(text));
+  const context = await model.createContext({ contextSize: 32, threads: 1 });
+  const sequence = context.getSequence();
+  const tokens: number[] = [];
+  for await (const t of sequence.evaluate(prompt, { temperature: 0 })) if (tokens.push(t) === 8) break;
+  assert.deepEqual(tokens, ours.tokens);
+  await context.dispose();
+  await model.dispose();
 });
 
 test('@huggingface/gguf parses the header: GGUF v3, gpt2 keys, llama.cpp tensor names and types', async () => {
