@@ -6,7 +6,8 @@ import { evaluateModelDir } from '../../src/eval/evaluate.js';
 import { exportModel } from '../../src/export/index.js';
 import { loadModel } from '../../src/io/model-dir.js';
 import { runCli } from '../helpers/run-cli.js';
-import { bpeGpt, charRnn, PROBE } from './fixtures.js';
+import { tinyRun } from '../helpers/tiny-run.js';
+import { bpeGpt, PROBE } from './fixtures.js';
 
 const gpt = await bpeGpt();
 const root = path.dirname(gpt.dir);
@@ -57,14 +58,15 @@ test('--format hf: only the model files, a model card with Hub metadata, the tra
   assert.ok(card.includes('![Training and validation loss](loss_curve.png)'));
 });
 
-test('--format hf of an untrained LSTM: a PyTorch card that says there is no training record', async () => {
-  const lstm = charRnn('lstm');
+test('--format hf of an untrained LSTM run: no token cache or best/ copied, a PyTorch card that says there is no training record', async () => {
+  const lstm = tinyRun('lstm');
+  assert.ok(fs.existsSync(path.join(lstm.dir, 'data')) && fs.existsSync(path.join(lstm.dir, 'best')));
   const out = path.join(path.dirname(lstm.dir), 'hf');
   await exportModel(lstm.dir, { format: 'hf', out });
-  assert.ok(!fs.existsSync(path.join(out, 'loss_curve.png')));
+  assert.deepEqual(fs.readdirSync(out).sort(), ['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
   const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
   assert.equal(frontMatter(card).library_name, 'pytorch');
   assert.equal(frontMatter(card).license, 'other');
   assert.match(card, /No training record \(metrics.jsonl\)/);
-  assert.match(card, /\| layers × hidden \| 2 × 32 \|/);
+  assert.match(card, /\| layers × hidden \| 2 × 16 \|/);
 });

@@ -9,7 +9,7 @@ import { RnnLm } from '../../src/models/rnn.js';
 import { initWeights } from '../../src/nn/params.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { tempDir } from '../data/fixtures.js';
-import { bpeGpt, charRnn, PROBE, type Fixture } from './fixtures.js';
+import { bpeGpt, charGpt, charRnn, PROBE, type Fixture } from './fixtures.js';
 
 function wordRnn(): Fixture {
   const tokenizer = trainWordLevel([PROBE.repeat(2) + ' the cat sees a dog'], 'word');
@@ -26,6 +26,7 @@ test('every exported tokenizer.json gives inkwell\'s ids in @huggingface/tokeniz
   const cases: Array<[string, Fixture, ExportFormat[]]> = [
     ['byte-level BPE', await bpeGpt(), ['transformers.js', 'onnx', 'hf']],
     ['char', charRnn('lstm'), ['onnx', 'hf']],
+    ['char (GPT)', charGpt(), ['transformers.js']],
     ['word', wordRnn(), ['onnx', 'hf']],
   ];
   for (const [kind, f, formats] of cases) {
