@@ -6,10 +6,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
+import ortNode from 'onnxruntime-node';
 import { exportModel } from '../../src/export/index.js';
 import type { InferenceJson } from '../../src/export/onnx-folder.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { generateText } from '../../src/generate/generate.js';
+import type { Gpt } from '../../src/models/gpt.js';
 import { bpeGpt, charRnn, type Fixture } from './fixtures.js';
 
 ort.env.wasm.numThreads = 1;
@@ -86,3 +88,29 @@ for (const [name, make, example] of [['GPT', bpeGpt, true], ['LSTM', async () =>
     assert.equal((await runReadmeExample(out, 'a dog', 10)).replace(/\n$/, ''), 'a dog' + ours.text);
   });
 }
+
+test('every transformers.js dtype runs in onnxruntime-web as in onnxruntime-node (what transformers.js uses in a browser and in Node)', async () => {
+  const f = await bpeGpt();
+  const out = path.join(path.dirname(f.dir), 'tjs');
+  await exportModel(f.dir, { format: 'transformers.js', out, dtypes: ['fp32', 'q8', 'q4'], fp16: true });
+  const { nLayer, nHead, nEmbd } = (f.bundle.model as Gpt).config;
+  const ids = f.bundle.tokenizer.encode('the old man follows a red ball.');
+  // Tolerances relative to the largest logit; q4's MatMulNBits computes in int8 (accuracy level 4) with kernels that differ between wasm and native code.
+  for (const [file, tolerance] of [['model.onnx', 1e-5], ['model_fp16.onnx', 1e-5], ['model_quantized.onnx', 1e-5], ['model_q4.onnx', 2e-2]] as const) {
+    const logits: Float32Array[] = [];
+    for (const runtime of [ort, ortNode] as const) {
+      const session = await (runtime as typeof ort).InferenceSession.create(fs.readFileSync(path.join(out, 'onnx', file)));
+      const int64 = (v: number[]) => new runtime.Tensor('int64', BigInt64Array.from(v, BigInt), [1, v.length]);
+      const feeds: Record<string, ort.Tensor> = { input_ids: int64(ids), attention_mask: int64(ids.map(() => 1)), position_ids: int64(ids.map((_, t) => t)) };
+      for (let i = 0; i < nLayer; i++) for (const kind of ['key', 'value']) feeds[`past_key_values.${i}.${kind}`] = new runtime.Tensor('float32', new Float32Array(0), [1, nHead, 0, nEmbd / nHead]);
+      logits.push((await session.run(feeds)).logits!.data as Float32Array);
+      await session.release();
+    }
+    let [worst, scale] = [0, 1];
+    for (let i = 0; i < logits[0]!.length; i++) {
+      worst = Math.max(worst, Math.abs(logits[0]![i]! - logits[1]![i]!));
+      scale = Math.max(scale, Math.abs(logits[1]![i]!));
+    }
+    assert.ok(worst < tolerance * scale, `${file}: largest difference ${worst} (logits up to ${scale})`);
+  }
+});
