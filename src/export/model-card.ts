@@ -91,6 +91,7 @@ function trainingSection(o: ModelCardOptions): string[] {
     '## Training',
     '',
     ...(o.datasets.length ? [`Data: ${o.datasets.join(', ')}.`, ''] : []),
+    ...(t.corpus ? [`Token cache: ${int(t.corpus.trainTokens)} training and ${int(t.corpus.valTokens)} validation tokens from ${t.corpus.documents.length} document${t.corpus.documents.length === 1 ? '' : 's'} (${t.corpus.documents.slice(0, 20).join(', ')}${t.corpus.documents.length > 20 ? ', …' : ''}).`, ''] : []),
     '| | |',
     '|---|---|',
     ...rows.map(([k, v]) => `| ${k} | ${v} |`),

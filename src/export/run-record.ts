@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readTokenCacheMeta } from '../data/token-cache.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { readRunCurves, type RunCurves } from '../eval/run-curves.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
@@ -18,6 +19,8 @@ export interface TrainingRecord {
   finalValLoss: number | null;
   bestValLoss: number | null;
   optimizer: string | null;
+  /** The run's token cache (data/meta.json): which documents, how many tokens per split. */
+  corpus: { documents: string[]; trainTokens: number; valTokens: number } | null;
   curves: RunCurves;
 }
 
@@ -53,9 +56,17 @@ export function readTrainingRecord(modelDir: string): TrainingRecord | undefined
     finalTrainLoss: last(curves.train),
     finalValLoss: last(curves.val),
     bestValLoss: num(state.bestValLoss) ?? (curves.val.length ? Math.min(...curves.val.map((p) => p[1])) : null),
+    corpus: corpusOf(run),
     optimizer: typeof config.optimizer?.name === 'string' ? `${config.optimizer.name}${typeof config.schedule?.lr === 'number' ? `, peak learning rate ${config.schedule.lr}` : ''}` : null,
     curves,
   };
+}
+
+function corpusOf(run: string): TrainingRecord['corpus'] {
+  if (!fs.existsSync(path.join(run, 'data', 'meta.json'))) return null;
+  const meta = readTokenCacheMeta(path.join(run, 'data'));
+  // A document cut between the splits appears as NAME#train and NAME#val (data/split.ts).
+  return { documents: [...new Set(meta.documents.map((d) => d.name.replace(/#(train|val)$/, '')))], trainTokens: meta.splits.train.tokens, valTokens: meta.splits.val.tokens };
 }
 
 /** An `inkwell eval --json` report: the given file, else `eval.json` beside the model. */

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { readCorpus } from '../../src/data/corpus.js';
+import { prepareTokenCache } from '../../src/data/token-cache.js';
 import { evaluateModelDir } from '../../src/eval/evaluate.js';
 import { exportModel } from '../../src/export/index.js';
 import { loadModel } from '../../src/io/model-dir.js';
@@ -24,6 +26,11 @@ function frontMatter(card: string): Record<string, unknown> {
 
 test('--format hf: only the model files, a model card with Hub metadata, the training run and eval results, and a loss-curve PNG', async () => {
   const report = await evaluateModelDir(gpt.dir, { text: { source: 'probe text', encode: (t) => Int32Array.from(t.encode(PROBE.repeat(3))) }, comparison: false });
+  // The run's token cache, as `inkwell train` leaves it in data/.
+  const corpus = path.join(root, 'corpus');
+  fs.mkdirSync(corpus);
+  fs.writeFileSync(path.join(corpus, 'grammar.txt'), PROBE.repeat(20));
+  const cache = prepareTokenCache(readCorpus(corpus), gpt.bundle.tokenizer, path.join(gpt.dir, 'data'), { valFraction: 0.25 });
   const evalFile = path.join(root, 'eval.json');
   fs.writeFileSync(evalFile, JSON.stringify(report));
   const out = path.join(root, 'hf');
@@ -56,6 +63,7 @@ test('--format hf: only the model files, a model card with Hub metadata, the tra
   assert.match(card, /\| layers × heads × width \| 2 × 2 × 64 \|/);
   assert.ok(card.includes(`| ${report.scores[0]!.name} | ${report.scores[0]!.loss.toFixed(4)} |`), 'the eval table');
   assert.ok(card.includes('![Training and validation loss](loss_curve.png)'));
+  assert.ok(card.includes(`Token cache: ${cache.splits.train.tokens.toLocaleString('en-US')} training and ${cache.splits.val.tokens.toLocaleString('en-US')} validation tokens from 1 document (grammar).`));
 });
 
 test('--format hf of an untrained LSTM run: no token cache or best/ copied, a PyTorch card that says there is no training record', async () => {
