@@ -11,6 +11,7 @@ import { Graph, type Tensor } from '../graph/tensor.js';
 import type { Gpt } from '../models/gpt.js';
 import type { RnnLm } from '../models/rnn.js';
 import { ParamScope, type Weights } from '../nn/params.js';
+import { InkwellError } from '../utils/errors.js';
 import { float32ToFloat16 } from './float16.js';
 
 const { onnx } = onnxProto;
@@ -36,6 +37,7 @@ export interface DecoderOnnxOptions {
  * `present.{i}.key|value` (inkwell's own `new.*` outputs left out).
  */
 export function gptDecoderOnnx(gpt: Gpt, weights: Weights, opts: DecoderOnnxOptions = {}): Uint8Array {
+  checkEmbeddable(weights);
   const { graph, outputs } = gpt.buildDecodeGraph();
   const kept: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(outputs)) if (name === 'logits' || name.startsWith('present.')) kept[name] = t;
@@ -44,12 +46,22 @@ export function gptDecoderOnnx(gpt: Gpt, weights: Weights, opts: DecoderOnnxOpti
 
 /** LSTM/GRU over any batch and length: `ids` [batch, seq], `state.h` (+ `state.c`) [layers, batch, hidden] → `logits`, `state.h.out` (+ `state.c.out`). */
 export function rnnDecoderOnnx(rnn: RnnLm, weights: Weights, opts: DecoderOnnxOptions = {}): Uint8Array {
+  checkEmbeddable(weights);
   // buildForwardGraph's graph with symbolic batch and length (ORT's fused LSTM/GRU kernels take any), so one file serves every call.
   const graph = new Graph();
   const { logits, state = {} } = rnn.forward(new ParamScope(graph, rnn.specs), graph.input('ids', 'int64', ['batch', 'seq']), { train: false, fused: true });
   const outputs: Record<string, Tensor> = { logits };
   for (const [name, t] of Object.entries(state)) outputs[`${name}.out`] = t;
   return finish(toOnnx(graph, outputs, { initializers: weights, quantize: opts.quantize, name: `inkwell-${rnn.kind}-decoder` }).bytes, opts);
+}
+
+/** One ONNX file is one protobuf message, which cannot exceed 2 GiB: say so before building it. */
+function checkEmbeddable(weights: Weights): void {
+  let bytes = 0;
+  for (const w of weights.values()) bytes += w.byteLength;
+  if (bytes > 2 ** 31 - 2 ** 24) {
+    throw new InkwellError(`the model's ${(bytes / 2 ** 30).toFixed(2)} GiB of float32 weights do not fit in one ONNX file (protobuf's 2 GiB limit)`, 'export it as gguf or hf instead');
+  }
 }
 
 function finish(bytes: Uint8Array, opts: DecoderOnnxOptions): Uint8Array {
