@@ -1,8 +1,8 @@
 /**
- * The exported ONNX decoder in a real browser tab: headless Chromium loads
- * onnxruntime-web (wasm) and the folder from a local server and decodes
- * greedily; its tokens must equal inkwell's. Skips when Chromium is missing
- * (Debian package `chromium`).
+ * Exports in a real browser tab: headless Chromium loads onnxruntime-web
+ * (wasm) or transformers.js and an exported folder from a local server and
+ * decodes greedily; its tokens must equal inkwell's. Skips when Chromium is
+ * missing (Debian package `chromium`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,11 @@ import { generateText } from '../../src/generate/generate.js';
 import { tempDir } from '../data/fixtures.js';
 import { bpeGpt } from './fixtures.js';
 
-const ORT_DIST = path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'node_modules', 'onnxruntime-web', 'dist');
+const MODULES = path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'node_modules');
+const ORT_DIST = path.join(MODULES, 'onnxruntime-web', 'dist');
+const TRANSFORMERS_DIST = path.join(MODULES, '@huggingface', 'transformers', 'dist');
+/** transformers.js wants its own onnxruntime-web build (npm nests it when it differs from ours). */
+const TRANSFORMERS_ORT = [path.join(MODULES, '@huggingface', 'transformers', 'node_modules', 'onnxruntime-web', 'dist'), ORT_DIST].find((d) => fs.existsSync(d))!;
 const CHROMIUM = (process.env['PATH'] ?? '').split(':').map((d) => path.join(d, 'chromium')).find((p) => fs.existsSync(p));
 const NEW = 12;
 
@@ -52,33 +56,28 @@ try {
 }
 </script>`;
 
-test('headless Chromium runs the exported GPT decoder with onnxruntime-web and continues as inkwell does', { skip: CHROMIUM ? false : 'chromium is not installed (Debian package chromium)' }, async () => {
-  const f = await bpeGpt();
-  const out = path.join(path.dirname(f.dir), 'onnx');
-  await exportModel(f.dir, { format: 'onnx', out });
-  const prompt = f.bundle.tokenizer.encode('the cat sees');
-  const decoder = await createDecoder(f.bundle, 1);
-  const ours = await generateText({ decoder, tokenizer: f.bundle.tokenizer }, prompt, { greedy: true, maxNewTokens: NEW, stopAtEos: false });
-  await decoder.release();
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
+/** Serves `html` at / and each prefix of `routes` from its folder on 127.0.0.1, opens it in headless Chromium, and returns what the page POSTs to /result. */
+async function inBrowser(html: string, routes: Record<string, string>): Promise<string> {
   let browser: ChildProcess | undefined;
   let timer: NodeJS.Timeout | undefined;
   const server = http.createServer();
   try {
-    const result = await new Promise<string>((resolve, reject) => {
+    return await new Promise<string>((resolve, reject) => {
       server.on('request', (req, res) => {
-        const url = req.url ?? '/';
+        const url = decodeURIComponent((req.url ?? '/').split('?')[0]!);
         if (req.method === 'POST' && url === '/result') {
           let body = '';
           req.on('data', (d: Buffer) => (body += d.toString('utf8')));
           req.on('end', () => (res.end(), resolve(body)));
           return;
         }
-        if (url === '/') return res.setHeader('content-type', 'text/html').end(page(prompt));
-        const [root, rest] = url.startsWith('/ort/') ? [ORT_DIST, url.slice(5)] : url.startsWith('/model/') ? [out, url.slice(7)] : [undefined, ''];
-        const file = root && path.join(root, path.basename(rest));
-        if (!file || !fs.existsSync(file)) return res.writeHead(404).end();
-        res.setHeader('content-type', file.endsWith('.mjs') ? 'text/javascript' : file.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream');
+        if (url === '/') return res.setHeader('content-type', 'text/html').end(html);
+        const prefix = Object.keys(routes).find((p) => url.startsWith(p));
+        const file = prefix && path.join(routes[prefix]!, url.slice(prefix.length));
+        if (!file || !file.startsWith(routes[prefix]! + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return res.writeHead(404).end();
+        res.setHeader('content-type', TYPES[path.extname(file)] ?? 'application/octet-stream');
         fs.createReadStream(file).pipe(res);
       });
       server.listen(0, '127.0.0.1', () => {
@@ -88,10 +87,52 @@ test('headless Chromium runs the exported GPT decoder with onnxruntime-web and c
       });
       timer = setTimeout(() => reject(new Error('the page reported nothing within 120 s')), 120_000);
     });
-    assert.deepEqual(JSON.parse(result), ours.tokens, result);
   } finally {
     clearTimeout(timer);
     browser?.kill();
     server.close();
   }
+}
+
+const skip = CHROMIUM ? false : 'chromium is not installed (Debian package chromium)';
+const gpt = CHROMIUM ? await bpeGpt() : undefined;
+
+async function inkwellGreedy(prompt: number[]): Promise<number[]> {
+  const decoder = await createDecoder(gpt!.bundle, 1);
+  const r = await generateText({ decoder, tokenizer: gpt!.bundle.tokenizer }, prompt, { greedy: true, maxNewTokens: NEW, stopAtEos: false });
+  await decoder.release();
+  return r.tokens;
+}
+
+test('headless Chromium runs the exported GPT decoder with onnxruntime-web and continues as inkwell does', { skip }, async () => {
+  const out = path.join(path.dirname(gpt!.dir), 'onnx');
+  await exportModel(gpt!.dir, { format: 'onnx', out });
+  const prompt = gpt!.bundle.tokenizer.encode('the cat sees');
+  const result = await inBrowser(page(prompt), { '/ort/': ORT_DIST, '/model/': out });
+  assert.deepEqual(JSON.parse(result), await inkwellGreedy(prompt), result);
+});
+
+test('transformers.js in headless Chromium loads the exported folder offline and its greedy tokens equal inkwell\'s', { skip }, async () => {
+  const root = path.dirname(gpt!.dir);
+  await exportModel(gpt!.dir, { format: 'transformers.js', out: path.join(root, 'tjs') });
+  const prompt = 'the cat sees';
+  const html = `<!doctype html>
+<script type="importmap">{ "imports": { "onnxruntime-web/webgpu": "/ort/ort.webgpu.bundle.min.mjs", "onnxruntime-common": "/ort/ort.webgpu.bundle.min.mjs" } }</script>
+<script type="module">
+import { env, AutoModelForCausalLM, AutoTokenizer } from '/transformers/transformers.web.js';
+Object.assign(env, { allowRemoteModels: false, allowLocalModels: true, useBrowserCache: false, localModelPath: '/models/' });
+env.backends.onnx.wasm.wasmPaths = '/ort/';
+env.backends.onnx.wasm.numThreads = 1;
+try {
+  const tokenizer = await AutoTokenizer.from_pretrained('tjs');
+  const model = await AutoModelForCausalLM.from_pretrained('tjs', { dtype: 'fp32', device: 'wasm' });
+  const inputs = tokenizer(${JSON.stringify(prompt)});
+  const out = await model.generate({ ...inputs, max_new_tokens: ${NEW}, min_new_tokens: ${NEW}, do_sample: false });
+  await fetch('/result', { method: 'POST', body: JSON.stringify(out.tolist()[0].slice(inputs.input_ids.dims[1]).map(Number)) });
+} catch (e) {
+  await fetch('/result', { method: 'POST', body: 'error: ' + e.stack });
+}
+</script>`;
+  const result = await inBrowser(html, { '/ort/': TRANSFORMERS_ORT, '/transformers/': TRANSFORMERS_DIST, '/models/': root });
+  assert.deepEqual(JSON.parse(result), await inkwellGreedy(gpt!.bundle.tokenizer.encode(prompt)), result);
 });
