@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportModel } from '../../src/export/index.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { generateText } from '../../src/generate/generate.js';
-import { tempDir } from '../data/fixtures.js';
 import { bpeGpt } from './fixtures.js';
 
 const MODULES = path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'node_modules');
@@ -63,6 +63,7 @@ async function inBrowser(html: string, routes: Record<string, string>): Promise<
   let browser: ChildProcess | undefined;
   let timer: NodeJS.Timeout | undefined;
   const server = http.createServer();
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-chromium-'));
   try {
     return await new Promise<string>((resolve, reject) => {
       server.on('request', (req, res) => {
@@ -82,16 +83,28 @@ async function inBrowser(html: string, routes: Record<string, string>): Promise<
       });
       server.listen(0, '127.0.0.1', () => {
         const { port } = server.address() as AddressInfo;
-        browser = spawn(CHROMIUM!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${tempDir('inkwell-chromium-')}`, `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
+        browser = spawn(CHROMIUM!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
         browser.on('error', reject);
       });
       timer = setTimeout(() => reject(new Error('the page reported nothing within 120 s')), 120_000);
     });
   } finally {
     clearTimeout(timer);
-    browser?.kill();
     server.close();
+    await stop(browser);
+    // Chromium's helper processes may still be writing the profile for a moment after it exits.
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
+}
+
+/** Ends the browser and waits for it (SIGKILL after 10 s). */
+async function stop(browser: ChildProcess | undefined): Promise<void> {
+  if (!browser || browser.exitCode !== null || browser.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => browser.once('exit', () => resolve()));
+  browser.kill();
+  const force = setTimeout(() => browser.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(force);
 }
 
 const skip = CHROMIUM ? false : 'chromium is not installed (Debian package chromium)';
