@@ -7,6 +7,7 @@
  */
 import { benchBrowser } from './browser.js';
 import { benchData } from './data.js';
+import { benchExport } from './export.js';
 import { benchGenerate } from './generate.js';
 import { benchMatmul } from './matmul.js';
 import { benchQuality } from './quality.js';
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   quality: (args) => benchQuality(args),
   serve: () => benchServe(),
   browser: () => benchBrowser(),
+  export: () => benchExport(),
 };
 
 /** Minutes of load each: run only when asked for by name. */

@@ -67,4 +67,9 @@ export { Scheduler } from './serve/scheduler.js';
 // Files
 export { loadModel, saveModel, type ModelBundle } from './io/model-dir.js';
 export { bundleFromFiles, modelFiles } from './io/model-files.js';
+
+// Export: transformers.js, ONNX, GGUF, Hugging Face
+export { exportModel, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportResult } from './export/index.js';
+export { readGguf, parseGguf, type GgufFile, type GgufTensorInfo } from './export/gguf-reader.js';
+export type { InferenceJson } from './export/onnx-folder.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';

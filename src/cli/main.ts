@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   transfer: () => import('./transfer.js'),
   serve: () => import('./serve.js'),
   web: () => import('./web.js'),
+  export: () => import('./export.js'),
 };
 
 const program = new Command('inkwell').description('train small language models on Project Gutenberg or your own text');

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { recover } from '../io/transaction.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
-import { writeJsonAtomic } from '../utils/fs.js';
+import { writeFileAtomic } from '../utils/fs.js';
 
 export const TORCH_SCRIPT = 'inkwell_torch.py';
 export const TORCH_SPEC = 'torch_run.json';
@@ -45,6 +45,14 @@ export interface TorchRunFolder {
  * it is resumed from that checkpoint, without it trained from its weights.
  */
 export function writeTorchRun(runDir: string, outDir: string, opts: TorchRunOptions = {}): TorchRunFolder {
+  const { files, train } = torchRunFiles(runDir, outDir, opts);
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const [name, text] of files) writeFileAtomic(path.join(outDir, name), text);
+  return { dir: outDir, script: path.join(outDir, TORCH_SCRIPT), spec: path.join(outDir, TORCH_SPEC), train };
+}
+
+/** The folder's files (name → text) for a folder that will stand at `outDir`: `inkwell export --format torch-run` writes them all at once. */
+export function torchRunFiles(runDir: string, outDir: string, opts: TorchRunOptions = {}): { files: Map<string, string>; train: TrainConfig } {
   recover(runDir);
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
     if (!fs.existsSync(path.join(runDir, f))) throw new InkwellError(`${runDir} is not an inkwell run directory (missing ${f})`);
@@ -53,14 +61,14 @@ export function writeTorchRun(runDir: string, outDir: string, opts: TorchRunOpti
   const dataDir = opts.dataDir ?? path.join(runDir, 'data');
   if (!fs.existsSync(path.join(dataDir, 'meta.json'))) throw new InkwellError(`no token cache in ${dataDir} (missing meta.json)`, 'pass the run\'s token cache directory');
   const train = { ...savedTrainConfig(runDir), ...opts.overrides } as TrainConfig;
-  fs.mkdirSync(outDir, { recursive: true });
-  const script = path.join(outDir, TORCH_SCRIPT);
-  fs.copyFileSync(TEMPLATE, script);
-  const spec = path.join(outDir, TORCH_SPEC);
   // Paths relative to the folder, so the run directory (with the folder inside it) can move to a cluster's storage as a whole.
   const rel = (p: string) => path.relative(path.resolve(outDir), path.resolve(p)) || '.';
-  writeJsonAtomic(spec, { version: 1, run_dir: rel(runDir), data_dir: rel(dataDir), device: opts.device ?? 'auto', train });
-  return { dir: outDir, script, spec, train };
+  const spec = { version: 1, run_dir: rel(runDir), data_dir: rel(dataDir), device: opts.device ?? 'auto', train };
+  const files = new Map([
+    [TORCH_SCRIPT, fs.readFileSync(TEMPLATE, 'utf8')],
+    [TORCH_SPEC, JSON.stringify(spec, null, 2) + '\n'],
+  ]);
+  return { files, train };
 }
 
 /**

@@ -85,6 +85,20 @@ test('writeTorchRun refuses a directory that is not a run, and writes a spec wit
   assert.throws(() => writeTorchRun(run, path.join(run, 'torch')), /no token cache in .*data/);
 });
 
+test('inkwell export --format torch-run writes the folder whole elsewhere, paths relative to where it lands', { skip: noTorch }, async () => {
+  const run = makeRun(TINY_GPT, {}, 30);
+  const out = path.join(tmpDir(), 'cluster', 'job');
+  const r = await runCli(['export', '--model', run, '--format', 'torch-run', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['inkwell_torch.py', TORCH_SPEC].sort());
+  const spec = JSON.parse(fs.readFileSync(path.join(out, TORCH_SPEC), 'utf8')) as { run_dir: string; data_dir: string };
+  assert.equal(path.resolve(out, spec.run_dir), path.resolve(run));
+  assert.equal(path.resolve(out, spec.data_dir), path.resolve(run, 'data'));
+  const again = await runCli(['export', '--model', run, '--format', 'torch-run', '--out', out]);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /--force/);
+});
+
 test('inkwell train --engine torch: a new run trained by PyTorch, resumable; bad flags fail cleanly', { skip: noTorch }, async () => {
   const dir = tmpDir();
   fs.writeFileSync(path.join(dir, 'a.txt'), syntheticText(200, 3));
