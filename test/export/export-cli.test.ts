@@ -49,7 +49,7 @@ test('a failed export leaves nothing half-written: no --out, no temporary folder
 
 test('bad requests fail with a message naming the flag', async () => {
   await assertCliFailures([
-    [['export', '--model', lstm.dir, '--format', 'tflite', '--out', path.join(root, 'a')], /--format must be one of transformers\.js, onnx, gguf, hf, got 'tflite'/],
+    [['export', '--model', lstm.dir, '--format', 'tflite', '--out', path.join(root, 'a')], /--format must be one of transformers\.js, onnx, gguf, hf, torch-run, got 'tflite'/],
     [['export', '--model', lstm.dir, '--format', 'transformers.js', '--out', path.join(root, 'b')], /--format transformers\.js exports GPT models; this is a 'lstm' model/],
     [['export', '--model', lstm.dir, '--format', 'onnx', '--dtype', 'q4', '--out', path.join(root, 'c')], /--dtype q4 is not available for this format \(choose from fp32\)/],
     [['export', '--model', lstm.dir, '--format', 'onnx', '--dtype', 'fp32,', '--out', path.join(root, 'd')], /--dtype 'fp32,' has an empty entry/],
