@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCorpus } from '../src/data/corpus.js';
-import { openTokenCacheSplit, prepareTokenCache } from '../src/data/token-cache.js';
-import { WindowBatcher } from '../src/data/batches.js';
+import { readCorpus } from '../src/corpus/corpus.js';
+import { openTokenCacheSplit, prepareTokenCache } from '../src/dataset/token-cache.js';
+import { WindowBatcher } from '../src/dataset/batches.js';
 import { trainByteLevelBpe } from '../src/tokenizers/bpe-trainer.js';
 
 /** The local Gutenberg corpus: $INKWELL_BENCH_CORPUS, else ../shared/data/gutenberg beside the repository. */

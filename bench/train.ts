@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openTokenSource } from '../src/data/token-source.js';
+import { openTokenSource } from '../src/dataset/token-source.js';
 import { Gpt } from '../src/models/gpt.js';
 import type { LanguageModel } from '../src/models/lm.js';
 import { RnnLm } from '../src/models/rnn.js';

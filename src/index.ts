@@ -20,15 +20,15 @@ export { SequenceClassifier, type ClassifierConfig } from './models/classifier.j
 export { ParamScope, initWeights, countParams, type ParamSpecs, type Weights } from './nn/params.js';
 
 // Data and tokenizers
-export { readCorpus, type Document } from './data/corpus.js';
-export { downloadEbooks } from './data/download.js';
-export { NLTK_GUTENBERG } from './data/catalog.js';
-export { prepareTokenCache, openTokenCacheSplit } from './data/token-cache.js';
-export { tokenSourceFromIds, type TokenSource } from './data/token-source.js';
-export { WindowBatcher, type Batch } from './data/batches.js';
-export { Dataset } from './data/tf-dataset.js';
-export { resolveCorpusSpecs, BUNDLED_CORPUS_DIR, type ResolvedCorpus } from './data/default-corpus.js';
-export { knownWords, wordList, type KnownWordsReport } from './data/known-words.js';
+export { readCorpus, type Document } from './corpus/corpus.js';
+export { downloadEbooks } from './corpus/download.js';
+export { NLTK_GUTENBERG } from './corpus/catalog.js';
+export { prepareTokenCache, openTokenCacheSplit } from './dataset/token-cache.js';
+export { tokenSourceFromIds, type TokenSource } from './dataset/token-source.js';
+export { WindowBatcher, type Batch } from './dataset/batches.js';
+export { Dataset } from './dataset/tf-dataset.js';
+export { resolveCorpusSpecs, BUNDLED_CORPUS_DIR, type ResolvedCorpus } from './corpus/default-corpus.js';
+export { knownWords, wordList, type KnownWordsReport } from './corpus/known-words.js';
 export { splitWords } from './tokenizers/word-split.js';
 export { trainByteLevelBpe } from './tokenizers/bpe-trainer.js';
 export { trainWordLevel } from './tokenizers/word-level.js';

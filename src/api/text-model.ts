@@ -9,9 +9,9 @@
  *
  * It is a thin layer over the same pieces the CLI uses (models, Trainer, decoders).
  */
-import type { TokenSource } from '../data/token-source.js';
-import { tokenSourceFromIds } from '../data/token-source.js';
-import { WindowBatcher } from '../data/batches.js';
+import type { TokenSource } from '../dataset/token-source.js';
+import { tokenSourceFromIds } from '../dataset/token-source.js';
+import { WindowBatcher } from '../dataset/batches.js';
 import { evaluatePerplexity, type PerplexityOptions, type PerplexityResult } from '../eval/perplexity.js';
 import { createDecoder } from '../generate/decoders.js';
 import { generateText, type GenerateOptions } from '../generate/generate.js';

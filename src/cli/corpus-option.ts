@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { resolveCacheDir } from '../data/cache.js';
-import { readCorpus, type Document } from '../data/corpus.js';
-import { resolveCorpusSpecs } from '../data/default-corpus.js';
+import { resolveCacheDir } from '../corpus/cache.js';
+import { readCorpus, type Document } from '../corpus/corpus.js';
+import { resolveCorpusSpecs } from '../corpus/default-corpus.js';
 import { InkwellError } from '../utils/errors.js';
 
 export interface CorpusFlags {

@@ -1,6 +1,6 @@
 /** `inkwell eval`: how good a model is, in numbers a user can compare (Markdown or JSON, and a chart). */
 import type { Command } from 'commander';
-import { readCorpus } from '../data/corpus.js';
+import { readCorpus } from '../corpus/corpus.js';
 import type { Decoding } from '../eval/comparison.js';
 import { encodeDocuments, readTextFile } from '../eval/eval-data.js';
 import { evaluateModelDir, type EvaluateOptions } from '../eval/evaluate.js';

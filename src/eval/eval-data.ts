@@ -4,7 +4,7 @@
  * finds it in its parent. A user can also bring any text file.
  */
 import fs from 'node:fs';
-import { openTokenCacheSplit, readTokenCacheMeta, type SplitName } from '../data/token-cache.js';
+import { openTokenCacheSplit, readTokenCacheMeta, type SplitName } from '../dataset/token-cache.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readTokenCacheMeta } from '../data/token-cache.js';
+import { readTokenCacheMeta } from '../dataset/token-cache.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { readRunCurves, type RunCurves } from '../eval/run-curves.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';

@@ -8,9 +8,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Document } from '../data/corpus.js';
-import { openTokenCacheSplit, prepareTokenCache } from '../data/token-cache.js';
-import type { TokenSource } from '../data/token-source.js';
+import type { Document } from '../corpus/corpus.js';
+import { openTokenCacheSplit, prepareTokenCache } from '../dataset/token-cache.js';
+import type { TokenSource } from '../dataset/token-source.js';
 import { loadModel, saveModel, type ModelBundle } from '../io/model-dir.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { countParams, initWeights, type Weights } from '../nn/params.js';

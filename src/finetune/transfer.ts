@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Document } from '../data/corpus.js';
-import { openTokenCacheSplit } from '../data/token-cache.js';
+import type { Document } from '../corpus/corpus.js';
+import { openTokenCacheSplit } from '../dataset/token-cache.js';
 import { svgToPng } from '../eval/png.js';
 import { readRunCurves, runCurvesChart } from '../eval/run-curves.js';
 import { loadModel } from '../io/model-dir.js';

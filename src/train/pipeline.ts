@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Document } from '../data/corpus.js';
-import { openTokenCacheSplit, prepareTokenCache, readTokenCacheMeta } from '../data/token-cache.js';
-import type { TokenSource } from '../data/token-source.js';
+import type { Document } from '../corpus/corpus.js';
+import { openTokenCacheSplit, prepareTokenCache, readTokenCacheMeta } from '../dataset/token-cache.js';
+import type { TokenSource } from '../dataset/token-source.js';
 import { loadModel, type ModelBundle } from '../io/model-dir.js';
 import { initWeights } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';

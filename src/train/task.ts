@@ -5,8 +5,8 @@
  * checkpoints and exact resume — so every task behaves the same way.
  */
 import path from 'node:path';
-import { WindowBatcher, type BatcherState, type SamplingMode } from '../data/batches.js';
-import type { TokenSource } from '../data/token-source.js';
+import { WindowBatcher, type BatcherState, type SamplingMode } from '../dataset/batches.js';
+import type { TokenSource } from '../dataset/token-source.js';
 import { modelFiles, saveModel, type ModelBundle } from '../io/model-dir.js';
 import { buildTrainGraph, stateNames, type BuiltGraph } from '../models/lm.js';
 import { trainableView } from '../models/scopes.js';

@@ -8,8 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SamplingMode } from '../data/batches.js';
-import type { TokenSource } from '../data/token-source.js';
+import type { SamplingMode } from '../dataset/batches.js';
+import type { TokenSource } from '../dataset/token-source.js';
 import { loadModel, type ModelBundle } from '../io/model-dir.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { recover, writeFilesAtomically } from '../io/transaction.js';

@@ -1,6 +1,6 @@
 /** Validation loss of a language model, as the trainer and fine-tuning measure it. */
-import { WindowBatcher } from '../data/batches.js';
-import type { TokenSource } from '../data/token-source.js';
+import { WindowBatcher } from '../dataset/batches.js';
+import type { TokenSource } from '../dataset/token-source.js';
 import { buildEvalGraph, type LanguageModel } from '../models/lm.js';
 import type { CompiledStep } from '../runtime/step.js';
 

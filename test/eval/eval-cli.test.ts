@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateModelDir } from '../../src/eval/evaluate.js';
-import { tempDir } from '../data/fixtures.js';
+import { tempDir } from '../helpers/books.js';
 import { syntheticText } from '../helpers/corpus.js';
 import { assertCliFailures, runCli } from '../helpers/run-cli.js';
 import { tinyRun } from '../helpers/tiny-run.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { lineChart } from '../../src/eval/plot.js';
 import { readRunCurves, smooth } from '../../src/eval/run-curves.js';
 import { InkwellError } from '../../src/utils/errors.js';
-import { tempDir } from '../data/fixtures.js';
+import { tempDir } from '../helpers/books.js';
 import { assertCliFailures, runCli } from '../helpers/run-cli.js';
 import { numberOption } from '../../src/cli/options.js';
 

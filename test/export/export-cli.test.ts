@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeExportDir } from '../../src/export/out-dir.js';
 import { assertCliFailures, runCli } from '../helpers/run-cli.js';
-import { tempDir } from '../data/fixtures.js';
+import { tempDir } from '../helpers/books.js';
 import { charGpt, charRnn } from './fixtures.js';
 
 const lstm = charRnn('lstm');

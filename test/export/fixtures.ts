@@ -14,7 +14,7 @@ import { initWeights } from '../../src/nn/params.js';
 import { trainByteLevelBpe } from '../../src/tokenizers/bpe-trainer.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { syntheticText } from '../helpers/corpus.js';
-import { tempDir } from '../data/fixtures.js';
+import { tempDir } from '../helpers/books.js';
 
 /** Accents, emoji (with a skin-tone modifier), CRLF, tabs and runs of spaces. */
 export const PROBE = 'Café naïve — déjà vu 😀👍🏽!\r\nthe cat\tsees  the moon.\n\tA dog, 42 birds.';

@@ -8,7 +8,7 @@ import { saveModel } from '../../src/io/model-dir.js';
 import { RnnLm } from '../../src/models/rnn.js';
 import { initWeights } from '../../src/nn/params.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
-import { tempDir } from '../data/fixtures.js';
+import { tempDir } from '../helpers/books.js';
 import { bpeGpt, charGpt, charRnn, PROBE, type Fixture } from './fixtures.js';
 
 function wordRnn(): Fixture {

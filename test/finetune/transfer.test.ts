@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCorpus } from '../../src/data/corpus.js';
+import { readCorpus } from '../../src/corpus/corpus.js';
 import { transfer } from '../../src/finetune/transfer.js';
 import type { RunSpec } from '../../src/train/presets.js';
 import { syntheticText, tmpDir } from '../helpers/corpus.js';

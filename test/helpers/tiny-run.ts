@@ -5,14 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCorpus } from '../../src/data/corpus.js';
-import { prepareTokenCache } from '../../src/data/token-cache.js';
+import { readCorpus } from '../../src/corpus/corpus.js';
+import { prepareTokenCache } from '../../src/dataset/token-cache.js';
 import { saveModel, type ModelBundle } from '../../src/io/model-dir.js';
 import { Gpt } from '../../src/models/gpt.js';
 import { RnnLm } from '../../src/models/rnn.js';
 import { initWeights } from '../../src/nn/params.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
-import { tempDir } from '../data/fixtures.js';
+import { tempDir } from './books.js';
 import { syntheticText } from './corpus.js';
 
 export function tinyRun(kind: 'gpt' | 'lstm', o: { nPositions?: number; specials?: string[] } = {}): { dir: string; bundle: ModelBundle } {

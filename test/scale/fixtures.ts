@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { readCorpus } from '../../src/data/corpus.js';
-import { openTokenCacheSplit } from '../../src/data/token-cache.js';
+import { readCorpus } from '../../src/corpus/corpus.js';
+import { openTokenCacheSplit } from '../../src/dataset/token-cache.js';
 import { loadModel } from '../../src/io/model-dir.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { newRun } from '../../src/train/pipeline.js';

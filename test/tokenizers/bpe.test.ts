@@ -7,7 +7,7 @@ import { trainByteLevelBpe } from '../../src/tokenizers/bpe-trainer.js';
 import { byteAlphabet } from '../../src/tokenizers/byte-level.js';
 import { loadTokenizer, saveTokenizer } from '../../src/tokenizers/io.js';
 import { InkwellError } from '../../src/utils/errors.js';
-import { SAMPLE_BOOKS, tempDir } from '../data/fixtures.js';
+import { SAMPLE_BOOKS, tempDir } from '../helpers/books.js';
 
 const CORPUS = Object.values(SAMPLE_BOOKS).map((t) => t.repeat(3));
 const PROBES = [

@@ -12,7 +12,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { trainByteLevelBpe } from '../../src/tokenizers/bpe-trainer.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
-import { SAMPLE_BOOKS } from '../data/fixtures.js';
+import { SAMPLE_BOOKS } from '../helpers/books.js';
 
 const RUNS = 400;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { loadTokenizer, saveTokenizer } from '../../src/tokenizers/io.js';
-import { SAMPLE_BOOKS, tempDir } from '../data/fixtures.js';
+import { SAMPLE_BOOKS, tempDir } from '../helpers/books.js';
 
 const TEXTS = Object.values(SAMPLE_BOOKS);
 

@@ -5,7 +5,7 @@
 import { Gpt, type GptConfig } from '../../../src/models/gpt.js';
 import type { LanguageModel } from '../../../src/models/lm.js';
 import { RnnLm, type RnnConfig } from '../../../src/models/rnn.js';
-import type { SamplingMode } from '../../../src/data/batches.js';
+import type { SamplingMode } from '../../../src/dataset/batches.js';
 import type { OptimizerConfig } from '../../../src/train/optimizers.js';
 import type { ScheduleConfig } from '../../../src/train/schedule.js';
 import { InkwellError } from '../../../src/utils/errors.js';

@@ -5,8 +5,8 @@
  * JavaScript, as src/train/trainer.ts does, with the whole state kept in
  * memory and snapshotted as plain data (for IndexedDB) instead of files.
  */
-import { WindowBatcher, type BatcherState } from '../../../src/data/batches.js';
-import { tokenSourceFromIds } from '../../../src/data/memory-source.js';
+import { WindowBatcher, type BatcherState } from '../../../src/dataset/batches.js';
+import { tokenSourceFromIds } from '../../../src/dataset/memory-source.js';
 import { bundleFromFiles, modelFiles, type ModelBundle } from '../../../src/io/model-files.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../../src/io/safetensors-codec.js';
 import { buildTrainGraph, GRAD_PREFIX, stateNames } from '../../../src/models/lm.js';

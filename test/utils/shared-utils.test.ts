@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/utils/rng.js';
 import { AtomicFileWriter, writeFileAtomic, writeJsonAtomic } from '../../src/utils/fs.js';
-import { tempDir } from './fixtures.js';
+import { tempDir } from '../helpers/books.js';
 
 test('Rng: seeded, uniform-ish, unbiased ints, resumable state', () => {
   const a = new Rng(42), b = new Rng(42);

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCorpus } from '../../src/data/corpus.js';
-import { BUNDLED_CORPUS_DIR, resolveCorpusSpecs } from '../../src/data/default-corpus.js';
-import { SAMPLE_BOOKS, tempDir } from './fixtures.js';
+import { readCorpus } from '../../src/corpus/corpus.js';
+import { BUNDLED_CORPUS_DIR, resolveCorpusSpecs } from '../../src/corpus/default-corpus.js';
+import { SAMPLE_BOOKS, tempDir } from '../helpers/books.js';
 
 const MAIN = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
 

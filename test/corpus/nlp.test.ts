@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitSentences, tokenizeWords, textStats, mergeStats } from '../../src/data/nlp.js';
-import { corpusStatistics, formatStatsTable } from '../../src/data/stats.js';
-import type { Document } from '../../src/data/corpus.js';
+import { splitSentences, tokenizeWords, textStats, mergeStats } from '../../src/corpus/nlp.js';
+import { corpusStatistics, formatStatsTable } from '../../src/corpus/stats.js';
+import type { Document } from '../../src/corpus/corpus.js';
 
 const TEXT = 'Emma cried. She didn\'t stop the dogs!\n\nThe dogs were running.';
 

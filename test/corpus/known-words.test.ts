@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { knownWords, wordList, wordsOf } from '../../src/data/known-words.js';
-import { SAMPLE_BOOKS, tempDir } from './fixtures.js';
+import { knownWords, wordList, wordsOf } from '../../src/corpus/known-words.js';
+import { SAMPLE_BOOKS, tempDir } from '../helpers/books.js';
 
 const MAIN = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeText } from '../../src/data/decode.js';
-import { cleanGutenbergText } from '../../src/data/clean.js';
+import { decodeText } from '../../src/corpus/decode.js';
+import { cleanGutenbergText } from '../../src/corpus/clean.js';
 import { InkwellError } from '../../src/utils/errors.js';
-import { gutenbergWrapped } from './fixtures.js';
+import { gutenbergWrapped } from '../helpers/books.js';
 
 test('decodes UTF-8 with and without BOM, normalising CRLF and NFC', () => {
   const plain = decodeText(Buffer.from('caf\u0065\u0301\r\nline\rnext', 'utf8'), 'a.txt');

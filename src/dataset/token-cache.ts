@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { AtomicFileWriter, writeJsonAtomic } from '../utils/fs.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { Document } from './corpus.js';
-import { splitDocuments } from './split.js';
+import type { Document } from '../corpus/corpus.js';
+import { splitDocuments } from '../corpus/split.js';
 import { BYTES_PER_TOKEN, dtypeFor, openTokenSource, toLittleEndian, type TokenDtype, type TokenSource } from './token-source.js';
 
 export type SplitName = 'train' | 'val';

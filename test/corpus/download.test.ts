@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { downloadEbooks, urlsFor } from '../../src/data/download.js';
-import { readManifest } from '../../src/data/cache.js';
+import { downloadEbooks, urlsFor } from '../../src/corpus/download.js';
+import { readManifest } from '../../src/corpus/cache.js';
 import { InkwellError } from '../../src/utils/errors.js';
-import { gutenbergWrapped, tempDir } from './fixtures.js';
+import { gutenbergWrapped, tempDir } from '../helpers/books.js';
 
 const BOOK = Buffer.from(gutenbergWrapped('Emma Woodhouse, handsome, clever, and rich.\r\n'), 'utf8');
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync, strToU8 } from 'fflate';
-import { readCorpus } from '../../src/data/corpus.js';
+import { readCorpus } from '../../src/corpus/corpus.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { InkwellError } from '../../src/utils/errors.js';
-import { SAMPLE_BOOKS, tempDir } from './fixtures.js';
+import { SAMPLE_BOOKS, tempDir } from '../helpers/books.js';
 
 function writeBooks(dir: string): void {
   for (const [name, text] of Object.entries(SAMPLE_BOOKS)) writeFileSync(join(dir, `${name}.txt`), text);

@@ -30,7 +30,7 @@ export interface CorpusLocations {
   bundledDir?: string;
 }
 
-/** The repository (package) root: this file is dist/src/data/default-corpus.js. */
+/** The repository (package) root: this file is dist/src/corpus/default-corpus.js. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const BUNDLED_CORPUS_DIR = join(PACKAGE_ROOT, 'corpus', 'gutenberg');

@@ -1,5 +1,5 @@
 import type { WinkMethods } from 'wink-nlp';
-import { loadWink } from '../tokenizers/wink-loader.js';
+import { loadWink } from './wink-loader.js';
 
 /**
  * The tutorial's spaCy/NLTK preprocessing, done with wink-nlp's English lite
