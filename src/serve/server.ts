@@ -13,6 +13,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
+import { siteHandler, type SiteOptions } from '../../web/server/site-server.js';
 import type { QuantizeMode } from '../graph/quantize.js';
 import { InkwellError } from '../utils/errors.js';
 import { ApiError } from './errors.js';
@@ -51,6 +52,13 @@ export interface ServerOptions {
   maxPromptTokens?: number;
   /** Log each request (fastify's logger) to stdout. */
   logger?: boolean;
+  /**
+   * The web app beside the API, same-origin (so the playground needs no
+   * CORS): the built pages at / and, with `runsDir`, the run dashboards'
+   * event streams, exactly as `inkwell web` serves them. Pages and
+   * dashboards are public: `apiKey` guards the API, not them.
+   */
+  site?: SiteOptions;
 }
 
 export interface ServerHandle {
@@ -81,7 +89,8 @@ const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i;
 export async function createServer(o: ServerOptions): Promise<ServerHandle> {
   const host = o.host ?? '127.0.0.1';
   if (!LOOPBACK.test(host) && !o.apiKey) throw new InkwellError(`serving on ${host} (not a loopback address) needs an API key`, 'give --api-key KEY (clients send it as Authorization: Bearer KEY)');
-  if (o.models.length === 0) throw new InkwellError('no models to serve', 'give --model DIR or --model NAME=DIR');
+  // Dashboards alone are worth serving; an empty API alone is not.
+  if (o.models.length === 0 && o.site?.runsDir === undefined) throw new InkwellError('no models to serve', 'give --model DIR or --model NAME=DIR (or --runs DIR for the dashboards alone)');
   const names = new Set<string>();
   for (const m of o.models) {
     if (names.has(m.name)) throw new InkwellError(`two models are named '${m.name}'`, 'name them with --model NAME=DIR');
@@ -111,6 +120,7 @@ export async function createServer(o: ServerOptions): Promise<ServerHandle> {
   });
   if (o.cors) await app.register(cors, { origin: o.cors === '*' ? '*' : o.cors });
   app.decorateRequest('arrived', 0);
+  const site = o.site === undefined ? undefined : siteHandler(o.site);
 
   app.addHook('onRequest', async (request, reply) => {
     request.arrived = performance.now();
@@ -119,7 +129,7 @@ export async function createServer(o: ServerOptions): Promise<ServerHandle> {
       metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status });
     });
     if (draining) throw new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
-    if (o.apiKey && request.url !== '/health' && !(request.method === 'OPTIONS' && o.cors)) checkKey(request.headers.authorization, o.apiKey);
+    if (o.apiKey && request.url !== '/health' && !(request.method === 'OPTIONS' && o.cors) && !(site && isSiteRequest(request))) checkKey(request.headers.authorization, o.apiKey);
   });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const api = toApiError(err, o.bodyLimit ?? 1024 * 1024);
@@ -131,7 +141,11 @@ export async function createServer(o: ServerOptions): Promise<ServerHandle> {
     if (api.status === 429) void reply.header('retry-after', '1');
     return reply.code(api.status).send(api.body());
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(new ApiError(404, `no route ${request.method} ${request.url}`, 'not_found_error').body()));
+  app.setNotFoundHandler((request, reply) => {
+    // The site writes its answer straight to the socket; fastify must then leave the reply alone.
+    if (site && isSiteRequest(request) && site(request.raw, reply.raw)) return reply.hijack();
+    return reply.code(404).send(new ApiError(404, `no route ${request.method} ${request.url}`, 'not_found_error').body());
+  });
 
   const context: ServerContext = {
     model(name) {
@@ -179,6 +193,11 @@ export async function createServer(o: ServerOptions): Promise<ServerHandle> {
     },
     stats: () => models.map((m) => ({ model: m.name, slots: m.scheduler.slots, active: m.scheduler.active, queued: m.scheduler.queued })),
   };
+}
+
+/** A GET for a page, a file or a run: everything but the API's own routes. */
+function isSiteRequest(request: FastifyRequest): boolean {
+  return (request.method === 'GET' || request.method === 'HEAD') && !/^\/(v1|metrics|health)(\/|\?|$)/.test(request.url);
 }
 
 function checkKey(header: string | undefined, key: string): void {
