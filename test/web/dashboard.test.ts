@@ -1,5 +1,6 @@
 /**
- * The training dashboard, end to end: `inkwell web --runs DIR` serves the app
+ * The training dashboard, end to end: `inkwell serve --runs DIR` (no model:
+ * the dashboards alone; `inkwell web` serves them with the same handler) serves the app
  * while a real `inkwell train` run, another child process, appends to
  * DIR/live/metrics.jsonl; the page, in headless Chromium, follows it over
  * server-sent events (web/server/run-events.ts); when the run
@@ -16,7 +17,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/io/model-dir.js';
 import { countParams } from '../../src/nn/params.js';
-import { runCli } from '../helpers/run-cli.js';
+import { assertCliFailures, runCli } from '../helpers/run-cli.js';
 import { syntheticText } from '../helpers/corpus.js';
 import { builtApp, launchChromium, screenshots, skipReason } from './browser.js';
 
@@ -31,7 +32,7 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
   const runs = path.join(tmp, 'runs');
   fs.mkdirSync(path.join(runs, 'live'), { recursive: true });
   const app = await builtApp();
-  const web = spawn(process.execPath, [CLI, 'web', '--runs', runs, '--site', app.outDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const web = spawn(process.execPath, [CLI, 'serve', '--runs', runs, '--site', app.outDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const { context, close } = await launchChromium();
   try {
     const server = { url: await servingUrl(web) };
@@ -80,23 +81,24 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
   }
 });
 
-test('inkwell web refuses a --runs that is not a directory', async () => {
-  const r = await runCli(['web', '--runs', path.join(os.tmpdir(), 'no-such-runs-dir'), '--port', '0']);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /--runs .*no-such-runs-dir is not a directory/);
+test('inkwell web and inkwell serve refuse a --runs that is not a directory, and a --site without pages', async () => {
+  const nowhere = path.join(os.tmpdir(), 'no-such-runs-dir');
+  await assertCliFailures([
+    [['web', '--runs', nowhere, '--port', '0'], /--runs .*no-such-runs-dir is not a directory/],
+    [['serve', '--runs', nowhere, '--port', '0'], /--runs .*no-such-runs-dir is not a directory/],
+    [['serve', '--runs', os.tmpdir(), '--site', nowhere, '--port', '0'], /--site .*no-such-runs-dir has no index.html[\s\S]*npm run build:web/],
+  ]);
 });
 
-/** The URL `inkwell web` prints once it listens. */
+/** The URL `inkwell serve` prints once it listens. */
 function servingUrl(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
-    let out = '';
     let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /serving the web app at (http:\/\/\S+?)\/\n/.exec(out);
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      const m = /web app at (http:\/\/\S+?)\/ /.exec(err);
       if (m) resolve(m[1]!);
     });
-    child.on('exit', (code) => reject(new Error(`inkwell web exited with ${code}: ${err}`)));
+    child.on('exit', (code) => reject(new Error(`inkwell serve exited with ${code}: ${err}`)));
   });
 }
