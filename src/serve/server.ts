@@ -117,6 +117,8 @@ export async function createServer(o: ServerOptions): Promise<ServerHandle> {
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
     // Validation only: a wrong type is an error, never silently converted or dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // A path fastify cannot decode (e.g. /%zz) fails before any route: answer it as OpenAI's error too.
+    frameworkErrors: (err, _request, reply: FastifyReply) => reply.code(400).send(new ApiError(400, err.message, 'invalid_request_error', null, 'bad_url').body()),
   });
   if (o.cors) await app.register(cors, { origin: o.cors === '*' ? '*' : o.cors });
   app.decorateRequest('arrived', 0);
