@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InkwellError } from '../utils/errors.js';
 import { loadTokenizer } from '../tokenizers/io.js';
-import { PRESETS } from '../train/presets.js';
+import { PRESETS, type RunSpec } from '../train/presets.js';
 import { newRun, resumeRun } from '../train/pipeline.js';
 import { resolveSpec, type SpecOverrides } from '../train/run-spec.js';
 import { checkpointInfo, type TrainResult } from '../train/trainer.js';
@@ -73,11 +73,7 @@ export function register(program: Command): void {
       let outDir: string;
       if (flags.resume) {
         outDir = flags.resume;
-        const saved = checkpointInfo(outDir);
-        const target = flags.steps ?? saved.maxSteps;
-        if (target <= saved.step) {
-          throw new InkwellError(`${outDir} is already at step ${saved.step} of ${saved.maxSteps}`, 'pass a larger --steps to train further');
-        }
+        const saved = resumable(outDir, flags.steps);
         const progress = trainProgress(flags.steps ?? saved.maxSteps, saved.step);
         const { trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {});
         console.error(`resuming ${outDir} at step ${saved.step}`);
@@ -88,13 +84,9 @@ export function register(program: Command): void {
           await trainer.release();
         }
       } else {
-        const spec = resolveSpec({ preset: flags.preset, config: flags.config, overrides: flags });
-        if (flags.printSpec) {
-          console.log(JSON.stringify(spec, null, 2));
-          return;
-        }
-        if (!flags.out) throw new InkwellError('--out is required', 'name a run directory, e.g. --out runs/shakespeare');
-        outDir = flags.out;
+        const spec = newRunSpec(flags);
+        if (!spec) return;
+        outDir = flags.out!;
         const docs = corpusFromFlags(flags);
         const progress = trainProgress(spec.train.maxSteps, 0);
         const { trainer, bundle, data } = newRun(spec, docs, outDir, {
@@ -136,19 +128,14 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
   const overrides: Record<string, number> = {};
   if (flags.resume) {
     outDir = flags.resume;
-    const saved = checkpointInfo(outDir);
-    if ((flags.steps ?? saved.maxSteps) <= saved.step) throw new InkwellError(`${outDir} is already at step ${saved.step} of ${saved.maxSteps}`, 'pass a larger --steps to train further');
+    const saved = resumable(outDir, flags.steps);
     if (flags.steps) overrides.maxSteps = flags.steps;
     if (flags.threads) overrides.threads = flags.threads;
     console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
   } else {
-    const spec = resolveSpec({ preset: flags.preset, config: flags.config, overrides: flags });
-    if (flags.printSpec) {
-      console.log(JSON.stringify(spec, null, 2));
-      return;
-    }
-    if (!flags.out) throw new InkwellError('--out is required', 'name a run directory, e.g. --out runs/shakespeare');
-    outDir = flags.out;
+    const spec = newRunSpec(flags);
+    if (!spec) return;
+    outDir = flags.out!;
     const { bundle } = newRun(spec, corpusFromFlags(flags), outDir, { tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined, onStage: (s) => console.error(s) });
     // The initial weights, which the PyTorch trainer starts from.
     saveModel(outDir, bundle);
@@ -160,4 +147,22 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
   }
   const folder = await trainOnTorch(outDir, { torchDir: flags.torchDir, overrides, launch });
   console.log(`trained with PyTorch (${folder.spec}); saved to ${outDir}`);
+}
+
+/** The checkpoint in `dir`, refused when `steps` would not train it further. */
+function resumable(dir: string, steps: number | undefined): { step: number; maxSteps: number } {
+  const saved = checkpointInfo(dir);
+  if ((steps ?? saved.maxSteps) <= saved.step) throw new InkwellError(`${dir} is already at step ${saved.step} of ${saved.maxSteps}`, 'pass a larger --steps to train further');
+  return saved;
+}
+
+/** A new run's spec from the flags; undefined when --print-spec printed it instead. */
+function newRunSpec(flags: TrainFlags): RunSpec | undefined {
+  const spec = resolveSpec({ preset: flags.preset, config: flags.config, overrides: flags });
+  if (flags.printSpec) {
+    console.log(JSON.stringify(spec, null, 2));
+    return undefined;
+  }
+  if (!flags.out) throw new InkwellError('--out is required', 'name a run directory, e.g. --out runs/shakespeare');
+  return spec;
 }
