@@ -13,7 +13,7 @@ import type { Gpt } from '../models/gpt.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 import { encodeF16, encodeGguf, encodeQ8_0, GgmlType, GgufType, GGUF_ALIGNMENT, type GgmlTypeId, type GgufTensor, type GgufValue } from './gguf-format.js';
-import { requireGpt } from './model-kind.js';
+import { plainGpt } from '../models/registry.js';
 import type { ExportFiles } from './out-dir.js';
 
 export const GGUF_DTYPES = ['f32', 'f16', 'q8_0'] as const;
@@ -30,7 +30,7 @@ const TOKEN_UNUSED = 5;
 export const ggufFileName = (dtype: GgufDtype) => `model-${dtype}.gguf`;
 
 export function ggufFiles(bundle: ModelBundle, dtypes: readonly GgufDtype[], name: string): ExportFiles {
-  const gpt = requireGpt(bundle.model, 'gguf');
+  const gpt = plainGpt(bundle.model, 'gguf');
   const vocab = ggufVocab(bundle.tokenizer, gpt.vocabSize);
   return new Map(dtypes.map((d) => [ggufFileName(d), encodeGguf(metadata(gpt, vocab, d, name), tensors(gpt, bundle.weights, d))]));
 }

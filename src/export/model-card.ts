@@ -9,7 +9,7 @@
 import type { EvalReport } from '../eval/evaluate.js';
 import type { ModelBundle } from '../io/model-dir.js';
 import { countParams } from '../nn/params.js';
-import { exportableModel } from './model-kind.js';
+import { plainModel } from '../models/registry.js';
 import type { TrainingRecord } from './run-record.js';
 
 export interface ModelCardOptions {
@@ -26,10 +26,11 @@ const int = (v: number) => Math.round(v).toLocaleString('en-US');
 const f4 = (v: number | null) => (v === null ? '–' : v.toFixed(4));
 
 export function modelCard(bundle: ModelBundle, o: ModelCardOptions): string {
-  const m = exportableModel(bundle.model);
+  const config = plainModel(bundle.model, 'hf').configJson();
   const params = countParams(bundle.model.specs);
-  const isGpt = m.kind === 'gpt';
-  const modelType = String(bundle.model.configJson().model_type);
+  const modelType = String(config.model_type);
+  // What the Hub and transformers load as they are: GPT-2 (GPT2LMHeadModel); LSTM/GRU folders are PyTorch state dicts.
+  const isGpt = modelType === 'gpt2';
   const front: Record<string, unknown> = {
     library_name: isGpt ? 'transformers' : 'pytorch',
     license: o.license,
@@ -66,12 +67,12 @@ export function modelCard(bundle: ModelBundle, o: ModelCardOptions): string {
     '| | |',
     '|---|---|',
   );
-  if (m.kind === 'gpt') {
-    const c = m.gpt.config;
-    lines.push(`| type | GPT-2 (\`GPT2LMHeadModel\`, tied LM head, gelu_new) |`, `| layers × heads × width | ${c.nLayer} × ${c.nHead} × ${c.nEmbd} |`, `| context | ${c.nPositions} tokens |`);
+  const c = config;
+  if (isGpt) {
+    lines.push(`| type | GPT-2 (\`GPT2LMHeadModel\`, tied LM head, gelu_new) |`, `| layers × heads × width | ${c.n_layer} × ${c.n_head} × ${c.n_embd} |`, `| context | ${c.n_positions} tokens |`);
   } else {
-    const c = m.rnn.config;
-    lines.push(`| type | ${c.cell.toUpperCase()} (PyTorch nn.${c.cell.toUpperCase()} layout) |`, `| layers × hidden | ${c.numLayers} × ${c.hiddenSize} |`, `| embedding | ${c.embeddingDim}${c.tieWeights ? ' (tied to the head)' : ''} |`);
+    const cell = modelType.toUpperCase();
+    lines.push(`| type | ${cell} (PyTorch nn.${cell} layout) |`, `| layers × hidden | ${c.num_layers} × ${c.hidden_size} |`, `| embedding | ${c.embedding_dim}${c.tie_word_embeddings ? ' (tied to the head)' : ''} |`);
   }
   lines.push(`| vocabulary | ${int(bundle.model.vocabSize)} (${bundle.tokenizer.kind} tokenizer, \`tokenizer.json\`) |`, `| parameters | ${int(params)} |`, '');
   lines.push(...trainingSection(o), ...evaluationSection(o.evaluation), ...usageSection(isGpt, modelType));

@@ -8,8 +8,7 @@ import onnxProto from 'onnx-proto';
 import { toOnnx } from '../graph/onnx.js';
 import type { QuantizeMode } from '../graph/quantize.js';
 import { Graph, type Tensor } from '../graph/tensor.js';
-import type { Gpt } from '../models/gpt.js';
-import type { RnnLm } from '../models/rnn.js';
+import type { LanguageModel } from '../models/lm.js';
 import { ParamScope, type Weights } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
 import { float32ToFloat16 } from './float16.js';
@@ -32,27 +31,30 @@ export interface DecoderOnnxOptions {
 }
 
 /**
- * GPT with a per-head KV cache: `input_ids`, `attention_mask`, `position_ids`,
- * `past_key_values.{i}.key|value` [batch, n_head, past, head_dim] → `logits`,
- * `present.{i}.key|value` (inkwell's own `new.*` outputs left out).
+ * The model's decoder in the layout its decoding calls for:
+ * - a KV cache (GPT): `input_ids`, `attention_mask`, `position_ids`,
+ *   `past_key_values.{i}.key|value` [batch, n_head, past, head_dim] → `logits`,
+ *   `present.{i}.key|value` (Hugging Face's layout; inkwell's own `new.*` outputs left out);
+ * - recurrent (LSTM/GRU): `ids` [batch, seq], `state.h` (+ `state.c`) [layers,
+ *   batch, hidden] → `logits`, `state.h.out` (+ `state.c.out`), over any batch and
+ *   length (ORT's fused LSTM/GRU kernels take any), so one file serves every call.
  */
-export function gptDecoderOnnx(gpt: Gpt, weights: Weights, opts: DecoderOnnxOptions = {}): Uint8Array {
+export function decoderOnnx(model: LanguageModel, weights: Weights, opts: DecoderOnnxOptions = {}): Uint8Array {
   checkEmbeddable(weights);
-  const { graph, outputs } = gpt.buildDecodeGraph();
-  const kept: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(outputs)) if (name === 'logits' || name.startsWith('present.')) kept[name] = t;
-  return finish(toOnnx(graph, kept, { initializers: weights, quantize: opts.quantize, name: 'inkwell-gpt2-decoder' }).bytes, opts);
-}
-
-/** LSTM/GRU over any batch and length: `ids` [batch, seq], `state.h` (+ `state.c`) [layers, batch, hidden] → `logits`, `state.h.out` (+ `state.c.out`). */
-export function rnnDecoderOnnx(rnn: RnnLm, weights: Weights, opts: DecoderOnnxOptions = {}): Uint8Array {
-  checkEmbeddable(weights);
-  // buildForwardGraph's graph with symbolic batch and length (ORT's fused LSTM/GRU kernels take any), so one file serves every call.
+  const name = `inkwell-${String(model.configJson().model_type)}-decoder`;
+  const decoding = model.decoding;
+  if (decoding.type === 'kv-cache') {
+    const { graph, outputs } = decoding.buildGraph();
+    const kept: Record<string, Tensor> = {};
+    for (const [n, t] of Object.entries(outputs)) if (n === 'logits' || n.startsWith('present.')) kept[n] = t;
+    return finish(toOnnx(graph, kept, { initializers: weights, quantize: opts.quantize, name }).bytes, opts);
+  }
+  // buildForwardGraph's graph, with symbolic batch and length.
   const graph = new Graph();
-  const { logits, state = {} } = rnn.forward(new ParamScope(graph, rnn.specs), graph.input('ids', 'int64', ['batch', 'seq']), { train: false, fused: true });
+  const { logits, state = {} } = model.forward(new ParamScope(graph, model.specs), graph.input('ids', 'int64', ['batch', 'seq']), { train: false, fused: true });
   const outputs: Record<string, Tensor> = { logits };
-  for (const [name, t] of Object.entries(state)) outputs[`${name}.out`] = t;
-  return finish(toOnnx(graph, outputs, { initializers: weights, quantize: opts.quantize, name: `inkwell-${rnn.kind}-decoder` }).bytes, opts);
+  for (const [n, t] of Object.entries(state)) outputs[`${n}.out`] = t;
+  return finish(toOnnx(graph, outputs, { initializers: weights, quantize: opts.quantize, name }).bytes, opts);
 }
 
 /** One ONNX file is one protobuf message, which cannot exceed 2 GiB: say so before building it. */

@@ -7,8 +7,8 @@
 import onnxProto from 'onnx-proto';
 import type { ModelBundle } from '../io/model-dir.js';
 import { modelFiles } from '../io/model-dir.js';
-import { exportableModel } from './model-kind.js';
-import { gptDecoderOnnx, rnnDecoderOnnx } from './onnx-decoder.js';
+import { plainModel } from '../models/registry.js';
+import { decoderOnnx } from './onnx-decoder.js';
 import { onnxFolderReadme } from './onnx-readme.js';
 import type { ExportFiles } from './out-dir.js';
 
@@ -48,9 +48,8 @@ export interface InferenceJson {
 }
 
 export function onnxFolderFiles(bundle: ModelBundle): ExportFiles {
-  const m = exportableModel(bundle.model);
-  const bytes = m.kind === 'gpt' ? gptDecoderOnnx(m.gpt, bundle.weights) : rnnDecoderOnnx(m.rnn, bundle.weights);
-  const info = describe(bytes, bundle, m.kind === 'gpt' ? m.gpt.config.nPositions : null);
+  const bytes = decoderOnnx(plainModel(bundle.model, 'onnx'), bundle.weights);
+  const info = describe(bytes, bundle, bundle.model.contextLength);
   const files: ExportFiles = new Map([...modelFiles(bundle)].filter(([name]) => name.endsWith('.json')));
   files.set('model.onnx', bytes);
   files.set('inference.json', JSON.stringify(info, null, 2) + '\n');

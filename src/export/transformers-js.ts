@@ -7,8 +7,8 @@
 import type { ModelBundle } from '../io/model-dir.js';
 import { modelFiles } from '../io/model-dir.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import { gptDecoderOnnx } from './onnx-decoder.js';
-import { requireGpt } from './model-kind.js';
+import { decoderOnnx } from './onnx-decoder.js';
+import { plainGpt } from '../models/registry.js';
 import type { ExportFiles } from './out-dir.js';
 
 export const TRANSFORMERS_JS_DTYPES = ['fp32', 'q8', 'q4'] as const;
@@ -25,7 +25,7 @@ export const TRANSFORMERS_JS_FILES: Readonly<Record<TransformersJsDtype | 'fp16'
 const QUANTIZE: Readonly<Record<TransformersJsDtype, QuantizeMode | undefined>> = { fp32: undefined, q8: 'q8', q4: 'q4' };
 
 export function transformersJsFiles(bundle: ModelBundle, o: { dtypes: readonly TransformersJsDtype[]; fp16: boolean }): ExportFiles {
-  const gpt = requireGpt(bundle.model, 'transformers.js');
+  const gpt = plainGpt(bundle.model, 'transformers.js');
   // The model's own config, tokenizer and generation files, without its weights (they live in the ONNX files).
   const files: ExportFiles = new Map([...modelFiles(bundle)].filter(([name]) => name.endsWith('.json')));
   const special = bundle.tokenizer.special;
@@ -33,7 +33,7 @@ export function transformersJsFiles(bundle: ModelBundle, o: { dtypes: readonly T
     const config = JSON.parse(files.get('config.json') as string) as Record<string, unknown>;
     files.set('config.json', JSON.stringify({ ...config, pad_token_id: special.pad }, null, 2) + '\n');
   }
-  for (const dtype of o.dtypes) files.set(TRANSFORMERS_JS_FILES[dtype], gptDecoderOnnx(gpt, bundle.weights, { quantize: QUANTIZE[dtype] }));
-  if (o.fp16) files.set(TRANSFORMERS_JS_FILES.fp16, gptDecoderOnnx(gpt, bundle.weights, { fp16: true }));
+  for (const dtype of o.dtypes) files.set(TRANSFORMERS_JS_FILES[dtype], decoderOnnx(gpt, bundle.weights, { quantize: QUANTIZE[dtype] }));
+  if (o.fp16) files.set(TRANSFORMERS_JS_FILES.fp16, decoderOnnx(gpt, bundle.weights, { fp16: true }));
   return files;
 }

@@ -83,7 +83,9 @@ async function inBrowser(html: string, routes: Record<string, string>): Promise<
       });
       server.listen(0, '127.0.0.1', () => {
         const { port } = server.address() as AddressInfo;
-        browser = spawn(CHROMIUM!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
+        // Its own process group, so that stop() ends Chromium's helper processes too (they write the profile).
+        const flags = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+        browser = spawn(CHROMIUM!, [...flags, `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/`], { stdio: 'ignore', detached: true });
         browser.on('error', reject);
       });
       timer = setTimeout(() => reject(new Error('the page reported nothing within 120 s')), 120_000);
@@ -97,14 +99,18 @@ async function inBrowser(html: string, routes: Record<string, string>): Promise<
   }
 }
 
-/** Ends the browser and waits for it (SIGKILL after 10 s). */
+/** Ends the browser's process group and waits for the browser (SIGKILL after 10 s). */
 async function stop(browser: ChildProcess | undefined): Promise<void> {
-  if (!browser || browser.exitCode !== null || browser.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => browser.once('exit', () => resolve()));
-  browser.kill();
-  const force = setTimeout(() => browser.kill('SIGKILL'), 10_000);
+  if (!browser || browser.pid === undefined) return;
+  const group = (signal: NodeJS.Signals) => {
+    try { process.kill(-browser.pid!, signal); } catch { /* the group is gone */ }
+  };
+  const exited = browser.exitCode !== null || browser.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => browser.once('exit', () => resolve()));
+  group('SIGTERM');
+  const force = setTimeout(() => group('SIGKILL'), 10_000);
   await exited;
   clearTimeout(force);
+  group('SIGKILL');
 }
 
 const skip = CHROMIUM ? false : 'chromium is not installed (Debian package chromium)';
