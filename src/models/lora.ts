@@ -52,6 +52,8 @@ export class LoraModel extends ModelWrapper {
     if (config.targetModules.length === 0) throw new InkwellError('no LoRA target modules given');
     this.targets = Object.keys(base.specs).filter((n) => n.endsWith('.weight') && config.targetModules.includes(n.split('.').at(-2)!));
     if (this.targets.length === 0) throw new InkwellError(`LoRA adapters need a GPT model (Conv1D weights), got '${base.kind}'`, `it has no ${config.targetModules.join(', ')} modules`);
+    // A rank beyond the model's width adds parameters but no expressiveness (the update is already full rank), and a huge one allocates without bound.
+    if (config.r > base.hiddenSize) throw new InkwellError(`LoRA rank ${config.r} (--lora-r) exceeds the model's width of ${base.hiddenSize}`, `choose --lora-r between 1 and ${base.hiddenSize}`);
     const adapters: Record<string, ParamSpec> = {};
     for (const w of this.targets) {
       const [nIn, nOut] = base.specs[w]!.shape as [number, number];
