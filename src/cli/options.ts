@@ -51,7 +51,7 @@ export function numberOption(min: number, max = Infinity, minExclusive = false):
     const n = Number(value);
     if (!DECIMAL.test(value.trim()) || !Number.isFinite(n) || (minExclusive ? n <= min : n < min) || n > max) {
       const range = max === Infinity ? `${minExclusive ? '>' : '≥'} ${min}` : `in ${minExclusive ? '(' : '['}${min}, ${max}]`;
-      throw new InvalidArgumentError(`expected a finite number ${range}`);
+      throw new InvalidArgumentError(`expected a number ${range}`);
     }
     return n;
   };
