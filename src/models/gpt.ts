@@ -130,7 +130,7 @@ export class Gpt implements LanguageModel {
   static fromConfigJson(j: Record<string, unknown>, source: string): Gpt {
     const num = (k: string, fallback: number, range: FieldRange): number => configNumber(j, k, source, fallback, range);
     if (j.activation_function !== undefined && j.activation_function !== 'gelu_new') {
-      throw new InkwellError(`${source}: activation_function '${String(j.activation_function)}' is not supported (inkwell's GPT uses gelu_new)`);
+      throw new InkwellError(`${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (inkwell's GPT uses gelu_new)`);
     }
     const nEmbd = configCount(j, 'n_embd', source, LIMITS.width);
     const nHead = configCount(j, 'n_head', source, nEmbd);

@@ -131,10 +131,10 @@ export class LoraModel extends ModelWrapper {
   /** Reads `inkwell_lora` of a config.json back. */
   static fromConfigJson(base: LanguageModel, j: unknown, source: string): LoraModel {
     const c = j as { r?: unknown; lora_alpha?: unknown; target_modules?: unknown };
-    if (typeof c?.r !== 'number' || typeof c.lora_alpha !== 'number' || !Array.isArray(c.target_modules)) {
+    if (typeof c?.r !== 'number' || typeof c.lora_alpha !== 'number' || !Array.isArray(c.target_modules) || !c.target_modules.every((m) => typeof m === 'string')) {
       throw new InkwellError(`${source}: 'inkwell_lora' needs r, lora_alpha and target_modules`);
     }
-    return new LoraModel(base, { r: c.r, alpha: c.lora_alpha, targetModules: c.target_modules.map(String) });
+    return new LoraModel(base, { r: c.r, alpha: c.lora_alpha, targetModules: c.target_modules as string[] });
   }
 }
 
