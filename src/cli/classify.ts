@@ -5,7 +5,7 @@ import { loadClassifier } from '../finetune/classifier-io.js';
 import { predict, resumeClassifier, trainClassifier, type ClassifyMethod, type ClassifyReport, type ClassifyTrainOptions } from '../finetune/classify-train.js';
 import { LORA_MODULES } from '../models/lora.js';
 import { InkwellError } from '../utils/errors.js';
-import { intOption, numberOption } from './options.js';
+import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
 
 /** Flags that map one to one onto ClassifyTrainOptions keep its names and types; the rest are spelled for the command line. */
 interface TrainFlags
@@ -38,22 +38,22 @@ export function register(program: Command): void {
     .option('--method <m>', `what to train: ${METHODS.join(', ')} (frozen: the head only)`, 'full')
     .option('--scratch', "re-initialise the model's weights (same architecture and tokenizer): the no-pretraining baseline")
     .option('--pooling <p>', 'last (the last real token, as GPT-2) or mean (over real tokens)', 'last')
-    .option('--max-length <n>', 'truncate texts to this many tokens', intOption(1), 64)
-    .option('--batch-size <n>', 'examples per batch', intOption(1), 32)
+    .option('--max-length <n>', 'truncate texts to this many tokens', intOption(1, LIMITS.context), 64)
+    .option('--batch-size <n>', 'examples per batch', intOption(1, LIMITS.batch), 32)
     .option('--steps <n>', 'optimizer steps', intOption(1), 1000)
-    .option('--lr <x>', 'peak learning rate (AdamW, warmup then cosine to lr/10)', numberOption(0, Infinity, true), 5e-4)
+    .option('--lr <x>', 'peak learning rate (AdamW, warmup then cosine to lr/10), in (0, 10]', numberOption(0, 10, true), 5e-4)
     .option('--warmup <n>', 'warmup steps', intOption(0), 50)
     .option('--weight-decay <x>', 'AdamW weight decay', numberOption(0), 0.01)
     .option('--grad-clip <x>', 'clip the gradient norm (0 = off)', numberOption(0), 1)
     .option('--freeze-steps <n>', 'full: train the head alone for the first n steps, then everything', intOption(0), 0)
-    .option('--lora-r <n>', 'LoRA rank (--method lora)', intOption(1), 8)
-    .option('--lora-alpha <x>', 'LoRA alpha', numberOption(0, Infinity, true), 16)
+    .option('--lora-r <n>', "LoRA rank (--method lora; at most the model's width)", intOption(1, LIMITS.loraRank), 8)
+    .option('--lora-alpha <x>', 'LoRA alpha', numberOption(0, 1e6, true), 16)
     .option('--lora-targets <list>', `modules to adapt (${LORA_MODULES.join(', ')})`, LORA_MODULES.join(','))
     .option('--eval-interval <n>', 'evaluate every n steps', intOption(1), 100)
     .option('--patience <n>', 'stop after n evaluations without a better accuracy (0 = never)', intOption(0), 4)
     .option('--max-examples <n>', 'use at most n training examples', intOption(1))
     .option('--seed <n>', 'seed for the head, data order and dropout', intOption(0), 1337)
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
     .action(async (f: TrainFlags, cmd: Command) => {
       const onEval = (step: number, m: { accuracy: number; macroF1: number }, loss: number) =>
         console.error(`step ${step}: eval accuracy ${(100 * m.accuracy).toFixed(2)}%, macro F1 ${(100 * m.macroF1).toFixed(2)}%, loss ${loss.toFixed(4)}`);

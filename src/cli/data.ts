@@ -21,9 +21,9 @@ export function register(program: Command): void {
     .argument('[books...]', 'NLTK ids (austen-emma) or ebook numbers (158)')
     .option('--cache <dir>', 'cache directory (default $INKWELL_CACHE or ~/.cache/inkwell)')
     .option('--mirror <url>', 'mirror base URL, or a URL template containing {id}')
-    .option('--retries <n>', 'retries per URL', intOption(0), 3)
-    .option('--timeout <ms>', 'give up after this long without data', intOption(1), 30_000)
-    .option('--delay <ms>', 'pause between downloads (be polite)', intOption(0), 2_000)
+    .option('--retries <n>', 'retries per URL', intOption(0, 100), 3)
+    .option('--timeout <ms>', 'give up after this long without data', intOption(1, 86_400_000), 30_000)
+    .option('--delay <ms>', 'pause between downloads (be polite)', intOption(0, 3_600_000), 2_000)
     .option('--force', 'download again even if cached')
     .option('--list', 'only list the catalog')
     .action(async (books: string[], opts: { cache?: string; mirror?: string; retries: number; timeout: number; delay: number; force?: boolean; list?: boolean }) => {

@@ -9,7 +9,7 @@ import { reportChart, reportMarkdown } from '../eval/report.js';
 import { InkwellError } from '../utils/errors.js';
 import { writeFileAtomic } from '../utils/fs.js';
 import { createProgress } from '../utils/progress.js';
-import { intOption, numberOption } from './options.js';
+import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
 
 interface EvalFlags {
   model: string;
@@ -51,18 +51,18 @@ export function register(program: Command): void {
     .option('--plot <file>', 'write a chart of loss by position (.svg or .png)')
     .option('--max-tokens <n>', 'evaluate at most this many tokens', intOption(2), 100_000)
     .option('--max-train-tokens <n>', 'training tokens used for baselines and memorisation', intOption(1), 20_000_000)
-    .option('--ngram-order <n>', 'order of the Kneser–Ney baseline', intOption(1), 3)
-    .option('--context <n>', 'tokens per evaluation window (default: the model\'s context; 128 for RNNs)', intOption(1))
-    .option('--stride <n>', 'GPT: start a window every n tokens and score its last n, so every token after the first window sees at least context − n tokens (default: the context)', intOption(1))
-    .option('--batch <n>', 'windows per run of the eval graph', intOption(1))
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
-    .option('--passages <n>', 'held-out passages to continue and compare (0 = skip)', intOption(0), 8)
-    .option('--prompt-tokens <n>', 'tokens of each passage given as the prompt', intOption(1), 32)
-    .option('--new-tokens <n>', 'tokens to generate and compare with the original', intOption(1), 64)
+    .option('--ngram-order <n>', 'order of the Kneser–Ney baseline', intOption(1, 16), 3)
+    .option('--context <n>', 'tokens per evaluation window (default: the model\'s context; 128 for RNNs)', intOption(1, LIMITS.context))
+    .option('--stride <n>', 'GPT: start a window every n tokens and score its last n, so every token after the first window sees at least context − n tokens (default: the context)', intOption(1, LIMITS.context))
+    .option('--batch <n>', 'windows per run of the eval graph', intOption(1, LIMITS.batch))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
+    .option('--passages <n>', `held-out passages to continue and compare, up to ${LIMITS.samples} (0 = skip)`, intOption(0, LIMITS.samples), 8)
+    .option('--prompt-tokens <n>', 'tokens of each passage given as the prompt', intOption(1, LIMITS.context), 32)
+    .option('--new-tokens <n>', 'tokens to generate and compare with the original', intOption(1, LIMITS.newTokens), 64)
     .option('--seed <n>', 'seed of the passage choice and sampling', intOption(0), 0)
     .option('--decoding <list>', 'comma-separated: greedy, sampled', 'greedy,sampled')
     .option('--temperature <t>', 'temperature of the sampled decoding', numberOption(0, Infinity, true), 0.8)
-    .option('--top-k <k>', 'top-k of the sampled decoding (0 = off)', intOption(0), 40)
+    .option('--top-k <k>', 'top-k of the sampled decoding (0 = off)', intOption(0, LIMITS.vocab), 40)
     .option('--top-p <p>', 'top-p of the sampled decoding', numberOption(0, 1, true), 1)
     .action(async (flags: EvalFlags) => {
       if (flags.text && flags.corpus) throw new InkwellError('give --text or --corpus, not both');

@@ -4,7 +4,7 @@ import { FINETUNE_DEFAULTS as D, finetune, finetuneConfig, type FinetuneRecipe }
 import { LORA_MODULES } from '../models/lora.js';
 import { InkwellError } from '../utils/errors.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
-import { fractionOption, intOption, numberOption } from './options.js';
+import { fractionOption, intOption, LIMITS, numberOption, threadsOption } from './options.js';
 import { trainProgress } from './train-progress.js';
 
 interface FinetuneFlags extends CorpusFlags, FinetuneRecipe {
@@ -30,10 +30,10 @@ export function register(program: Command): void {
     .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .requiredOption('--out <dir>', 'run directory for the fine-tuned model, metrics and report')
     .option('--steps <n>', 'optimizer steps', intOption(1), D.steps)
-    .option('--lr <x>', 'peak learning rate (fresh AdamW, warmup then cosine to lr/10)', numberOption(0, Infinity, true), D.lr)
+    .option('--lr <x>', 'peak learning rate (fresh AdamW, warmup then cosine to lr/10), in (0, 10]', numberOption(0, 10, true), D.lr)
     .option('--warmup <n>', 'warmup steps', intOption(0), D.warmup)
-    .option('--batch-size <n>', 'sequences per batch', intOption(1), D.batchSize)
-    .option('--context <n>', 'tokens per sequence (at most the model context)', intOption(1), D.context)
+    .option('--batch-size <n>', 'sequences per batch', intOption(1, LIMITS.batch), D.batchSize)
+    .option('--context <n>', 'tokens per sequence (at most the model context)', intOption(1, LIMITS.context), D.context)
     .option('--weight-decay <x>', 'AdamW weight decay on matrices and embeddings', numberOption(0), D.weightDecay)
     .option('--grad-clip <x>', 'clip the gradient norm (0 = off)', numberOption(0), D.gradClip)
     .option('--eval-interval <n>', 'evaluate every n steps', intOption(1), D.evalInterval)
@@ -44,12 +44,12 @@ export function register(program: Command): void {
     .option('--freeze-layers <k>', 'freeze the first k blocks / recurrent layers', intOption(0))
     .option('--layer-lr-decay <d>', 'discriminative learning rates: layer i of L gets lr·d^(L−1−i)', numberOption(0, 1, true))
     .option('--lora', 'train LoRA adapters only (GPT), saved in PEFT format under OUT/adapter')
-    .option('--lora-r <n>', 'LoRA rank', intOption(1), 8)
-    .option('--lora-alpha <x>', 'LoRA alpha (the update is scaled by alpha/r)', numberOption(0, Infinity, true), 16)
+    .option('--lora-r <n>', "LoRA rank (at most the model's width)", intOption(1, LIMITS.loraRank), 8)
+    .option('--lora-alpha <x>', 'LoRA alpha (the update is scaled by alpha/r)', numberOption(0, 1e6, true), 16)
     .option('--lora-targets <list>', `comma-separated modules to adapt (${LORA_MODULES.join(', ')})`, LORA_MODULES.join(','))
     .option('--merge', 'with --lora: also save the model with the adapters merged in, as OUT/merged')
     .option('--seed <n>', 'seed for adapters, data order and dropout', intOption(0), D.seed)
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
     .action(async (flags: FinetuneFlags) => {
       if (!flags.corpus?.length) throw new InkwellError('--corpus is required', 'name the new text, e.g. --corpus ../shared/data/gutenberg/shakespeare-hamlet.txt');
       if (flags.merge && !flags.lora) throw new InkwellError('--merge needs --lora', 'full fine-tuning already saves plain weights');

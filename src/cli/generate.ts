@@ -8,7 +8,7 @@ import { generationDefaults } from '../generate/generation-config.js';
 import type { SamplingOptions } from '../generate/sampling.js';
 import { InkwellError } from '../utils/errors.js';
 import { QUANTIZE_MODES, type QuantizeMode } from '../graph/quantize.js';
-import { intOption, numberOption } from './options.js';
+import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
 
 /** The sampling flags are SamplingOptions' fields under the same names. */
 interface GenerateFlags extends SamplingOptions {
@@ -32,19 +32,19 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'model directory (a run directory, its best/ or any saved model)')
     .option('--prompt <text>', 'text to continue ("" starts from the bos token, if the tokenizer has one)')
     .option('--interactive', 'read prompts from stdin, one per line, until EOF')
-    .option('--max-new-tokens <n>', 'tokens to generate at most (default: generation_config.json, else 100)', intOption(1))
+    .option('--max-new-tokens <n>', `tokens to generate at most, up to ${LIMITS.newTokens} (default: generation_config.json, else 100)`, intOption(1, LIMITS.newTokens))
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', numberOption(0))
-    .option('--top-k <k>', 'sample from the k most likely tokens (0 = off)', intOption(0))
+    .option('--top-k <k>', 'sample from the k most likely tokens (0 = off)', intOption(0, LIMITS.vocab))
     .option('--top-p <p>', 'nucleus sampling: the most likely tokens holding probability p', numberOption(0, 1, true))
     .option('--repetition-penalty <x>', 'Hugging Face/CTRL penalty on tokens already in the text (1 = off)', numberOption(0, Infinity, true))
     .option('--frequency-penalty <x>', 'OpenAI penalty per earlier occurrence in the output, in [-2, 2]', numberOption(-2, 2))
     .option('--presence-penalty <x>', 'OpenAI penalty for any token already in the output, in [-2, 2]', numberOption(-2, 2))
     .option('--stop <text>', 'stop when the output contains this (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--seed <n>', 'seed that makes sampling reproducible (default: random, reported with --json)', intOption(0))
-    .option('--num-samples <n>', 'continuations to generate together for each prompt', intOption(1), 1)
+    .option('--num-samples <n>', `continuations to generate together for each prompt, up to ${LIMITS.samples}`, intOption(1, LIMITS.samples), 1)
     .option('--greedy', 'always take the most likely token')
     .option('--json', 'print one JSON object per sample (prompt, completion, tokens, timing) instead of text')
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
     .option('--quantize <mode>', `decode with ${QUANTIZE_MODES.join(' or ')} weight matrices (GPT): faster, slightly different text (default: float32)`)
     .action(async (flags: GenerateFlags) => {
       if (flags.prompt === undefined && !flags.interactive) throw new InkwellError('give --prompt TEXT or --interactive');

@@ -5,7 +5,7 @@ import { svgToPng } from '../eval/png.js';
 import { readRunCurves, runCurvesChart } from '../eval/run-curves.js';
 import { InkwellError } from '../utils/errors.js';
 import { writeFileAtomic } from '../utils/fs.js';
-import { fractionOption, intOption } from './options.js';
+import { fractionOption, intOption, LIMITS } from './options.js';
 
 interface PlotFlags {
   out?: string[];
@@ -25,8 +25,8 @@ export function register(program: Command): void {
     .option('--title <text>', 'chart title')
     .option('--log-y', 'logarithmic loss axis')
     .option('--smooth <a>', 'exponential smoothing of training curves, in [0, 1)', fractionOption, 0)
-    .option('--width <px>', 'width in pixels', intOption(200), 900)
-    .option('--height <px>', 'height in pixels', intOption(150), 540)
+    .option('--width <px>', `width in pixels, up to ${LIMITS.pixels}`, intOption(200, LIMITS.pixels), 900)
+    .option('--height <px>', `height in pixels, up to ${LIMITS.pixels}`, intOption(150, LIMITS.pixels), 540)
     .action(async (runs: string[], flags: PlotFlags) => {
       const outs = flags.out ?? ['loss.svg', 'loss.png'].map((f) => path.join(runs[0]!, f));
       for (const out of outs) {

@@ -8,7 +8,7 @@ import { QUANTIZE_MODES, type QuantizeMode } from '../graph/quantize.js';
 import { parseModelSpec } from '../serve/models.js';
 import { createServer } from '../serve/server.js';
 import { InkwellError } from '../utils/errors.js';
-import { intOption, numberOption } from './options.js';
+import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
 
 interface ServeFlags {
   model?: string[];
@@ -36,18 +36,18 @@ export function register(program: Command): void {
     .description('serve models over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions) with continuous batching')
     .option('--model <[name=]dir>', 'model directory to serve, as NAME=DIR (default name: the directory name); repeatable', (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--host <address>', 'address to listen on (not a loopback address: --api-key required)', '127.0.0.1')
-    .option('--port <n>', 'port to listen on', intOption(0), 8080)
+    .option('--port <n>', 'port to listen on', intOption(0, 65535), 8080)
     .option('--api-key <key>', 'require Authorization: Bearer KEY (all routes but /health); default env INKWELL_API_KEY')
-    .option('--max-batch <n>', 'sequences decoded together per model', intOption(1), 16)
-    .option('--max-queue <n>', 'sequences waiting per model before requests get 429', intOption(1), 256)
-    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', intOption(1), 4096)
-    .option('--max-prompt-tokens <n>', 'most tokens in one prompt', intOption(1), 16384)
+    .option('--max-batch <n>', 'sequences decoded together per model', intOption(1, LIMITS.samples), 16)
+    .option('--max-queue <n>', 'sequences waiting per model before requests get 429', intOption(1, 1_000_000), 256)
+    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', intOption(1, LIMITS.newTokens), 4096)
+    .option('--max-prompt-tokens <n>', 'most tokens in one prompt', intOption(1, LIMITS.newTokens), 16384)
     .option('--quantize <mode>', `decode with ${QUANTIZE_MODES.join(' or ')} weight matrices: faster, slightly different text`)
     .option('--cors <origin>', "allow browser requests from this origin ('*' for any)")
-    .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', intOption(1))
-    .option('--body-limit <bytes>', 'largest request body', intOption(1), 1024 * 1024)
-    .option('--timeout <seconds>', 'deadline of one request', numberOption(0, Infinity, true), 600)
-    .option('--grace <seconds>', 'on SIGTERM, how long running requests may finish before they are cancelled', numberOption(0), 10)
+    .option('--threads <n>', 'ONNX Runtime threads per model (default: all cores)', threadsOption)
+    .option('--body-limit <bytes>', 'largest request body, up to 1 GiB', intOption(1, 2 ** 30), 1024 * 1024)
+    .option('--timeout <seconds>', 'deadline of one request', numberOption(0, 1e7, true), 600)
+    .option('--grace <seconds>', 'on SIGTERM, how long running requests may finish before they are cancelled', numberOption(0, 1e6), 10)
     .option('--log', 'log every request (JSON lines on stdout)')
     .option('--runs <dir>', 'also serve live dashboards of the runs in DIR (inkwell train --out DIR/NAME) at /dashboard.html?run=NAME')
     .option('--site <dir>', 'the built web app served at / (default: web/dist when it is built)')

@@ -7,7 +7,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { TokenizerSpec } from '../train/presets.js';
 import { trainTokenizer } from '../train/run-spec.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
-import { intOption } from './options.js';
+import { intOption, LIMITS } from './options.js';
 
 type TrainFlags = CorpusFlags & {
   type: string;
@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option('--corpus <paths...>', 'files, directories, globs or .zip archives (default: $INKWELL_CORPUS, ../shared/data/gutenberg, the downloaded books, else the bundled ones)')
     .option('--cache <dir>', 'cache directory used when --corpus is absent')
     .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
-    .option('--vocab-size <n>', 'vocabulary size (bpe default 8000; char/word: no limit)', intOption(1))
+    .option('--vocab-size <n>', `vocabulary size, up to ${LIMITS.vocab} (bpe default 8000; char/word: no limit)`, intOption(1, LIMITS.vocab))
     .option('--min-frequency <n>', 'ignore pairs/units seen fewer times', intOption(1))
     .option('--special <tokens...>', 'special tokens (bpe default <|endoftext|>; word <pad> <unk> <bos> <eos>; char none)')
     .option('--lowercase', 'word tokenizer: lowercase text')

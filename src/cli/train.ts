@@ -11,7 +11,7 @@ import { countParams } from '../nn/params.js';
 import { saveModel } from '../io/model-dir.js';
 import { torchrunCommand, trainOnTorch, writeTorchRun, type LaunchOptions } from '../scale/torch-run.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
-import { intOption } from './options.js';
+import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
 import { trainProgress } from './train-progress.js';
 
 interface TrainFlags extends CorpusFlags, SpecOverrides {
@@ -46,22 +46,22 @@ export function register(program: Command): void {
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
     .option('--tokenizer <path>', 'use this tokenizer.json instead of training one')
     .option('--steps <n>', 'optimizer steps in total', intOption(1))
-    .option('--batch-size <n>', 'sequences per batch', intOption(1))
-    .option('--context <n>', 'tokens per sequence', intOption(1))
-    .option('--lr <x>', 'peak learning rate', parseFloat)
+    .option('--batch-size <n>', 'sequences per batch', intOption(1, LIMITS.batch))
+    .option('--context <n>', 'tokens per sequence', intOption(1, LIMITS.context))
+    .option('--lr <x>', 'peak learning rate, in [0, 10]', numberOption(0, 10))
     .option('--seed <n>', 'seed for init, data order and dropout', intOption(0))
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
     .option('--eval-interval <n>', 'evaluate every n steps', intOption(0))
     .option('--print-spec', 'print the resolved run spec as JSON and exit')
     .option('--engine <name>', 'inkwell, or torch: train the run with PyTorch under torchrun (DDP), checkpoints in the same format', 'inkwell')
     .option('--torch-dir <dir>', 'torch engine: where the PyTorch training folder goes (default: <run>/torch)')
-    .option('--nproc-per-node <n>', 'torch engine: processes on this machine (one per GPU)', intOption(1))
+    .option('--nproc-per-node <n>', 'torch engine: processes on this machine (one per GPU)', intOption(1, 1024))
     .option('--nnodes <n>', 'torch engine: machines, N or MIN:MAX')
-    .option('--node-rank <n>', "torch engine: this machine's rank", intOption(0))
+    .option('--node-rank <n>', "torch engine: this machine's rank", intOption(0, 1 << 20))
     .option('--rdzv-endpoint <host:port>', 'torch engine: c10d rendezvous store shared by all machines')
     .option('--rdzv-id <id>', 'torch engine: a job id all machines share')
     .option('--master-addr <host>', "torch engine: static rendezvous, the rank-0 machine's address")
-    .option('--master-port <port>', 'torch engine: static rendezvous port', intOption(1))
+    .option('--master-port <port>', 'torch engine: static rendezvous port', intOption(1, 65535))
     .option('--no-launch', 'torch engine: only write the PyTorch folder and print the torchrun command for it (e.g. for a cluster)')
     .action(async (flags: TrainFlags) => {
       if (flags.engine !== 'inkwell' && flags.engine !== 'torch') throw new InkwellError(`--engine must be inkwell or torch, got '${flags.engine}'`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { transfer } from '../finetune/transfer.js';
 import { preset, PRESETS } from '../train/presets.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
-import { intOption, numberOption } from './options.js';
+import { intOption, numberOption, threadsOption } from './options.js';
 import { trainProgress } from './train-progress.js';
 
 interface TransferFlags extends CorpusFlags {
@@ -30,9 +30,9 @@ export function register(program: Command): void {
     .option('--pretrain-steps <n>', 'pretraining steps', intOption(1))
     .option('--pretrained <dir>', 'reuse this pretraining run (its best/ and data/) instead of stage 1')
     .option('--steps <n>', 'fine-tuning steps, and the same number from scratch', intOption(1), 300)
-    .option('--lr <x>', 'fine-tuning learning rate (from scratch uses the recipe’s)', numberOption(0, Infinity, true), 5e-4)
+    .option('--lr <x>', 'fine-tuning learning rate (from scratch uses the recipe’s), in (0, 10]', numberOption(0, 10, true), 5e-4)
     .option('--eval-interval <n>', 'evaluate both runs every n steps', intOption(1), 25)
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
     .action(async (f: TransferFlags) => {
       const spec = preset(f.preset ?? 'transfer-gpt');
       if (f.pretrainSteps) {

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--runs <dir>', 'a directory of run directories (inkwell train --out DIR/NAME): dashboard.html?run=NAME follows each live')
     .option('--site <dir>', 'the built site (default: web/dist, built now if missing)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port (0 = any free one)', intOption(0), 8080)
+    .option('--port <n>', 'port (0 = any free one)', intOption(0, 65535), 8080)
     .action(async (flags: WebFlags) => {
       if (flags.runs !== undefined && !(fs.existsSync(flags.runs) && fs.statSync(flags.runs).isDirectory())) {
         throw new InkwellError(`--runs ${flags.runs} is not a directory`);

@@ -20,6 +20,7 @@ import { InkwellError } from '../utils/errors.js';
 import { writeJsonAtomic, writeFileAtomic } from '../utils/fs.js';
 import { planLayers, type LayerPlan } from './layers.js';
 import { LoraModel, type LoraConfig } from '../models/lora.js';
+import { checkTrainingMemory } from '../train/memory.js';
 import { stateNames } from '../models/lm.js';
 import { CompiledStep } from '../runtime/step.js';
 import { validationLoss } from '../train/validation.js';
@@ -110,6 +111,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   const originalData = findRunData(o.from);
   const original = originalData ? openTokenCacheSplit(originalData, 'val', base.tokenizer) : null;
 
+  checkTrainingMemory(base.model, cfg.batchSize, cfg.contextLength);
   const bundle = o.lora ? withLora(base, o.lora, cfg.seed) : { model: base.model, weights: base.weights, tokenizer: base.tokenizer };
   const names = o.lora ? (bundle.model as LoraModel).adapterNames : Object.keys(bundle.model.specs);
   const plan = planLayers(names, base.model.numLayers, o.layers ?? {});

@@ -20,8 +20,8 @@ export function checkGpt2Config(config: Record<string, unknown>, source: string)
     if (config[k] === bad) throw new InkwellError(`${source}: ${k}=${String(bad)} is not supported by inkwell's GPT-2`);
   }
   const inner = config.n_inner;
-  if (inner !== undefined && inner !== null && inner !== 4 * Number(config.n_embd)) {
-    throw new InkwellError(`${source}: n_inner=${String(inner)} is not supported (inkwell's MLP is 4·n_embd wide)`);
+  if (inner !== undefined && inner !== null && inner !== 4 * (config.n_embd as number)) {
+    throw new InkwellError(`${source}: n_inner=${JSON.stringify(inner)} is not supported (inkwell's MLP is 4·n_embd wide)`);
   }
 }
 

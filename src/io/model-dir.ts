@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { modelFromConfigJson } from '../models/registry.js';
-import { validateSizes, validateWeights, type Weights } from '../nn/params.js';
+import { checkFinite, validateShapes, validateWeights, type Weights } from '../nn/params.js';
 import { loadTokenizer } from '../tokenizers/io.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { checkGpt2Config, gpt2TensorNames, normalizeGpt2Weights } from './hf-gpt2.js';
-import { MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
-import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
+import { checkVocabularies, MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
+import { readSafetensors, readSafetensorsHeader, type TensorEntry } from './safetensors.js';
 import { recover, writeFilesAtomically } from './transaction.js';
 
 export { MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
@@ -40,12 +40,10 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
   const { entries, metadata } = readSafetensorsHeader(weightsPath);
   // A GPT-2 directory from the Hugging Face Hub loads as it is (see hf-gpt2.ts).
   const names = gpt2 ? gpt2TensorNames([...entries.keys()]) : new Map([...entries.keys()].map((k) => [k, k]));
-  validateSizes(model.specs, new Map([...names].map(([ours, theirs]) => [ours, entries.get(theirs)!.count])), weightsPath);
+  validateShapes(model.specs, new Map([...names].map(([ours, theirs]) => [ours, entries.get(theirs)!.shape])), weightsPath);
   // tokenizer.json, or GPT-2's original vocab.json + merges.txt.
   const tokenizer = loadTokenizer(dir);
-  if (tokenizer.vocabSize > model.vocabSize) {
-    throw new InkwellError(`${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`);
-  }
+  checkVocabularies(tokenizer.vocabSize, model.vocabSize, dir);
   const external = [...entries.values()].every((e) => e.dtype === 'F32') && os.endianness() === 'LE' && !entries.has('lm_head.weight');
   const file: WeightsFile | undefined = external
     ? { dir, file: MODEL_FILE, tensors: new Map([...names].map(([ours, theirs]) => [ours, { offset: entries.get(theirs)!.offset, length: entries.get(theirs)!.length }])) }
@@ -71,7 +69,28 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
       return weights ? undefined : file;
     },
   };
-  // A file ORT cannot read as it is (F16/BF16, or an lm_head copy to compare with wte) is read and checked now.
+  // A file ORT cannot read as it is (F16/BF16, or an lm_head copy to compare with wte) is read and checked now;
+  // one it reads itself is only scanned for non-finite values (ORT then finds it in the page cache).
   if (!file) void bundle.weights;
+  else checkFiniteData(weightsPath, new Map([...names].map(([ours, theirs]) => [ours, entries.get(theirs)!])));
   return bundle;
+}
+
+/** Reads F32 tensors of a file in bounded chunks and refuses any non-finite value, naming the tensor. */
+function checkFiniteData(file: string, tensors: ReadonlyMap<string, TensorEntry>): void {
+  const CHUNK = 1 << 20;
+  const buf = new Uint8Array(CHUNK * 4);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (const [name, e] of tensors) {
+      for (let done = 0; done < e.count; done += CHUNK) {
+        const n = Math.min(CHUNK, e.count - done);
+        const got = fs.readSync(fd, buf, 0, 4 * n, e.offset + 4 * done);
+        if (got !== 4 * n) throw new InkwellError(`${file}: tensor '${name}' is cut short (the file changed while it was read?)`);
+        checkFinite(new Float32Array(buf.buffer, 0, n), name, file, done);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }

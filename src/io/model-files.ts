@@ -11,7 +11,7 @@ import { validateWeights, type Weights } from '../nn/params.js';
 import { fromTokenizerJson } from '../tokenizers/from-json.js';
 import type { Tokenizer, TokenizerJson } from '../tokenizers/tokenizer.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
-import { checkGpt2Config, normalizeGpt2Weights } from './hf-gpt2.js';
+import { checkGpt2Config, gpt2TensorNames, normalizeGpt2Weights } from './hf-gpt2.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors-codec.js';
 
 export interface ModelBundle {
@@ -72,13 +72,16 @@ export function bundleFromFiles(files: ReadonlyMap<string, Uint8Array | string>,
   const weightsBytes = files.get(MODEL_FILE);
   if (!(weightsBytes instanceof Uint8Array)) throw new InkwellError(`${source}: ${MODEL_FILE} is missing`);
   const weightsSource = `${source}/${MODEL_FILE}`;
-  let weights: Weights = new Map([...decodeSafetensors(weightsBytes, weightsSource).tensors].map(([k, t]) => [k, t.data]));
+  const decoded = decodeSafetensors(weightsBytes, weightsSource).tensors;
+  let weights: Weights = new Map([...decoded].map(([k, t]) => [k, t.data]));
+  let shapes = new Map([...decoded].map(([k, t]) => [k, t.shape]));
   // Hugging Face GPT-2 folders keep their own names and layouts, normalised here (see hf-gpt2.ts).
   if ((config as Record<string, unknown>).model_type === 'gpt2') {
     checkGpt2Config(config as Record<string, unknown>, `${source}/config.json`);
     weights = normalizeGpt2Weights(weights, weightsSource);
+    shapes = new Map([...gpt2TensorNames([...decoded.keys()])].map(([ours, theirs]) => [ours, decoded.get(theirs)!.shape]));
   }
-  validateWeights(model.specs, weights, weightsSource);
+  validateWeights(model.specs, weights, weightsSource, shapes);
   let tokenizer: Tokenizer;
   try {
     tokenizer = fromTokenizerJson(json('tokenizer.json') as Partial<TokenizerJson> | null);
@@ -86,8 +89,19 @@ export function bundleFromFiles(files: ReadonlyMap<string, Uint8Array | string>,
     if (err instanceof InkwellError) throw new InkwellError(`${source}/tokenizer.json: ${err.message}`, err.hint);
     throw err;
   }
-  if (tokenizer.vocabSize > model.vocabSize) {
-    throw new InkwellError(`${source}: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`);
-  }
+  checkVocabularies(tokenizer.vocabSize, model.vocabSize, source);
   return { model, weights, tokenizer };
+}
+
+/**
+ * The model's output vocabulary must be the tokenizer's: more tokenizer ids than
+ * outputs cannot all be predicted, and an output id the tokenizer lacks cannot
+ * be decoded — sampling one would fail mid-generation.
+ */
+export function checkVocabularies(tokenizerSize: number, modelSize: number, source: string): void {
+  if (tokenizerSize === modelSize) return;
+  throw new InkwellError(
+    `${source}: the tokenizer has ${tokenizerSize} tokens but the model's vocabulary (vocab_size in config.json) has ${modelSize}`,
+    tokenizerSize < modelSize ? 'the model can produce ids the tokenizer cannot decode: use the tokenizer it was trained with' : 'use the tokenizer the model was trained with',
+  );
 }

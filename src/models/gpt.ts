@@ -10,7 +10,8 @@ import { Graph, staticDim, type Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
 import { normal, ones, zeros, ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
-import { configNumber } from './config-json.js';
+import { LIMITS } from '../utils/limits.js';
+import { configCount, configNumber, type FieldRange } from './config-json.js';
 import type { BuiltGraph, DecodeGraphOptions, Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
 
 export interface GptConfig {
@@ -127,19 +128,23 @@ export class Gpt implements LanguageModel {
   }
 
   static fromConfigJson(j: Record<string, unknown>, source: string): Gpt {
-    const num = (k: string, fallback?: number): number => configNumber(j, k, source, fallback);
+    const num = (k: string, fallback: number, range: FieldRange): number => configNumber(j, k, source, fallback, range);
     if (j.activation_function !== undefined && j.activation_function !== 'gelu_new') {
-      throw new InkwellError(`${source}: activation_function '${String(j.activation_function)}' is not supported (inkwell's GPT uses gelu_new)`);
+      throw new InkwellError(`${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (inkwell's GPT uses gelu_new)`);
     }
+    const nEmbd = configCount(j, 'n_embd', source, LIMITS.width);
+    const nHead = configCount(j, 'n_head', source, nEmbd);
+    if (nEmbd % nHead !== 0) throw new InkwellError(`${source}: 'n_head' (${nHead}) must divide 'n_embd' (${nEmbd})`);
     return new Gpt({
-      vocabSize: num('vocab_size'),
-      nPositions: num('n_positions'),
-      nEmbd: num('n_embd'),
-      nLayer: num('n_layer'),
-      nHead: num('n_head'),
+      vocabSize: configCount(j, 'vocab_size', source, LIMITS.vocab),
+      nPositions: configCount(j, 'n_positions', source, LIMITS.context),
+      nEmbd,
+      nLayer: configCount(j, 'n_layer', source, LIMITS.layers),
+      nHead,
       bias: j.inkwell_bias === undefined ? true : Boolean(j.inkwell_bias),
-      dropout: num('resid_pdrop', 0),
-      layerNormEps: num('layer_norm_epsilon', 1e-5),
+      dropout: num('resid_pdrop', 0, { min: 0, max: 1, maxExclusive: true }),
+      // An epsilon ≤ 0 divides by zero in LayerNorm; one above 1 swamps the variance it guards.
+      layerNormEps: num('layer_norm_epsilon', 1e-5, { min: 0, minExclusive: true, max: 1 }),
     });
   }
 

@@ -52,6 +52,8 @@ export class LoraModel extends ModelWrapper {
     if (config.targetModules.length === 0) throw new InkwellError('no LoRA target modules given');
     this.targets = Object.keys(base.specs).filter((n) => n.endsWith('.weight') && config.targetModules.includes(n.split('.').at(-2)!));
     if (this.targets.length === 0) throw new InkwellError(`LoRA adapters need a GPT model (Conv1D weights), got '${base.kind}'`, `it has no ${config.targetModules.join(', ')} modules`);
+    // A rank beyond the model's width adds parameters but no expressiveness (the update is already full rank), and a huge one allocates without bound.
+    if (config.r > base.hiddenSize) throw new InkwellError(`LoRA rank ${config.r} (--lora-r) exceeds the model's width of ${base.hiddenSize}`, `choose --lora-r between 1 and ${base.hiddenSize}`);
     const adapters: Record<string, ParamSpec> = {};
     for (const w of this.targets) {
       const [nIn, nOut] = base.specs[w]!.shape as [number, number];
@@ -129,10 +131,10 @@ export class LoraModel extends ModelWrapper {
   /** Reads `inkwell_lora` of a config.json back. */
   static fromConfigJson(base: LanguageModel, j: unknown, source: string): LoraModel {
     const c = j as { r?: unknown; lora_alpha?: unknown; target_modules?: unknown };
-    if (typeof c?.r !== 'number' || typeof c.lora_alpha !== 'number' || !Array.isArray(c.target_modules)) {
+    if (typeof c?.r !== 'number' || typeof c.lora_alpha !== 'number' || !Array.isArray(c.target_modules) || !c.target_modules.every((m) => typeof m === 'string')) {
       throw new InkwellError(`${source}: 'inkwell_lora' needs r, lora_alpha and target_modules`);
     }
-    return new LoraModel(base, { r: c.r, alpha: c.lora_alpha, targetModules: c.target_modules.map(String) });
+    return new LoraModel(base, { r: c.r, alpha: c.lora_alpha, targetModules: c.target_modules as string[] });
   }
 }
 

@@ -7,21 +7,29 @@ import { LoraModel } from './lora.js';
 
 type Loader = (json: Record<string, unknown>, source: string) => LanguageModel;
 
-const LOADERS: Record<string, Loader> = {
-  gpt2: Gpt.fromConfigJson,
-  lstm: RnnLm.fromConfigJson,
-  gru: RnnLm.fromConfigJson,
-};
+// A Map, not an object: a model_type such as '__proto__' or 'toString' must not find an inherited property.
+const LOADERS = new Map<string, Loader>([
+  ['gpt2', Gpt.fromConfigJson],
+  ['lstm', RnnLm.fromConfigJson],
+  ['gru', RnnLm.fromConfigJson],
+]);
 
 export function modelFromConfigJson(json: unknown, source: string): LanguageModel {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new InkwellError(`${source}: not a JSON object`);
-  const type = (json as Record<string, unknown>).model_type;
-  const load = LOADERS[String(type)];
-  if (!load) throw new InkwellError(`${source}: model_type '${String(type)}' is not supported`, `supported: ${Object.keys(LOADERS).join(', ')}`);
-  const model = load(json as Record<string, unknown>, source);
-  // A LoRA fine-tuning run saves the base config plus its adapter settings.
-  const lora = (json as Record<string, unknown>).inkwell_lora;
-  return lora === undefined ? model : LoraModel.fromConfigJson(model, lora, source);
+  const fields = json as Record<string, unknown>;
+  const type = fields.model_type;
+  const load = typeof type === 'string' ? LOADERS.get(type) : undefined;
+  if (!load) throw new InkwellError(`${source}: model_type ${JSON.stringify(type) ?? 'is missing and'} is not supported`, `supported: ${[...LOADERS.keys()].join(', ')}`);
+  try {
+    const model = load(fields, source);
+    // A LoRA fine-tuning run saves the base config plus its adapter settings.
+    const lora = fields.inkwell_lora;
+    return lora === undefined ? model : LoraModel.fromConfigJson(model, lora, source);
+  } catch (err) {
+    // The models' own checks (e.g. tied weights need equal widths) do not know the file: name it.
+    if (err instanceof InkwellError && !err.message.startsWith(source)) throw new InkwellError(`${source}: ${err.message}`, err.hint);
+    throw err;
+  }
 }
 
 /**

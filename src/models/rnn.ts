@@ -28,7 +28,8 @@ import { staticDim, type Dim, type Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
 import { normal, uniform, type ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
-import { configNumber } from './config-json.js';
+import { LIMITS } from '../utils/limits.js';
+import { configCount, configNumber } from './config-json.js';
 import type { Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
 
 export type RnnCell = 'lstm' | 'gru';
@@ -135,15 +136,14 @@ export class RnnLm implements LanguageModel {
   }
 
   static fromConfigJson(j: Record<string, unknown>, source: string): RnnLm {
-    const num = (k: string, fallback?: number): number => configNumber(j, k, source, fallback);
     if (j.model_type !== 'lstm' && j.model_type !== 'gru') throw new InkwellError(`${source}: model_type '${String(j.model_type)}' is not an RNN`);
     return new RnnLm({
       cell: j.model_type,
-      vocabSize: num('vocab_size'),
-      embeddingDim: num('embedding_dim'),
-      hiddenSize: num('hidden_size'),
-      numLayers: num('num_layers'),
-      dropout: num('dropout', 0),
+      vocabSize: configCount(j, 'vocab_size', source, LIMITS.vocab),
+      embeddingDim: configCount(j, 'embedding_dim', source, LIMITS.width),
+      hiddenSize: configCount(j, 'hidden_size', source, LIMITS.width),
+      numLayers: configCount(j, 'num_layers', source, LIMITS.layers),
+      dropout: configNumber(j, 'dropout', source, 0, { min: 0, max: 1, maxExclusive: true }),
       tieWeights: Boolean(j.tie_word_embeddings ?? false),
     });
   }

@@ -56,22 +56,46 @@ export function initWeights(specs: ParamSpecs, seed: number): Weights {
   return w;
 }
 
-/** Checks loaded weights against the specs: every name present, sizes right, nothing extra. */
-export function validateWeights(specs: ParamSpecs, w: Weights, source: string): void {
-  validateSizes(specs, new Map([...w].map(([k, a]) => [k, a.length])), source);
+/**
+ * Checks loaded weights against the specs: every name present, shapes right
+ * (by `shapes` where the file gave them, else by element count), nothing
+ * extra, and every value finite — a diverged run's NaN weights must not load
+ * and then score or generate as if they were a model.
+ */
+export function validateWeights(specs: ParamSpecs, w: Weights, source: string, shapes?: ReadonlyMap<string, readonly number[]>): void {
+  validateShapes(specs, shapes ?? new Map([...w].map(([k, a]) => [k, [a.length]])), source, shapes === undefined);
+  for (const [name, a] of w) checkFinite(a, name, source);
 }
 
-/** Checks that a set of tensors, by name and element count, is exactly the specs' parameters. */
-export function validateSizes(specs: ParamSpecs, sizes: ReadonlyMap<string, number>, source: string): void {
+/**
+ * Checks that a set of tensors, by name and shape, is exactly the specs'
+ * parameters. `countsOnly`: the shapes are flat element counts (weights held
+ * in memory without their file's shapes), so only sizes can be compared.
+ */
+export function validateShapes(specs: ParamSpecs, shapes: ReadonlyMap<string, readonly number[]>, source: string, countsOnly = false): void {
   for (const [name, spec] of Object.entries(specs)) {
-    const n = sizes.get(name);
-    if (n === undefined) throw new InkwellError(`${source}: missing tensor '${name}'`);
-    if (n !== size(spec.shape)) {
-      throw new InkwellError(`${source}: tensor '${name}' has ${n} values, expected shape [${spec.shape.join(',')}]`);
+    const shape = shapes.get(name);
+    if (shape === undefined) throw new InkwellError(`${source}: missing tensor '${name}'`);
+    if (size(shape) !== size(spec.shape)) {
+      throw new InkwellError(`${source}: tensor '${name}' has ${size(shape)} values, expected shape [${spec.shape.join(',')}]`);
+    }
+    // Same count, other layout (e.g. a transposed [96,32] for [32,96]): loading it would scramble the weights silently.
+    if (!countsOnly && (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i]))) {
+      throw new InkwellError(`${source}: tensor '${name}' has shape [${shape.join(',')}], expected shape [${spec.shape.join(',')}]`, 'was it saved transposed, or for another model?');
     }
   }
-  for (const name of sizes.keys()) {
-    if (!(name in specs)) throw new InkwellError(`${source}: unexpected tensor '${name}' (does config.json match the weights?)`);
+  for (const name of shapes.keys()) {
+    if (!Object.hasOwn(specs, name)) throw new InkwellError(`${source}: unexpected tensor '${name}' (does config.json match the weights?)`);
+  }
+}
+
+/** The first non-finite value of a tensor, named, as an error; `offset` places a chunk of a larger tensor. */
+export function checkFinite(a: Float32Array, name: string, source: string, offset = 0): void {
+  for (let i = 0; i < a.length; i++) {
+    // x − x is 0 for every finite x and NaN for NaN and ±Infinity: one comparison per value.
+    if (a[i]! - a[i]! !== 0) {
+      throw new InkwellError(`${source}: tensor '${name}' holds ${a[i]} at index ${offset + i}: the weights are not all finite`, 'the run diverged (try a lower --lr); train again or use an earlier checkpoint');
+    }
   }
 }
 

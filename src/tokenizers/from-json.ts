@@ -14,6 +14,7 @@ export function fromTokenizerJson(json: Partial<TokenizerJson> | null): Tokenize
     if (!Number.isInteger(id) || id < 0) throw new InkwellError(`vocabulary entry "${tok}" has invalid id ${String(id)}`);
   }
   const specialTokens = new Map<string, number>();
+  if (json.added_tokens != null && !Array.isArray(json.added_tokens)) throw new InkwellError('added_tokens must be a list');
   for (const t of json.added_tokens ?? []) {
     if (typeof t?.content !== 'string' || !Number.isInteger(t.id)) throw new InkwellError('malformed entry in added_tokens');
     specialTokens.set(t.content, t.id);

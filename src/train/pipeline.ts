@@ -14,6 +14,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { writeJsonAtomic } from '../utils/fs.js';
 import type { RunSpec } from './presets.js';
 import { createModel, trainTokenizer } from './run-spec.js';
+import { checkTrainingMemory } from './memory.js';
 import { DATA_DIR } from './run-dir.js';
 import { Trainer, type TrainerEvents } from './trainer.js';
 
@@ -45,10 +46,12 @@ export function newRun(spec: RunSpec, docs: readonly Document[], outDir: string,
   fs.mkdirSync(outDir, { recursive: true });
   o.onStage?.(o.tokenizer ? 'using the given tokenizer' : `building a ${spec.tokenizer.type} tokenizer`);
   const tokenizer = o.tokenizer ?? trainTokenizer(docs.map((d) => d.text), spec.tokenizer);
+  // Before the corpus is encoded: a run that cannot fit should fail in a second, not after minutes.
+  const model = createModel(spec.model, tokenizer.vocabSize);
+  checkTrainingMemory(model, spec.train.batchSize, spec.train.contextLength);
   o.onStage?.(`encoding ${docs.length} document(s) into ${path.join(outDir, DATA_DIR)}`);
   prepareTokenCache(docs, tokenizer, path.join(outDir, DATA_DIR), { valFraction: spec.valFraction, seed: spec.train.seed });
   writeJsonAtomic(path.join(outDir, SPEC_FILE), spec);
-  const model = createModel(spec.model, tokenizer.vocabSize);
   const bundle: ModelBundle = { model, weights: initWeights(model.specs, spec.train.seed), tokenizer };
   const data = openData(outDir, tokenizer);
   return { trainer: new Trainer({ bundle, ...data, config: spec.train, outDir, events: o.events }), bundle, data };

@@ -13,6 +13,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { trainWordLevel } from '../tokenizers/word-level.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { PRESETS, preset, type ModelSpec, type RunSpec, type TokenizerSpec } from './presets.js';
+import { checkRunSpec } from './spec-check.js';
 import type { TrainConfig } from './trainer.js';
 
 /** Single settings that override a spec (the `inkwell train` flags). */
@@ -37,6 +38,7 @@ export function resolveSpec(o: { preset?: string; config?: string; overrides?: S
     } catch (err) {
       throw new InkwellError(`cannot read --config ${o.config}: ${errorMessage(err)}`);
     }
+    if (file === null || typeof file !== 'object' || Array.isArray(file)) throw new InkwellError(`--config ${o.config}: not a JSON object`, 'a run spec has tokenizer, model and train sections');
     spec = {
       ...spec,
       ...file,
@@ -45,9 +47,12 @@ export function resolveSpec(o: { preset?: string; config?: string; overrides?: S
       train: { ...spec.train, ...file.train },
     };
   }
+  // Checked before the flags apply (those are checked by their parsers), so a bad file is named, not a flag.
+  const source = o.config ? `--config ${o.config}` : `preset ${o.preset}`;
   for (const key of ['tokenizer', 'model', 'train'] as const) {
-    if (!spec[key]) throw new InkwellError(`the run spec has no '${key}' section`, 'start from a --preset or write it in --config');
+    if (!spec[key]) throw new InkwellError(`${source}: the run spec has no '${key}' section`, 'start from a --preset or write it in --config');
   }
+  checkRunSpec(spec as unknown as Record<string, unknown>, source);
   spec.valFraction ??= 0.1;
   const t = spec.train;
   const f = o.overrides ?? {};

@@ -18,6 +18,7 @@ import { pickSpecs } from '../models/scopes.js';
 import { NonFiniteError, type TypedArray } from '../runtime/session.js';
 import { CompiledStep } from '../runtime/step.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
+import { checkTrainerState } from './spec-check.js';
 import { Rng } from '../utils/rng.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
@@ -395,6 +396,6 @@ function readState(dir: string): TrainerState {
   } catch (err) {
     throw new InkwellError(`${file} is not valid JSON: ${errorMessage(err)}`);
   }
-  if (s.version !== 1 || !Number.isInteger(s.step) || !s.data || !Array.isArray(s.rng) || !s.config) throw new InkwellError(`${file} is not an inkwell trainer state`);
+  checkTrainerState(s, file);
   return s;
 }

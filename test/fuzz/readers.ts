@@ -1,0 +1,118 @@
+/**
+ * Property-based fuzzing of inkwell's readers: mutated valid files (bit flips,
+ * truncation, spliced bytes, JSON values replaced by random ones) and random
+ * bytes. The property: a reader returns a result or throws an InkwellError —
+ * never a TypeError, RangeError or an allocation failure.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { encodeSafetensors, decodeSafetensors } from '../../src/io/safetensors.js';
+import { modelFiles } from '../../src/io/model-files.js';
+import { bundleFromFiles } from '../../src/io/model-files.js';
+import { Gpt } from '../../src/models/gpt.js';
+import { initWeights } from '../../src/nn/params.js';
+import { trainWordLevel } from '../../src/tokenizers/word-level.js';
+import { loadTokenizer } from '../../src/tokenizers/io.js';
+import { readTsv } from '../../src/finetune/classify-data.js';
+import { resolveSpec } from '../../src/train/run-spec.js';
+import { PRESETS } from '../../src/train/presets.js';
+import { InkwellError } from '../../src/utils/errors.js';
+
+export interface Reader {
+  name: string;
+  seeds: Uint8Array[];
+  json: boolean;
+  read(bytes: Uint8Array): void;
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+/** A byte-level mutation of one of the seeds, or random bytes. */
+function mutated(seeds: Uint8Array[], json: boolean): fc.Arbitrary<Uint8Array> {
+  const seed = fc.constantFrom(...seeds);
+  const flips = fc.tuple(seed, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 8 })).map(([s, fl]) => {
+    const out = new Uint8Array(s);
+    for (const [i, b] of fl) if (out.length) out[i % out.length]! ^= 1 << b;
+    return out;
+  });
+  const truncated = fc.tuple(seed, fc.nat()).map(([s, n]) => s.slice(0, n % (s.length + 1)));
+  const spliced = fc.tuple(seed, fc.nat(), fc.uint8Array({ maxLength: 16 })).map(([s, at, ins]) => {
+    const i = s.length ? at % s.length : 0;
+    return new Uint8Array([...s.subarray(0, i), ...ins, ...s.subarray(i + ins.length)]);
+  });
+  const arbs: fc.Arbitrary<Uint8Array>[] = [flips, truncated, spliced, fc.uint8Array({ maxLength: 256 })];
+  if (json) arbs.push(jsonMutated(seeds));
+  return fc.oneof(...arbs);
+}
+
+const HOSTILE = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom<unknown>(1e308, -1, 0, 2 ** 53, 2 ** 31, -0.5, 1e-320, '__proto__', null, [], {}, 'NaN', true),
+);
+
+/** A seed's JSON with one value, at a random path, replaced by a random or hostile one (or deleted); '1e999' literals too. */
+function jsonMutated(seeds: Uint8Array[]): fc.Arbitrary<Uint8Array> {
+  const docs = seeds.map((s) => JSON.parse(new TextDecoder().decode(s)) as unknown);
+  return fc.tuple(fc.nat(docs.length - 1), fc.nat(), HOSTILE, fc.boolean(), fc.boolean()).map(([d, pick, value, del, huge]) => {
+    const doc = structuredClone(docs[d]);
+    const slots: Array<[Record<string, unknown> | unknown[], string | number]> = [];
+    const walk = (v: unknown) => {
+      if (Array.isArray(v)) v.forEach((x, i) => (slots.push([v, i]), walk(x)));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (slots.push([v as Record<string, unknown>, k]), walk(x));
+    };
+    walk(doc);
+    if (slots.length) {
+      const [parent, key] = slots[pick % slots.length]!;
+      if (del && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[key as string];
+      else (parent as Record<string | number, unknown>)[key] = huge ? '\u0000HUGE' : value;
+    }
+    return enc(JSON.stringify(doc).replace(/"\\u0000HUGE"/g, '1e999'));
+  });
+}
+
+/** Runs `reader` on `runs` inputs; returns the inputs tried and the first failure (a non-InkwellError), if any. */
+export function fuzzReader(reader: Reader, runs: number, seed?: number): { tried: number; failure?: string } {
+  let tried = 0;
+  const result = fc.check(
+    fc.property(mutated(reader.seeds, reader.json), (bytes) => {
+      tried++;
+      try {
+        reader.read(bytes);
+      } catch (err) {
+        if (!(err instanceof InkwellError)) throw err;
+      }
+    }),
+    { numRuns: runs, ...(seed === undefined ? {} : { seed }) },
+  );
+  return result.failed ? { tried, failure: `${String(result.errorInstance)} (seed ${result.seed}, path ${result.counterexamplePath})` } : { tried };
+}
+
+/** The readers and a valid file of each, built from a tiny model. */
+export function readers(): Reader[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-fuzz-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const tokenizer = trainWordLevel(['the quick brown fox jumps over the lazy dog'], 'char', { specialTokens: ['<unk>'] });
+  const model = new Gpt({ vocabSize: tokenizer.vocabSize, nPositions: 8, nEmbd: 8, nLayer: 1, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 });
+  const files = modelFiles({ model, weights: initWeights(model.specs, 1), tokenizer });
+  const bytes = (name: string) => {
+    const f = files.get(name)!;
+    return typeof f === 'string' ? enc(f) : f;
+  };
+  const withFile = (name: string) => (b: Uint8Array) => bundleFromFiles(new Map(files).set(name, name.endsWith('.json') ? new TextDecoder().decode(b) : b), 'fuzz');
+  const atFile = (name: string, read: (file: string) => void) => (b: Uint8Array) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, b);
+    read(file);
+  };
+  const spec = { ...PRESETS['char-gpt']!, description: undefined };
+  return [
+    { name: 'safetensors', seeds: [bytes('model.safetensors'), encodeSafetensors(new Map([['a', { shape: [2, 2], data: new Float32Array(4) }]]), { step: '3' })], json: false, read: (b) => void decodeSafetensors(b, 'fuzz.safetensors') },
+    { name: 'model.safetensors in a model', seeds: [bytes('model.safetensors')], json: false, read: withFile('model.safetensors') },
+    { name: 'config.json', seeds: [bytes('config.json')], json: true, read: withFile('config.json') },
+    { name: 'tokenizer.json', seeds: [bytes('tokenizer.json')], json: true, read: atFile('tokenizer.json', (f) => void loadTokenizer(f)) },
+    { name: 'TSV', seeds: [enc('sentence\tlabel\ngood film\t1\nbad film\t0\n')], json: false, read: atFile('train.tsv', (f) => void readTsv(f, '--train')) },
+    { name: 'run spec (--config)', seeds: [enc(JSON.stringify(spec))], json: true, read: atFile('spec.json', (f) => void resolveSpec({ config: f })) },
+  ];
+}
