@@ -33,6 +33,7 @@ million windows on a 2026 CPU core, once per epoch.
 """
 import argparse
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -284,9 +285,21 @@ def recover(d):
 
 
 def write_files_atomically(d, files):
-    """All of `files` (name → bytes) or none: pending files, then the .commit marker (the commit point), then renames."""
+    """All of `files` (name → bytes) or none: pending files, then the .commit marker (the commit point), then renames.
+
+    manifest.json (each file's size and sha256, as src/io/transaction.ts writes it) joins the commit, so inkwell verifies the set."""
     os.makedirs(d, exist_ok=True)
     recover(d)
+    entries = {}
+    try:
+        with open(os.path.join(d, "manifest.json"), encoding="utf-8") as f:
+            old = json.load(f).get("files", {})
+        entries = {k: v for k, v in old.items() if k not in files and os.path.exists(os.path.join(d, k))}
+    except (OSError, ValueError, AttributeError):
+        pass
+    for name, data in files.items():
+        entries[name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    files = {**files, "manifest.json": (json.dumps({"version": 1, "files": entries}, indent=2) + "\n").encode()}
     for name, data in files.items():
         _write_atomic(os.path.join(d, f".{name}.pending"), data)
     _write_atomic(os.path.join(d, ".commit"), (json.dumps(list(files), indent=2) + "\n").encode())

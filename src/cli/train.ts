@@ -9,6 +9,7 @@ import { resolveSpec, type SpecOverrides } from '../train/run-spec.js';
 import { checkpointInfo, type TrainResult } from '../train/trainer.js';
 import { countParams } from '../nn/params.js';
 import { saveModel } from '../io/model-dir.js';
+import { lockRun } from '../io/run-lock.js';
 import { torchrunCommand, trainOnTorch, writeTorchRun, type LaunchOptions } from '../scale/torch-run.js';
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
@@ -31,6 +32,7 @@ interface TrainFlags extends CorpusFlags, SpecOverrides {
   masterAddr?: string;
   masterPort?: number;
   launch: boolean;
+  force?: boolean;
 }
 
 export function register(program: Command): void {
@@ -44,6 +46,7 @@ export function register(program: Command): void {
     .option('--no-clean', 'keep the text as it is: Project Gutenberg boilerplate, CR line endings, no NFC')
     .option('--out <dir>', 'run directory: checkpoints, best model, metrics.jsonl')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint')
+    .option('--force', 'replace the run already in --out (its checkpoint, best model, metrics and token cache)')
     .option('--tokenizer <path>', 'use this tokenizer.json instead of training one')
     .option('--steps <n>', 'optimizer steps in total', intOption(1))
     .option('--batch-size <n>', 'sequences per batch', intOption(1, LIMITS.batch))
@@ -74,26 +77,47 @@ export function register(program: Command): void {
       if (flags.resume) {
         outDir = flags.resume;
         const saved = resumable(outDir, flags.steps);
+        // One writer for the whole command: from recovery to the last checkpoint.
+        const lock = lockRun(outDir);
         const progress = trainProgress(flags.steps ?? saved.maxSteps, saved.step);
-        const { trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {});
+        let trainer;
+        try {
+          ({ trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {}, lock));
+        } catch (err) {
+          progress.stop();
+          lock.release();
+          throw err;
+        }
         console.error(`resuming ${outDir} at step ${saved.step}`);
         try {
           result = await trainer.run();
         } finally {
           progress.stop();
           await trainer.release();
+          lock.release();
         }
       } else {
         const spec = newRunSpec(flags);
         if (!spec) return;
         outDir = flags.out!;
         const docs = corpusFromFlags(flags);
+        const lock = lockRun(outDir);
         const progress = trainProgress(spec.train.maxSteps, 0);
-        const { trainer, bundle, data } = newRun(spec, docs, outDir, {
-          tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined,
-          events: progress,
-          onStage: (s) => console.error(s),
-        });
+        let made;
+        try {
+          made = newRun(spec, docs, outDir, {
+            tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined,
+            events: progress,
+            onStage: (s) => console.error(s),
+            force: flags.force,
+            lock,
+          });
+        } catch (err) {
+          progress.stop();
+          lock.release();
+          throw err;
+        }
+        const { trainer, bundle, data } = made;
         console.error(
           `${spec.model.type} with ${countParams(bundle.model.specs).toLocaleString('en-US')} parameters, vocabulary ${bundle.tokenizer.vocabSize}; ` +
             `${data.train.length.toLocaleString('en-US')} training tokens, ${(data.val?.length ?? 0).toLocaleString('en-US')} validation tokens`,
@@ -103,6 +127,7 @@ export function register(program: Command): void {
         } finally {
           progress.stop();
           await trainer.release();
+          lock.release();
         }
       }
       const val = result.bestValLoss === null ? '' : `, best val loss ${result.bestValLoss.toFixed(4)} at step ${result.bestStep}`;
@@ -124,29 +149,38 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
     masterAddr: flags.masterAddr,
     masterPort: flags.masterPort,
   };
-  let outDir: string;
   const overrides: Record<string, number> = {};
-  if (flags.resume) {
-    outDir = flags.resume;
-    const saved = resumable(outDir, flags.steps);
-    if (flags.steps) overrides.maxSteps = flags.steps;
-    if (flags.threads) overrides.threads = flags.threads;
-    console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
-  } else {
-    const spec = newRunSpec(flags);
-    if (!spec) return;
-    outDir = flags.out!;
-    const { bundle } = newRun(spec, corpusFromFlags(flags), outDir, { tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined, onStage: (s) => console.error(s) });
-    // The initial weights, which the PyTorch trainer starts from.
-    saveModel(outDir, bundle);
+  const spec = flags.resume ? undefined : newRunSpec(flags);
+  if (!flags.resume && !spec) return;
+  const outDir = flags.resume ?? flags.out!;
+  const saved = flags.resume ? resumable(outDir, flags.steps) : undefined;
+  // The PyTorch trainer, a child of this process, writes the run while this process holds its lock.
+  const lock = lockRun(outDir);
+  try {
+    if (saved) {
+      if (flags.steps) overrides.maxSteps = flags.steps;
+      if (flags.threads) overrides.threads = flags.threads;
+      console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
+    } else {
+      const { bundle } = newRun(spec!, corpusFromFlags(flags), outDir, {
+        tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined,
+        onStage: (s) => console.error(s),
+        force: flags.force,
+        lock,
+      });
+      // The initial weights, which the PyTorch trainer starts from.
+      saveModel(outDir, bundle);
+    }
+    if (!flags.launch) {
+      const folder = writeTorchRun(outDir, flags.torchDir ?? path.join(outDir, 'torch'), { overrides });
+      console.log(`wrote ${folder.dir}; on each machine run:\n${torchrunCommand(folder, launch)}`);
+      return;
+    }
+    const folder = await trainOnTorch(outDir, { torchDir: flags.torchDir, overrides, launch });
+    console.log(`trained with PyTorch (${folder.spec}); saved to ${outDir}`);
+  } finally {
+    lock.release();
   }
-  if (!flags.launch) {
-    const folder = writeTorchRun(outDir, flags.torchDir ?? path.join(outDir, 'torch'), { overrides });
-    console.log(`wrote ${folder.dir}; on each machine run:\n${torchrunCommand(folder, launch)}`);
-    return;
-  }
-  const folder = await trainOnTorch(outDir, { torchDir: flags.torchDir, overrides, launch });
-  console.log(`trained with PyTorch (${folder.spec}); saved to ${outDir}`);
 }
 
 /** The checkpoint in `dir`, refused when `steps` would not train it further. */

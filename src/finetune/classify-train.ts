@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MODEL_FILE } from '../io/model-dir.js';
 import { readSafetensors } from '../io/safetensors.js';
+import { lockRun, type RunLock } from '../io/run-lock.js';
 import { recover, writeFilesAtomically } from '../io/transaction.js';
 import { SequenceClassifier, type Pooling } from '../models/classifier.js';
 import { stateNames } from '../models/lm.js';
@@ -27,6 +28,7 @@ import type { ClassificationMetrics } from './classify-metrics.js';
 import { argmax, classifierLogits, ClassifierTask, evaluateClassifier, logSumExp, shuffle } from './classify-task.js';
 import { loadClassifier, type ClassifierBundle } from './classifier-io.js';
 import { loadBase } from './finetune.js';
+import { checkOutsideFrom } from '../train/run-dir.js';
 
 export type ClassifyMethod = 'full' | 'frozen' | 'lora';
 
@@ -86,11 +88,16 @@ const RUN_FILE = 'classify_run.json';
 
 export async function trainClassifier(o: ClassifyTrainOptions): Promise<ClassifyReport> {
   const t0 = performance.now();
-  const run = setUp(o);
-  fs.mkdirSync(o.outDir, { recursive: true });
-  fs.writeFileSync(path.join(o.outDir, 'metrics.jsonl'), '');
-  const trainer = new Trainer({ task: run.task, config: trainConfig(o, run.trainable), ...trainerDirs(o), events: events(o, run.task) });
-  return finish(o, run, trainer, t0);
+  checkOutsideFrom(o.outDir, o.from);
+  const lock = lockRun(o.outDir);
+  try {
+    const run = setUp(o);
+    fs.writeFileSync(path.join(o.outDir, 'metrics.jsonl'), '');
+    const trainer = new Trainer({ task: run.task, config: trainConfig(o, run.trainable), ...trainerDirs(o), events: events(o, run.task), lock });
+    return await finish(o, run, trainer, t0);
+  } finally {
+    lock.release();
+  }
 }
 
 /**
@@ -100,6 +107,16 @@ export async function trainClassifier(o: ClassifyTrainOptions): Promise<Classify
 export async function resumeClassifier(outDir: string, o: Pick<ClassifyTrainOptions, 'threads' | 'onStep' | 'onEval'> & { steps?: number } = {}): Promise<ClassifyReport> {
   const t0 = performance.now();
   const dir = path.join(outDir, CHECKPOINT_DIR);
+  // Recovery writes: under the run's lock, held to the report.
+  const lock = lockRun(outDir);
+  try {
+    return await resumeLocked(outDir, dir, o, t0, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function resumeLocked(outDir: string, dir: string, o: Pick<ClassifyTrainOptions, 'threads' | 'onStep' | 'onEval'> & { steps?: number }, t0: number, lock: RunLock): Promise<ClassifyReport> {
   recover(dir);
   const runFile = path.join(dir, RUN_FILE);
   if (!fs.existsSync(runFile)) throw new InkwellError(`--resume ${outDir}: no classifier checkpoint there (missing ${path.join(CHECKPOINT_DIR, RUN_FILE)})`);
@@ -113,7 +130,7 @@ export async function resumeClassifier(outDir: string, o: Pick<ClassifyTrainOpti
   const weightsFile = path.join(dir, MODEL_FILE);
   const weights: Weights = new Map([...readSafetensors(weightsFile).tensors].map(([k, t]) => [k, t.data]));
   const run = setUp(options, { weights, source: weightsFile });
-  const trainer = Trainer.resumeTask(() => run.task, { ...trainerDirs(options), events: events(options, run.task) }, { maxSteps: options.steps, threads: o.threads });
+  const trainer = Trainer.resumeTask(() => run.task, { ...trainerDirs(options), events: events(options, run.task), lock }, { maxSteps: options.steps, threads: o.threads });
   return finish(options, run, trainer, t0);
 }
 

@@ -12,6 +12,7 @@ import type { Document } from '../corpus/corpus.js';
 import { openTokenCacheSplit, prepareTokenCache } from '../dataset/token-cache.js';
 import type { TokenSource } from '../dataset/token-source.js';
 import { loadModel, saveModel, type ModelBundle } from '../io/model-dir.js';
+import { lockRun, type RunLock } from '../io/run-lock.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { countParams, initWeights, type Weights } from '../nn/params.js';
 import { pickSpecs } from '../models/scopes.js';
@@ -24,7 +25,7 @@ import { checkTrainingMemory } from '../train/memory.js';
 import { stateNames } from '../models/lm.js';
 import { CompiledStep } from '../runtime/step.js';
 import { validationLoss } from '../train/validation.js';
-import { DATA_DIR, findRunData } from '../train/run-dir.js';
+import { checkOutsideFrom, DATA_DIR, findRunData } from '../train/run-dir.js';
 import { adamWCosine, type AdamWRecipe } from '../train/run-spec.js';
 
 export interface FinetuneOptions {
@@ -41,6 +42,8 @@ export interface FinetuneOptions {
   merge?: boolean;
   events?: TrainerEvents;
   onStage?: (stage: string) => void;
+  /** The lock on `outDir` when the caller holds it. */
+  lock?: RunLock;
 }
 
 export interface DomainLoss {
@@ -94,8 +97,19 @@ export function loadBase(from: string): ModelBundle {
 }
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
-  const stage = o.onStage ?? (() => {});
   const base = loadBase(o.from);
+  checkOutsideFrom(o.outDir, o.from);
+  // One writer of OUT from its token cache to its report.
+  const lock = o.lock?.retain() ?? lockRun(o.outDir);
+  try {
+    return await finetuneLocked(o, base, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function finetuneLocked(o: FinetuneOptions, base: ModelBundle, lock: RunLock): Promise<FinetuneReport> {
+  const stage = o.onStage ?? (() => {});
   const cfg = o.train;
   const context = base.model.contextLength;
   if (context !== null && cfg.contextLength > context) {
@@ -133,7 +147,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneReport> {
   stage('measuring validation loss before fine-tuning');
   const [newBefore, origBefore] = await losses(bundle, [val, original]);
 
-  const trainer = new Trainer({ bundle, train, val, config, outDir: o.outDir, events: o.events });
+  const trainer = new Trainer({ bundle, train, val, config, outDir: o.outDir, events: o.events, lock });
   let result: TrainResult;
   try {
     result = await trainer.run();

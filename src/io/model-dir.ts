@@ -13,7 +13,7 @@ import { InkwellError, errorMessage } from '../utils/errors.js';
 import { checkGpt2Config, gpt2TensorNames, normalizeGpt2Weights } from './hf-gpt2.js';
 import { checkVocabularies, MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
 import { readSafetensors, readSafetensorsHeader, type TensorEntry } from './safetensors.js';
-import { recover, writeFilesAtomically } from './transaction.js';
+import { committedPath, ManifestMismatchError, pause, readCommitted, verifyManifest, writeFilesAtomically } from './transaction.js';
 
 export { MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
 
@@ -21,13 +21,32 @@ export function saveModel(dir: string, b: ModelBundle): void {
   writeFilesAtomically(dir, modelFiles(b));
 }
 
+/**
+ * Reads the model in `dir` without writing anything there (a trainer may be
+ * committing a checkpoint at this moment): the committed files, the weights
+ * checked against the manifest saved with them. A mismatch met while a writer
+ * renames is retried; one that stays is refused.
+ */
 export function loadModel(dir: string): ModelBundle & { metadata: Record<string, string> } {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InkwellError(`model directory ${dir} does not exist`);
-  recover(dir);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      verifyManifest(dir, [MODEL_FILE]);
+      return loadCommitted(dir);
+    } catch (err) {
+      // A pending file renamed away under us (its name in the error) or a manifest of the next commit: the writer is mid-commit.
+      const racing = err instanceof ManifestMismatchError || (err as NodeJS.ErrnoException).code === 'ENOENT' || /\.pending\b/.test(errorMessage(err));
+      if (!racing || attempt >= 10) throw err;
+      pause(20);
+    }
+  }
+}
+
+function loadCommitted(dir: string): ModelBundle & { metadata: Record<string, string> } {
   const configPath = path.join(dir, 'config.json');
   let config: unknown;
   try {
-    config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    config = JSON.parse(readCommitted(dir, 'config.json').toString('utf8'));
   } catch (err) {
     throw new InkwellError(`cannot read ${configPath}: ${errorMessage(err)}`, 'is this an inkwell or Hugging Face model directory?');
   }
@@ -35,7 +54,9 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
   // Hugging Face GPT-2 directories keep their own names and layouts, normalised here (see hf-gpt2.ts).
   const gpt2 = (config as Record<string, unknown>).model_type === 'gpt2';
   if (gpt2) checkGpt2Config(config as Record<string, unknown>, configPath);
-  const weightsPath = path.join(dir, MODEL_FILE);
+  // Mid-commit, the committed weights are the pending file, which is renamed any moment: read now, not lazily.
+  const weightsPath = committedPath(dir, MODEL_FILE);
+  const settled = weightsPath === path.join(dir, MODEL_FILE);
   // The header now (names, shapes, sizes, offsets: a mismatch fails here); the data when first used.
   const { entries, metadata } = readSafetensorsHeader(weightsPath);
   // A GPT-2 directory from the Hugging Face Hub loads as it is (see hf-gpt2.ts).
@@ -44,7 +65,7 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
   // tokenizer.json, or GPT-2's original vocab.json + merges.txt.
   const tokenizer = loadTokenizer(dir);
   checkVocabularies(tokenizer.vocabSize, model.vocabSize, dir);
-  const external = [...entries.values()].every((e) => e.dtype === 'F32') && os.endianness() === 'LE' && !entries.has('lm_head.weight');
+  const external = settled && [...entries.values()].every((e) => e.dtype === 'F32') && os.endianness() === 'LE' && !entries.has('lm_head.weight');
   const file: WeightsFile | undefined = external
     ? { dir, file: MODEL_FILE, tensors: new Map([...names].map(([ours, theirs]) => [ours, { offset: entries.get(theirs)!.offset, length: entries.get(theirs)!.length }])) }
     : undefined;

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { recover } from '../io/transaction.js';
+import { committedPath } from '../io/transaction.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { writeFileAtomic } from '../utils/fs.js';
@@ -53,11 +53,11 @@ export function writeTorchRun(runDir: string, outDir: string, opts: TorchRunOpti
 
 /** The folder's files (name → text) for a folder that will stand at `outDir`: `inkwell export --format torch-run` writes them all at once. */
 export function torchRunFiles(runDir: string, outDir: string, opts: TorchRunOptions = {}): { files: Map<string, string>; train: TrainConfig } {
-  recover(runDir);
+  // Only read here (a trainer may be committing): the PyTorch trainer recovers an interrupted commit itself when it starts.
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
-    if (!fs.existsSync(path.join(runDir, f))) throw new InkwellError(`${runDir} is not an inkwell run directory (missing ${f})`);
+    if (!fs.existsSync(committedPath(runDir, f))) throw new InkwellError(`${runDir} is not an inkwell run directory (missing ${f})`);
   }
-  checkTorchTrainable(readJson(path.join(runDir, 'config.json')), path.join(runDir, 'config.json'));
+  checkTorchTrainable(readJson(committedPath(runDir, 'config.json')), path.join(runDir, 'config.json'));
   const dataDir = opts.dataDir ?? path.join(runDir, 'data');
   if (!fs.existsSync(path.join(dataDir, 'meta.json'))) throw new InkwellError(`no token cache in ${dataDir} (missing meta.json)`, 'pass the run\'s token cache directory');
   const train = { ...savedTrainConfig(runDir), ...opts.overrides } as TrainConfig;
@@ -76,7 +76,7 @@ export function torchRunFiles(runDir: string, outDir: string, opts: TorchRunOpti
  * continues) or, before the first checkpoint, run.json's.
  */
 function savedTrainConfig(runDir: string): TrainConfig {
-  const stateFile = path.join(runDir, 'trainer_state.json');
+  const stateFile = committedPath(runDir, 'trainer_state.json');
   if (fs.existsSync(stateFile)) {
     const s = readJson(stateFile) as { version?: unknown; config?: TrainConfig };
     if (s.version !== 1 || !s.config || typeof s.config !== 'object') throw new InkwellError(`${stateFile} is not an inkwell trainer state`);

@@ -9,13 +9,14 @@ import type { Document } from '../corpus/corpus.js';
 import { openTokenCacheSplit, prepareTokenCache, readTokenCacheMeta } from '../dataset/token-cache.js';
 import type { TokenSource } from '../dataset/token-source.js';
 import { loadModel, type ModelBundle } from '../io/model-dir.js';
+import { lockRun, type RunLock } from '../io/run-lock.js';
 import { initWeights } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { writeJsonAtomic } from '../utils/fs.js';
 import type { RunSpec } from './presets.js';
 import { createModel, trainTokenizer } from './run-spec.js';
 import { checkTrainingMemory } from './memory.js';
-import { DATA_DIR } from './run-dir.js';
+import { claimRunDir, DATA_DIR } from './run-dir.js';
 import { Trainer, type TrainerEvents } from './trainer.js';
 
 const SPEC_FILE = 'run.json';
@@ -39,10 +40,24 @@ export interface NewRunOptions {
   tokenizer?: Tokenizer;
   events?: TrainerEvents;
   onStage?: (stage: string) => void;
+  /** Replace a run already in `outDir` (else it is refused). */
+  force?: boolean;
+  /** The lock on `outDir` when the caller holds it (the CLI, for the whole command); the trainer shares it. */
+  lock?: RunLock;
 }
 
 /** Starts a run in `outDir`: tokenizer, token cache (train/val), model initialised from the spec's seed. */
 export function newRun(spec: RunSpec, docs: readonly Document[], outDir: string, o: NewRunOptions = {}): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
+  const lock = o.lock?.retain() ?? lockRun(outDir);
+  try {
+    claimRunDir(outDir, o.force ?? false);
+    return prepare(spec, docs, outDir, o);
+  } finally {
+    lock.release();
+  }
+}
+
+function prepare(spec: RunSpec, docs: readonly Document[], outDir: string, o: NewRunOptions): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
   fs.mkdirSync(outDir, { recursive: true });
   o.onStage?.(o.tokenizer ? 'using the given tokenizer' : `building a ${spec.tokenizer.type} tokenizer`);
   const tokenizer = o.tokenizer ?? trainTokenizer(docs.map((d) => d.text), spec.tokenizer);
@@ -54,12 +69,13 @@ export function newRun(spec: RunSpec, docs: readonly Document[], outDir: string,
   writeJsonAtomic(path.join(outDir, SPEC_FILE), spec);
   const bundle: ModelBundle = { model, weights: initWeights(model.specs, spec.train.seed), tokenizer };
   const data = openData(outDir, tokenizer);
-  return { trainer: new Trainer({ bundle, ...data, config: spec.train, outDir, events: o.events }), bundle, data };
+  return { trainer: new Trainer({ bundle, ...data, config: spec.train, outDir, events: o.events, lock: o.lock }), bundle, data };
 }
 
 /** Reopens the run in `outDir` at its last checkpoint. */
-export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}): { trainer: Trainer; data: RunData } {
+export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}, lock?: RunLock): { trainer: Trainer; data: RunData } {
+  // A reader's view (no recovery) is enough for the tokenizer; Trainer.resume recovers the checkpoint under the lock.
   const { tokenizer } = loadModel(outDir);
   const data = openData(outDir, tokenizer);
-  return { trainer: Trainer.resume(outDir, data, events, overrides), data };
+  return { trainer: Trainer.resume(outDir, data, events, overrides, lock), data };
 }

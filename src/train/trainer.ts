@@ -10,9 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SamplingMode } from '../dataset/batches.js';
 import type { TokenSource } from '../dataset/token-source.js';
-import { loadModel, type ModelBundle } from '../io/model-dir.js';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
-import { recover, writeFilesAtomically } from '../io/transaction.js';
+import { loadModel, MODEL_FILE, type ModelBundle } from '../io/model-dir.js';
+import { lockRun, type RunLock } from '../io/run-lock.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensorsHeader, type NamedTensor } from '../io/safetensors.js';
+import { readCommitted, recover, verifyManifest, writeFilesAtomically } from '../io/transaction.js';
 import { GRAD_PREFIX } from '../models/lm.js';
 import { pickSpecs } from '../models/scopes.js';
 import { NonFiniteError, type TypedArray } from '../runtime/session.js';
@@ -21,6 +22,7 @@ import { InkwellError, errorMessage } from '../utils/errors.js';
 import { checkTrainerState } from './spec-check.js';
 import { Rng } from '../utils/rng.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
+import { METRICS_FILE, MetricsLog, truncateMetrics } from './metrics-log.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
 import { LanguageModelTask, type Evaluation, type TrainTask } from './task.js';
 
@@ -106,7 +108,6 @@ interface TrainerState {
 
 const STATE_FILE = 'trainer_state.json';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
-const METRICS_FILE = 'metrics.jsonl';
 /** Carried recurrent state is checkpointed beside the optimizer slots under this prefix. */
 const CARRY_PREFIX = 'carry.';
 
@@ -119,6 +120,8 @@ export interface TrainerOptions {
   /** Where checkpoints, the best model and metrics.jsonl go; nothing is written without it. */
   outDir?: string;
   events?: TrainerEvents;
+  /** The lock on outDir when the caller already holds it (see run-lock.ts); otherwise the trainer takes it while it writes. */
+  lock?: RunLock;
 }
 
 /** Any task. */
@@ -130,6 +133,8 @@ export interface TaskTrainerOptions {
   /** Where resumable checkpoints go (default: outDir). */
   checkpointDir?: string;
   events?: TrainerEvents;
+  /** The lock on outDir (else checkpointDir) when the caller already holds it; otherwise the trainer takes it while it writes. */
+  lock?: RunLock;
 }
 
 export class Trainer {
@@ -143,6 +148,9 @@ export class Trainer {
   private evalsWithoutImprovement = 0;
   private elapsedBefore = 0;
   private carry = new Map<string, TypedArray>();
+  /** Step of the newest checkpoint on disk (saved by this run or resumed from), for the divergence message. */
+  private lastCheckpoint: number | null = null;
+  private metrics: MetricsLog | undefined;
   /** The task's graphs, compiled once per shape, fed its weights (updated in place by the optimizer). */
   private readonly runner: CompiledStep;
 
@@ -154,6 +162,7 @@ export class Trainer {
     this.optimizer = createOptimizer(this.cfg.optimizer, specs, this.cfg.lrScale);
     this.rng = new Rng(`${this.cfg.seed}:dropout`);
     this.runner = new CompiledStep({ weights: this.task.weights, state: this.task.stateNames, threads: this.cfg.threads });
+    if (this.o.outDir) this.metrics = new MetricsLog(path.join(this.o.outDir, METRICS_FILE));
   }
 
   /**
@@ -161,19 +170,27 @@ export class Trainer {
    * checkpoint left it: same weights, optimizer slots, step, RNG and data
    * order. `overrides` may extend the run (e.g. a larger maxSteps).
    */
-  static resume(outDir: string, data: { train: TokenSource; val?: TokenSource }, events?: TrainerEvents, overrides: Partial<TrainConfig> = {}): Trainer {
-    return Trainer.resumeTask((config) => languageModelTask({ bundle: loadModel(outDir), ...data }, withDefaults(config)), { outDir, events }, overrides);
+  static resume(outDir: string, data: { train: TokenSource; val?: TokenSource }, events?: TrainerEvents, overrides: Partial<TrainConfig> = {}, lock?: RunLock): Trainer {
+    return Trainer.resumeTask((config) => languageModelTask({ bundle: loadModel(outDir), ...data }, withDefaults(config)), { outDir, events, lock }, overrides);
   }
 
   /** Continues any task's run from its checkpoint: `task` is rebuilt (weights from the checkpoint) for the saved config with `overrides`. */
   static resumeTask(task: (config: TrainConfig) => TrainTask, o: Omit<TaskTrainerOptions, 'task' | 'config'>, overrides: Partial<TrainConfig> = {}): Trainer {
     const dir = o.checkpointDir ?? o.outDir;
     if (!dir) throw new InkwellError('resuming needs the run directory');
-    recover(dir);
-    const config = { ...readState(dir).config, ...overrides };
-    const trainer = new Trainer({ ...o, task: task(config), config });
-    trainer.resumeFrom(dir);
-    return trainer;
+    // Recovery writes: only the run's one writer may do it.
+    const lock = o.lock?.retain() ?? lockRun(o.outDir ?? dir);
+    try {
+      recover(dir);
+      // The whole set as committed together: a model a step behind its optimizer and state is refused here.
+      verifyManifest(dir);
+      const config = { ...readState(dir).config, ...overrides };
+      const trainer = new Trainer({ ...o, task: task(config), config });
+      trainer.resumeFrom(dir);
+      return trainer;
+    } finally {
+      lock.release();
+    }
   }
 
   /** Loads optimizer slots, step, RNG, data position and carried state from `dir`. */
@@ -182,6 +199,10 @@ export class Trainer {
     const file = path.join(dir, OPTIMIZER_FILE);
     const { tensors, metadata } = decodeSafetensors(fs.readFileSync(file), file);
     if (metadata.step !== String(state.step)) throw new InkwellError(`${file} is from step ${metadata.step}, but ${STATE_FILE} says ${state.step}`);
+    // Checkpoints older than the manifest: the weights' own step stamp.
+    const weightsFile = path.join(dir, MODEL_FILE);
+    const weightsStep = fs.existsSync(weightsFile) ? readSafetensorsHeader(weightsFile).metadata.step : undefined;
+    if (weightsStep !== undefined && weightsStep !== String(state.step)) throw new InkwellError(`${weightsFile} is from step ${weightsStep}, but ${STATE_FILE} says ${state.step}`, 'the checkpoint is mixed; restore it or train again');
     const slots = new Map<string, Float32Array>();
     for (const [k, t] of tensors) (k.startsWith(CARRY_PREFIX) ? this.carry : slots).set(k.replace(CARRY_PREFIX, ''), t.data);
     this.optimizer.loadState(slots, state.step);
@@ -191,13 +212,9 @@ export class Trainer {
     this.best = state.bestStep === null || state.bestValLoss === null ? null : { score: state.bestScore ?? state.bestValLoss, loss: state.bestValLoss, step: state.bestStep };
     this.evalsWithoutImprovement = state.evalsWithoutImprovement;
     this.elapsedBefore = state.elapsedSeconds;
+    this.lastCheckpoint = state.step;
     // Keep the metrics of the steps this checkpoint covers; later lines belong to the lost tail of the old run.
-    if (!this.o.outDir) return;
-    const metrics = path.join(this.o.outDir, METRICS_FILE);
-    if (fs.existsSync(metrics)) {
-      const kept = fs.readFileSync(metrics, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= state.step);
-      fs.writeFileSync(metrics, kept.map((l) => l + '\n').join(''));
-    }
+    if (this.metrics) truncateMetrics(this.metrics.file, state.step);
   }
 
   /** Bytes held by the optimizer's slots (e.g. Adam's exp_avg and exp_avg_sq): frozen parameters have none. */
@@ -212,6 +229,20 @@ export class Trainer {
   }
 
   async run(): Promise<TrainResult> {
+    const dir = this.o.outDir ?? this.o.checkpointDir;
+    const lock = dir === undefined ? undefined : (this.o.lock?.retain() ?? lockRun(dir));
+    try {
+      return await this.loop();
+    } finally {
+      try {
+        this.metrics?.close();
+      } finally {
+        lock?.release();
+      }
+    }
+  }
+
+  private async loop(): Promise<TrainResult> {
     const c = this.cfg;
     const task = this.task;
     const trainable = c.trainable ?? Object.keys(task.specs);
@@ -233,7 +264,7 @@ export class Trainer {
           const carry = task.carryState ? { carry: this.carry } : {};
           out = await this.runner.run(batch.key, batch.graph, batch.feeds, { ...carry, random: () => this.rng.float(), checkFinite: ['loss'] });
         } catch (err) {
-          if (err instanceof NonFiniteError) throw this.divergedError();
+          if (err instanceof NonFiniteError) throw this.divergedError('the loss or gradients', this.step + 1);
           throw err;
         }
         lossSum += (out.loss as Float32Array)[0]!;
@@ -249,7 +280,7 @@ export class Trainer {
       }
       if (c.gradAccum > 1) for (const g of grads!.values()) for (let i = 0; i < g.length; i++) g[i]! /= c.gradAccum;
       const gradNorm = clipGradNorm(grads!, c.gradClip);
-      if (!Number.isFinite(gradNorm)) throw this.divergedError();
+      if (!Number.isFinite(gradNorm)) throw this.divergedError('the loss or gradients', this.step + 1);
       this.optimizer.step(task.weights, grads!, lr);
       this.step++;
       lastLoss = lossSum / c.gradAccum;
@@ -272,6 +303,8 @@ export class Trainer {
       }
       if (task.hasValidation && ((c.evalInterval > 0 && this.step % c.evalInterval === 0) || last)) {
         const e = await task.evaluate(this.runner);
+        // Before anything of this step is kept: a NaN loss would otherwise count as a first "best".
+        if (!Number.isFinite(e.loss) || !Number.isFinite(e.score)) throw this.divergedError('the validation loss', this.step);
         lastVal = e.loss;
         stoppedEarly = this.recordEvaluation(e);
       }
@@ -297,7 +330,10 @@ export class Trainer {
     if (improved) {
       this.best = { score: e.score, loss: e.loss, step: this.step };
       this.evalsWithoutImprovement = 0;
-      if (this.o.outDir) this.task.saveBest(this.o.outDir);
+      if (this.o.outDir) {
+        this.checkFinite(false);
+        this.task.saveBest(this.o.outDir);
+      }
     } else {
       this.evalsWithoutImprovement++;
     }
@@ -316,6 +352,7 @@ export class Trainer {
   }
 
   private checkpoint(dir: string, elapsedSeconds: number): void {
+    this.checkFinite(true);
     const meta = { step: String(this.step) };
     const files = this.task.checkpointFiles(meta);
     const opt = new Map<string, NamedTensor>();
@@ -335,21 +372,34 @@ export class Trainer {
       elapsedSeconds,
     };
     files.set(STATE_FILE, JSON.stringify(state, null, 2) + '\n');
-    writeFilesAtomically(dir, files);
+    this.metrics?.sync();
+    try {
+      writeFilesAtomically(dir, files);
+    } catch (err) {
+      if (err instanceof InkwellError) throw err;
+      const previous = this.lastCheckpoint === null ? 'no earlier checkpoint was saved' : `the checkpoint of step ${this.lastCheckpoint} is intact`;
+      throw new InkwellError(`cannot save the checkpoint of step ${this.step} in ${dir}: ${errorMessage(err)}; ${previous}`, 'free some space (or choose another --out) and resume');
+    }
+    this.lastCheckpoint = this.step;
     this.o.events?.onCheckpoint?.(this.step, dir);
   }
 
   private appendMetrics(record: Record<string, unknown>): void {
-    if (this.o.outDir) {
-      fs.mkdirSync(this.o.outDir, { recursive: true });
-      fs.appendFileSync(path.join(this.o.outDir, METRICS_FILE), JSON.stringify(record) + '\n');
+    this.metrics?.append(record);
+  }
+
+  /** Refuses to save weights (and, for a checkpoint, optimizer slots) that are not all finite: an update can overflow while its loss was finite. */
+  private checkFinite(withOptimizer: boolean): void {
+    const arrays = [...(this.cfg.trainable ?? Object.keys(this.task.specs)).map((n) => this.task.weights.get(n)!), ...(withOptimizer ? this.optimizer.state().values() : [])];
+    for (const a of arrays) {
+      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) throw this.divergedError('the weights', this.step);
     }
   }
 
-  private divergedError(): InkwellError {
+  private divergedError(what: string, step: number): InkwellError {
     const dir = this.o.checkpointDir ?? this.o.outDir;
-    const where = dir ? `; the last good checkpoint is in ${dir}` : '';
-    return new InkwellError(`training diverged: the loss or gradients became NaN/inf at step ${this.step + 1}${where}`, 'lower the learning rate or enable --grad-clip');
+    const where = !dir ? '' : this.lastCheckpoint === null ? '; nothing was saved (no checkpoint yet)' : `; the last good checkpoint is in ${dir} (step ${this.lastCheckpoint})`;
+    return new InkwellError(`training diverged: ${what} became NaN/inf at step ${step}${where}`, 'lower the learning rate or enable --grad-clip');
   }
 }
 
@@ -382,17 +432,23 @@ function withDefaults(c: TrainConfig): ResolvedConfig {
 
 /** Step and planned length of the run checkpointed in `dir`. */
 export function checkpointInfo(dir: string): { step: number; maxSteps: number } {
-  recover(dir);
   const s = readState(dir);
   return { step: s.step, maxSteps: s.config.maxSteps };
 }
 
 function readState(dir: string): TrainerState {
   const file = path.join(dir, STATE_FILE);
-  if (!fs.existsSync(file)) throw new InkwellError(`no checkpoint to resume in ${dir} (missing ${STATE_FILE})`);
+  let text: string;
+  try {
+    // The committed state, even while a writer is mid-commit (readers never recover).
+    text = readCommitted(dir, STATE_FILE).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InkwellError(`no checkpoint to resume in ${dir} (missing ${STATE_FILE})`);
+    throw new InkwellError(`cannot read ${file}: ${errorMessage(err)}`);
+  }
   let s: TrainerState;
   try {
-    s = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerState;
+    s = JSON.parse(text) as TrainerState;
   } catch (err) {
     throw new InkwellError(`${file} is not valid JSON: ${errorMessage(err)}`);
   }
