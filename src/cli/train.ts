@@ -14,8 +14,9 @@ import { torchrunCommand, trainOnTorch, writeTorchRun, type LaunchOptions } from
 import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
 import { trainProgress } from './train-progress.js';
+import { addUiOptions, TrainUi, uiSite, type UiFlags } from './train-ui.js';
 
-interface TrainFlags extends CorpusFlags, SpecOverrides {
+interface TrainFlags extends CorpusFlags, SpecOverrides, UiFlags {
   preset?: string;
   config?: string;
   out?: string;
@@ -36,8 +37,7 @@ interface TrainFlags extends CorpusFlags, SpecOverrides {
 }
 
 export function register(program: Command): void {
-  program
-    .command('train')
+  addUiOptions(program.command('train'))
     .description('train a language model on a corpus (or resume a run)')
     .option('--preset <name>', `a recipe: ${Object.keys(PRESETS).join(', ')}`)
     .option('--config <file>', 'a JSON run spec (tokenizer, model, train); fields override the preset')
@@ -68,7 +68,11 @@ export function register(program: Command): void {
     .option('--no-launch', 'torch engine: only write the PyTorch folder and print the torchrun command for it (e.g. for a cluster)')
     .action(async (flags: TrainFlags) => {
       if (flags.engine !== 'inkwell' && flags.engine !== 'torch') throw new InkwellError(`--engine must be inkwell or torch, got '${flags.engine}'`);
+      if (flags.engine === 'torch' && flags.ui) throw new InkwellError('--ui needs --engine inkwell');
       if (flags.engine === 'torch') return trainTorchEngine(flags);
+      const site = uiSite(flags);
+      let ui: TrainUi | undefined;
+      let trained = false;
       const torchOnly = (['torchDir', 'nprocPerNode', 'nnodes', 'nodeRank', 'rdzvEndpoint', 'rdzvId', 'masterAddr', 'masterPort'] as const).find((k) => flags[k] !== undefined);
       if (torchOnly || !flags.launch) throw new InkwellError(`--${(torchOnly ?? 'noLaunch').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --engine torch`);
       const started = performance.now();
@@ -89,12 +93,15 @@ export function register(program: Command): void {
           throw err;
         }
         console.error(`resuming ${outDir} at step ${saved.step}`);
+        if (site) ui = await TrainUi.start(flags, site, outDir);
         try {
           result = await trainer.run();
+          trained = true;
         } finally {
           progress.stop();
           await trainer.release();
           lock.release();
+          await ui?.trainingEnded(trained);
         }
       } else {
         const spec = newRunSpec(flags);
@@ -122,12 +129,15 @@ export function register(program: Command): void {
           `${spec.model.type} with ${countParams(bundle.model.specs).toLocaleString('en-US')} parameters, vocabulary ${bundle.tokenizer.vocabSize}; ` +
             `${data.train.length.toLocaleString('en-US')} training tokens, ${(data.val?.length ?? 0).toLocaleString('en-US')} validation tokens`,
         );
+        if (site) ui = await TrainUi.start(flags, site, outDir);
         try {
           result = await trainer.run();
+          trained = true;
         } finally {
           progress.stop();
           await trainer.release();
           lock.release();
+          await ui?.trainingEnded(trained);
         }
       }
       const val = result.bestValLoss === null ? '' : `, best val loss ${result.bestValLoss.toFixed(4)} at step ${result.bestStep}`;
@@ -135,6 +145,7 @@ export function register(program: Command): void {
         `trained ${result.steps} steps in ${((performance.now() - started) / 1000).toFixed(1)}s: train loss ${result.finalTrainLoss.toFixed(4)}${val}` +
           `${result.stoppedEarly ? ' (stopped early)' : ''}\nsaved to ${outDir}${result.bestValLoss === null ? '' : ` (best model in ${outDir}/best)`}`,
       );
+      await ui?.held();
     });
 }
 

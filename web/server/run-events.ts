@@ -6,6 +6,7 @@
  *   event: record   data: one metrics.jsonl object ({step, loss, lr, tokens_per_s, elapsed_s, …} or {step, val_loss, best_val_loss})
  *   event: state    data: {step, maxSteps} from trainer_state.json, whenever a checkpoint changes it
  *   event: reset    data: {}  (metrics.jsonl was rewritten, e.g. by a resume: the records that follow replace the earlier ones)
+ *   event: end      data: {reason}  (the server is closing, e.g. `inkwell train --ui` after its run: nothing follows)
  */
 import fs from 'node:fs';
 import type http from 'node:http';
@@ -16,10 +17,17 @@ export interface RunEventsOptions {
   pollMs?: number;
 }
 
-export function streamRunEvents(runDir: string, req: http.IncomingMessage, res: http.ServerResponse, opts: RunEventsOptions = {}): void {
+/** An open event stream. */
+export interface RunStream {
+  /** Sends what the files hold now (the last lines of a run that just ended), then `end`, and closes the stream. */
+  end(reason: string): Promise<void>;
+}
+
+/** Streams the run's events; undefined when there is no such run (answered 404). `onClose` is told when the stream ends, either side. */
+export function streamRunEvents(runDir: string, req: http.IncomingMessage, res: http.ServerResponse, opts: RunEventsOptions = {}, onClose?: () => void): RunStream | undefined {
   if (!fs.existsSync(runDir) || !fs.statSync(runDir).isDirectory()) {
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `run directory ${runDir} does not exist` } }));
-    return;
+    return undefined;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   // A comment line sends the headers now, so the page knows it is connected before the run logs anything.
@@ -75,5 +83,18 @@ export function streamRunEvents(runDir: string, req: http.IncomingMessage, res: 
   };
   poll();
   const timer = setInterval(poll, opts.pollMs ?? 200);
-  req.on('close', () => clearInterval(timer));
+  req.on('close', () => {
+    clearInterval(timer);
+    onClose?.();
+  });
+  return {
+    end: (reason) =>
+      new Promise<void>((resolve) => {
+        clearInterval(timer);
+        if (res.writableEnded || res.destroyed) return resolve();
+        poll();
+        send('end', { reason });
+        res.end(resolve);
+      }),
+  };
 }

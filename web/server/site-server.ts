@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { streamRunEvents } from './run-events.js';
+import { streamRunEvents, type RunStream } from './run-events.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,7 +29,8 @@ export type ApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, u
 
 export interface SiteServer {
   url: string;
-  close(): Promise<void>;
+  /** Ends the open event streams (their last lines, then an `end` event with `reason`), then stops. */
+  close(reason?: string): Promise<void>;
 }
 
 export interface SiteServerOptions {
@@ -37,6 +38,8 @@ export interface SiteServerOptions {
   roots: Readonly<Record<string, string>>;
   /** Run directories (each a folder of `inkwell train --out`): events at /runs/NAME/events, names at /runs/, files under /runs/NAME/. */
   runsDir?: string;
+  /** Run directories by name, served as those of runsDir are (`inkwell train --ui`: its one run, and nothing beside it). */
+  runs?: Readonly<Record<string, string>>;
   /** Sees each request before the static files. */
   api?: ApiHandler;
   host?: string;
@@ -47,7 +50,14 @@ export interface SiteServerOptions {
 const RUN_EVENTS = /^\/runs\/([\w.-]+)\/events$/;
 
 /** What the site serves: static folders by URL prefix and, optionally, the run directories. */
-export type SiteOptions = Pick<SiteServerOptions, 'roots' | 'runsDir'>;
+export type SiteOptions = Pick<SiteServerOptions, 'roots' | 'runsDir' | 'runs'>;
+
+/** The site's request handler; answers a request (true) or leaves it (false). */
+export interface SiteHandler {
+  (req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  /** Ends every open run event stream, telling the pages why. */
+  endStreams(reason: string): Promise<void>;
+}
 
 /**
  * The site as one request handler, so that `inkwell serve` (fastify, beside
@@ -55,19 +65,34 @@ export type SiteOptions = Pick<SiteServerOptions, 'roots' | 'runsDir'>;
  * (returns true) or returns false when no page, run or file matches, leaving
  * the 404 to the caller.
  */
-export function siteHandler(o: SiteOptions): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
-  const roots: Record<string, string> = { ...o.roots, ...(o.runsDir === undefined ? {} : { '/runs/': o.runsDir }) };
+export function siteHandler(o: SiteOptions): SiteHandler {
+  const named = o.runs ?? {};
+  const roots: Record<string, string> = {
+    ...o.roots,
+    ...(o.runsDir === undefined ? {} : { '/runs/': o.runsDir }),
+    ...Object.fromEntries(Object.entries(named).map(([name, dir]) => [`/runs/${name}/`, dir])),
+  };
   const prefixes = Object.keys(roots).sort((a, b) => b.length - a.length);
-  return (req, res) => {
+  const hasRuns = o.runsDir !== undefined || Object.keys(named).length > 0;
+  const runDir = (name: string) => (Object.hasOwn(named, name) ? named[name] : o.runsDir === undefined ? undefined : path.join(o.runsDir, name));
+  const streams = new Set<RunStream>();
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (o.runsDir !== undefined) {
+    if (hasRuns) {
       const run = RUN_EVENTS.exec(url.pathname);
       if (run) {
-        streamRunEvents(path.join(o.runsDir, run[1]!), req, res);
+        const dir = runDir(run[1]!);
+        if (dir === undefined) {
+          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no run named ${run[1]} here; this server shows ${Object.keys(named).join(', ')}` } }));
+          return true;
+        }
+        const stream = streamRunEvents(dir, req, res, {}, () => stream && streams.delete(stream));
+        if (stream) streams.add(stream);
         return true;
       }
       if (url.pathname === '/runs/') {
-        const names = fs.existsSync(o.runsDir) ? fs.readdirSync(o.runsDir).filter((n) => fs.existsSync(path.join(o.runsDir!, n, 'metrics.jsonl'))) : [];
+        const listed = o.runsDir !== undefined && fs.existsSync(o.runsDir) ? fs.readdirSync(o.runsDir).filter((n) => fs.existsSync(path.join(o.runsDir!, n, 'metrics.jsonl'))) : [];
+        const names = [...new Set([...listed, ...Object.keys(named)])];
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ runs: names.sort() }));
         return true;
       }
@@ -87,6 +112,12 @@ export function siteHandler(o: SiteOptions): (req: http.IncomingMessage, res: ht
     fs.createReadStream(file).pipe(res);
     return true;
   };
+  return Object.assign(handler, {
+    endStreams: async (reason: string) => {
+      await Promise.all([...streams].map((s) => s.end(reason)));
+      streams.clear();
+    },
+  });
 }
 
 /** A malformed escape (%zz) names no file rather than throwing. */
@@ -112,10 +143,12 @@ export async function startSiteServer(o: SiteServerOptions): Promise<SiteServer>
   const { address, port } = server.address() as AddressInfo;
   return {
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async (reason = 'the server stopped') => {
+      await site.endStreams(reason);
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

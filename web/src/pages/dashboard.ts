@@ -51,6 +51,7 @@ function onRecord(r: MetricsRecord): void {
     stat('val', `${r.val_loss.toFixed(4)} (${r.best_val_loss?.toFixed(4) ?? '–'})`);
   }
   document.body.dataset.lossPoints = String(loss.count(0));
+  if (last) document.body.dataset.lastStep = String(last.step);
   document.body.dataset.valPoints = String(loss.count(1));
 }
 
@@ -70,6 +71,13 @@ if (!url) {
   events.addEventListener('reset', () => {
     loss.clear();
     lr.clear();
+  });
+  // The server closes the stream on purpose (inkwell train --ui when its run ends): no reconnecting to a server that is gone.
+  events.addEventListener('end', (e) => {
+    events.close();
+    const { reason } = JSON.parse((e as MessageEvent<string>).data) as { reason: string };
+    showStatus(status, `Stopped: ${reason}. The charts hold the whole run.`);
+    document.body.dataset.stream = 'ended';
   });
   events.addEventListener('error', () => showStatus(status, events.readyState === EventSource.CLOSED ? 'The event stream closed.' : 'Reconnecting…', events.readyState === EventSource.CLOSED));
 }
