@@ -50,6 +50,8 @@ test('loadModel refuses a transposed tensor, NaN weights and a tokenizer smaller
   const original = fs.readFileSync(file);
   const tensors = readSafetensors(file).tensors;
   const [name, t] = [...tensors].find(([, x]) => x.shape.length === 2 && x.shape[0] !== x.shape[1])!;
+  // A hand-made directory (no manifest.json: inkwell's own would refuse the changed file before any shape check).
+  fs.rmSync(path.join(dir, 'manifest.json'), { force: true });
   writeSafetensors(file, new Map(tensors).set(name, { shape: [t.shape[1]!, t.shape[0]!], data: t.data }));
   assert.throws(() => loadModel(dir), new RegExp(`tensor '${name.replace(/\./g, '\\.')}' has shape \\[${t.shape[1]},${t.shape[0]}\\], expected shape \\[${t.shape[0]},${t.shape[1]}\\]`));
 
