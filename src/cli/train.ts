@@ -10,7 +10,7 @@ import { checkpointInfo, type TrainResult } from '../train/trainer.js';
 import { countParams } from '../nn/params.js';
 import { saveModel } from '../io/model-dir.js';
 import { torchrunCommand, trainOnTorch, writeTorchRun, type LaunchOptions } from '../scale/torch-run.js';
-import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
+import { corpusSourcesFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption } from './options.js';
 import { trainProgress } from './train-progress.js';
 
@@ -31,6 +31,7 @@ interface TrainFlags extends CorpusFlags, SpecOverrides {
   masterAddr?: string;
   masterPort?: number;
   launch: boolean;
+  rebuildCache?: boolean;
 }
 
 export function register(program: Command): void {
@@ -52,6 +53,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for init, data order and dropout', intOption(0))
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', intOption(1))
     .option('--eval-interval <n>', 'evaluate every n steps', intOption(0))
+    .option('--rebuild-cache', "with --resume: encode the run's corpus files again into its token cache (needed when they changed)")
     .option('--print-spec', 'print the resolved run spec as JSON and exit')
     .option('--engine <name>', 'inkwell, or torch: train the run with PyTorch under torchrun (DDP), checkpoints in the same format', 'inkwell')
     .option('--torch-dir <dir>', 'torch engine: where the PyTorch training folder goes (default: <run>/torch)')
@@ -75,7 +77,7 @@ export function register(program: Command): void {
         outDir = flags.resume;
         const saved = resumable(outDir, flags.steps);
         const progress = trainProgress(flags.steps ?? saved.maxSteps, saved.step);
-        const { trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {});
+        const { trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {}, { rebuildCache: flags.rebuildCache ?? false });
         console.error(`resuming ${outDir} at step ${saved.step}`);
         try {
           result = await trainer.run();
@@ -87,12 +89,13 @@ export function register(program: Command): void {
         const spec = newRunSpec(flags);
         if (!spec) return;
         outDir = flags.out!;
-        const docs = corpusFromFlags(flags);
+        const docs = corpusSourcesFromFlags(flags);
         const progress = trainProgress(spec.train.maxSteps, 0);
         const { trainer, bundle, data } = newRun(spec, docs, outDir, {
           tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined,
           events: progress,
           onStage: (s) => console.error(s),
+          clean: flags.clean ?? true,
         });
         console.error(
           `${spec.model.type} with ${countParams(bundle.model.specs).toLocaleString('en-US')} parameters, vocabulary ${bundle.tokenizer.vocabSize}; ` +
@@ -136,7 +139,7 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
     const spec = newRunSpec(flags);
     if (!spec) return;
     outDir = flags.out!;
-    const { bundle } = newRun(spec, corpusFromFlags(flags), outDir, { tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined, onStage: (s) => console.error(s) });
+    const { bundle } = newRun(spec, corpusSourcesFromFlags(flags), outDir, { tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined, onStage: (s) => console.error(s), clean: flags.clean ?? true });
     // The initial weights, which the PyTorch trainer starts from.
     saveModel(outDir, bundle);
   }
