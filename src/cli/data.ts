@@ -7,9 +7,11 @@ import { downloadEbooks, type DownloadResult } from '../corpus/download.js';
 import { corpusStatistics, formatStatsTable } from '../corpus/stats.js';
 import { knownWords, wordList } from '../corpus/known-words.js';
 import { readFileSync } from 'node:fs';
-import { prepareTokenCache } from '../dataset/token-cache.js';
+import { corpusRecord, prepareTokenCache, readTokenCacheMeta } from '../dataset/token-cache.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadTokenizer } from '../tokenizers/io.js';
-import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
+import { corpusFromFlags, corpusSourcesFromFlags, type CorpusFlags } from './corpus-option.js';
 import { fractionOption, intOption } from './options.js';
 
 /** `inkwell data download|prepare|stats|known-words`. */
@@ -83,15 +85,33 @@ export function register(program: Command): void {
     .option('--val-fraction <f>', 'share of documents held out for validation', fractionOption, 0.1)
     .option('--seed <n>', 'seed of the train/validation split', intOption(0), 0)
     .option('--no-separator', 'do not append the eos token after each document')
-    .action((opts: CorpusFlags & { tokenizer: string; out: string; valFraction: number; seed: number; separator: boolean }) => {
+    .option('--rebuild-cache', 'replace a token cache already in --out that was built from another corpus, tokenizer or settings')
+    .action((opts: CorpusFlags & { tokenizer: string; out: string; valFraction: number; seed: number; separator: boolean; rebuildCache?: boolean }) => {
       const tokenizer = loadTokenizer(opts.tokenizer);
-      const docs = corpusFromFlags(opts);
+      const docs = corpusSourcesFromFlags(opts);
+      if (existsSync(join(opts.out, 'meta.json')) && !opts.rebuildCache) {
+        const old = readTokenCacheMeta(opts.out);
+        const corpus = corpusRecord(docs, opts.clean ?? true);
+        const changed = old.corpus?.files.find((f, i) => f.sha256 !== corpus.files[i]?.sha256 || f.source !== corpus.files[i]?.source)
+          ?? (old.corpus && old.corpus.files.length !== corpus.files.length ? corpus.files[old.corpus.files.length] : undefined);
+        const what = changed ? `corpus file ${changed.path ?? changed.source} has changed since it was built`
+          : old.tokenizerHash !== tokenizer.hash() ? 'it was built with another tokenizer'
+          : old.corpus?.sha256 !== corpus.sha256 || old.corpus.clean !== corpus.clean ? 'it was built from another corpus'
+          : old.valFraction !== opts.valFraction || old.seed !== opts.seed || (old.separator !== null) !== (opts.separator && tokenizer.special.eos !== undefined) ? 'it was built with other settings'
+          : undefined;
+        if (!what) {
+          console.log(`token cache ${opts.out} is up to date (same corpus, tokenizer and settings)`);
+          return;
+        }
+        throw new InkwellError(`token cache ${opts.out} already exists and ${what}`, 'pass --rebuild-cache to encode the corpus again into it');
+      }
       const progress = createProgress();
       progress.start(docs.length, 'encoding');
       const meta = prepareTokenCache(docs, tokenizer, opts.out, {
         valFraction: opts.valFraction,
         seed: opts.seed,
         separateDocuments: opts.separator,
+        clean: opts.clean ?? true,
         onProgress: (done, _total, name) => progress.update(done, name),
       });
       progress.stop();

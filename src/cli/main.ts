@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { InkwellError } from '../utils/errors.js';
+import { fsErrorToInkwell, isFsError } from '../utils/fs-errors.js';
 
 /** Each command's module, loaded only when that command runs (or for the overall --help): a CLI call pays for its own imports alone. */
 const COMMANDS: Record<string, () => Promise<{ register(program: Command): void }>> = {
@@ -24,7 +25,9 @@ for (const name of asked !== undefined && asked in COMMANDS ? [asked] : Object.k
 
 try {
   await program.parseAsync(process.argv);
-} catch (err) {
+} catch (caught) {
+  // A file-system error is the machine's state (full disk, read-only mount, a file where a folder should be), not a bug.
+  const err = isFsError(caught) ? fsErrorToInkwell(caught) : caught;
   if (!(err instanceof InkwellError)) throw err;
   process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
   process.exitCode = 1;

@@ -6,7 +6,8 @@ import { loadTokenizer, saveTokenizer } from '../tokenizers/io.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { TokenizerSpec } from '../train/presets.js';
 import { trainTokenizer } from '../train/run-spec.js';
-import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
+import { corpusSourcesFromFlags, type CorpusFlags } from './corpus-option.js';
+import { tokenizerTexts } from '../corpus/sample.js';
 import { intOption, LIMITS } from './options.js';
 
 type TrainFlags = CorpusFlags & {
@@ -34,8 +35,8 @@ export function register(program: Command): void {
     .option('--special <tokens...>', 'special tokens (bpe default <|endoftext|>; word <pad> <unk> <bos> <eos>; char none)')
     .option('--lowercase', 'word tokenizer: lowercase text')
     .action((opts: TrainFlags) => {
-      const docs = corpusFromFlags(opts);
-      const texts = docs.map((d) => d.text);
+      const docs = corpusSourcesFromFlags(opts);
+      const texts = tokenizerTexts(docs, opts.type === 'char' || opts.type === 'word' ? opts.type : 'bpe');
       const started = performance.now();
       const tokenizer = trainFromFlags(texts, opts);
       const path = saveTokenizer(tokenizer, opts.out);
@@ -67,7 +68,7 @@ export function register(program: Command): void {
 }
 
 /** The flags as a tokenizer spec, trained with a progress bar for BPE merges. */
-function trainFromFlags(texts: string[], opts: TrainFlags): Tokenizer {
+function trainFromFlags(texts: Iterable<string>, opts: TrainFlags): Tokenizer {
   if (opts.type !== 'bpe' && opts.type !== 'char' && opts.type !== 'word') throw new InkwellError(`--type must be bpe, char or word, got "${opts.type}"`);
   const spec: TokenizerSpec =
     opts.type === 'bpe' ? { type: 'bpe', vocabSize: opts.vocabSize ?? 8000 } : opts.type === 'word' ? { type: 'word', vocabSize: opts.vocabSize ?? Infinity, lowercase: opts.lowercase ?? false } : { type: 'char', vocabSize: opts.vocabSize };

@@ -11,7 +11,7 @@ import { countParams } from '../nn/params.js';
 import { saveModel } from '../io/model-dir.js';
 import { lockRun } from '../io/run-lock.js';
 import { torchrunCommand, trainOnTorch, writeTorchRun, type LaunchOptions } from '../scale/torch-run.js';
-import { corpusFromFlags, type CorpusFlags } from './corpus-option.js';
+import { corpusSourcesFromFlags, type CorpusFlags } from './corpus-option.js';
 import { intOption, LIMITS, numberOption, threadsOption } from './options.js';
 import { trainProgress } from './train-progress.js';
 import { addUiOptions, TrainUi, uiSite, type UiFlags } from './train-ui.js';
@@ -34,6 +34,7 @@ interface TrainFlags extends CorpusFlags, SpecOverrides, UiFlags {
   masterPort?: number;
   launch: boolean;
   force?: boolean;
+  rebuildCache?: boolean;
 }
 
 export function register(program: Command): void {
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for init, data order and dropout', intOption(0))
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
     .option('--eval-interval <n>', 'evaluate every n steps', intOption(0))
+    .option('--rebuild-cache', "with --resume: encode the run's corpus files again into its token cache (needed when they changed)")
     .option('--print-spec', 'print the resolved run spec as JSON and exit')
     .option('--engine <name>', 'inkwell, or torch: train the run with PyTorch under torchrun (DDP), checkpoints in the same format', 'inkwell')
     .option('--torch-dir <dir>', 'torch engine: where the PyTorch training folder goes (default: <run>/torch)')
@@ -86,7 +88,7 @@ export function register(program: Command): void {
         const progress = trainProgress(flags.steps ?? saved.maxSteps, saved.step);
         let trainer;
         try {
-          ({ trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {}, lock));
+          ({ trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {}, { rebuildCache: flags.rebuildCache ?? false, lock }));
         } catch (err) {
           progress.stop();
           lock.release();
@@ -107,7 +109,7 @@ export function register(program: Command): void {
         const spec = newRunSpec(flags);
         if (!spec) return;
         outDir = flags.out!;
-        const docs = corpusFromFlags(flags);
+        const docs = corpusSourcesFromFlags(flags);
         const lock = lockRun(outDir);
         const progress = trainProgress(spec.train.maxSteps, 0);
         let made;
@@ -118,6 +120,7 @@ export function register(program: Command): void {
             onStage: (s) => console.error(s),
             force: flags.force,
             lock,
+            clean: flags.clean ?? true,
           });
         } catch (err) {
           progress.stop();
@@ -173,11 +176,12 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
       if (flags.threads) overrides.threads = flags.threads;
       console.error(`resuming ${outDir} at step ${saved.step} with PyTorch`);
     } else {
-      const { bundle } = newRun(spec!, corpusFromFlags(flags), outDir, {
+      const { bundle } = newRun(spec!, corpusSourcesFromFlags(flags), outDir, {
         tokenizer: flags.tokenizer ? loadTokenizer(flags.tokenizer) : undefined,
         onStage: (s) => console.error(s),
         force: flags.force,
         lock,
+        clean: flags.clean ?? true,
       });
       // The initial weights, which the PyTorch trainer starts from.
       saveModel(outDir, bundle);

@@ -28,19 +28,19 @@ export interface CleanedText {
   strippedBoilerplate: boolean;
 }
 
-const START_MARKERS: RegExp[] = [
+export const START_MARKERS: readonly RegExp[] = [
   /^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK.*$/im,
   /^.*\*END\*\s*THE SMALL PRINT!.*$/im,
 ];
 
-const END_MARKERS: RegExp[] = [
+export const END_MARKERS: readonly RegExp[] = [
   /^\s*\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK.*$/im,
   /^\s*End of (?:the )?Project Gutenberg(?:'s)?\s+(?:E-?Book|E-?text|Etext)?.*$/im,
   /^\s*End of Project Gutenberg's .*$/im,
 ];
 
-const PRODUCER_CREDIT = /^\s*(?:Produced|Prepared|Transcribed|E-?text prepared) by\b[^\n]*(?:\n[^\n]+)*\n*/i;
-const TITLE_LINE = /^\s*\[([^\]\n]+)\]\s*?\n/;
+export const PRODUCER_CREDIT = /^\s*(?:Produced|Prepared|Transcribed|E-?text prepared) by\b[^\n]*(?:\n[^\n]+)*\n*/i;
+export const TITLE_LINE = /^\s*\[([^\]\n]+)\]\s*?\n/;
 
 export function cleanGutenbergText(text: string): CleanedText {
   const metadata: BookMetadata = {};
@@ -73,7 +73,7 @@ export function cleanGutenbergText(text: string): CleanedText {
 }
 
 /** The earliest match among `patterns`. */
-function firstMatch(text: string, patterns: RegExp[]): RegExpExecArray | undefined {
+export function firstMatch(text: string, patterns: readonly RegExp[]): RegExpExecArray | undefined {
   let best: RegExpExecArray | undefined;
   for (const p of patterns) {
     const m = p.exec(text);

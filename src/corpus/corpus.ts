@@ -39,21 +39,27 @@ export function readCorpus(specs: string | readonly string[], options: ReadCorpu
   return docs;
 }
 
-function readSpec(spec: string, clean: boolean): Document[] {
+/** What one --corpus spec names: text files (sorted within the spec), or a zip archive. */
+export type SpecEntry = { kind: 'file'; path: string } | { kind: 'zip'; path: string };
+
+export function specEntries(spec: string): SpecEntry[] {
   if (isGlob(spec)) {
     const files = globFiles(spec);
     if (files.length === 0) throw new InkwellError(`--corpus ${spec} matches no files`);
-    return files.map((f) => readTextFile(f, clean));
+    return files.map((path) => ({ kind: 'file', path }));
   }
   const path = resolve(spec);
   const stats = statOrThrow(path, spec);
   if (stats.isDirectory()) {
     const files = readdirSync(path).filter((f) => f.endsWith('.txt')).sort();
     if (files.length === 0) throw new InkwellError(`--corpus ${spec}: directory has no .txt files`);
-    return files.map((f) => readTextFile(join(path, f), clean));
+    return files.map((f) => ({ kind: 'file', path: join(path, f) }));
   }
-  if (extname(path).toLowerCase() === '.zip') return readZip(path, clean);
-  return [readTextFile(path, clean)];
+  return [{ kind: extname(path).toLowerCase() === '.zip' ? 'zip' : 'file', path }];
+}
+
+function readSpec(spec: string, clean: boolean): Document[] {
+  return specEntries(spec).flatMap((e) => (e.kind === 'zip' ? readZip(e.path, clean) : [readTextFile(e.path, clean)]));
 }
 
 function statOrThrow(path: string, spec: string): Stats {
@@ -74,7 +80,7 @@ function readTextFile(path: string, clean: boolean): Document {
   return toDocument(bytes, path, basename(path, extname(path)), clean);
 }
 
-function readZip(path: string, clean: boolean): Document[] {
+export function readZip(path: string, clean: boolean): Document[] {
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(readFileSync(path), { filter: (f) => f.name.endsWith('.txt') });

@@ -42,7 +42,7 @@ export function normalizeText(text: string): string {
  * Heuristic on the first 8 KiB: any NUL byte, or more than 10% control bytes
  * other than tab, newline, carriage return and form feed, means binary.
  */
-function looksBinary(bytes: Uint8Array): boolean {
+export function looksBinary(bytes: Uint8Array): boolean {
   const n = Math.min(bytes.length, 8192);
   let control = 0;
   for (let i = 0; i < n; i++) {

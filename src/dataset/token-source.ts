@@ -25,7 +25,12 @@ export function toLittleEndian(buf: Buffer, dtype: TokenDtype): Buffer {
 /** Files above this size are streamed with positioned reads instead of being loaded whole. */
 export const DEFAULT_STREAM_ABOVE_BYTES = 512 * 1024 * 1024;
 
-export function openTokenSource(path: string, dtype: TokenDtype, streamAboveBytes = DEFAULT_STREAM_ABOVE_BYTES): TokenSource {
+/**
+ * Opens a token file; with `vocabSize`, every id is checked to be below it
+ * first (a streamed max over the file), so a corrupt or foreign cache fails
+ * here with the file's name rather than inside a model's embedding lookup.
+ */
+export function openTokenSource(path: string, dtype: TokenDtype, streamAboveBytes = DEFAULT_STREAM_ABOVE_BYTES, vocabSize?: number): TokenSource {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -38,16 +43,55 @@ export function openTokenSource(path: string, dtype: TokenDtype, streamAboveByte
     closeSync(fd);
     throw new InkwellError(`token file ${path} is truncated (${bytes} bytes is not a whole number of ${dtype})`);
   }
-  if (bytes > streamAboveBytes) return new StreamingSource(fd, bytes / width, dtype);
-  const all = Buffer.allocUnsafe(bytes);
+  if (bytes > streamAboveBytes) {
+    if (vocabSize !== undefined) checkIds(path, vocabSize, maxIdStreamed(fd, bytes, dtype));
+    return new StreamingSource(fd, bytes / width, dtype);
+  }
+  // Unpooled, so the typed array can view it in place (offset 0, aligned) instead of copying it.
+  const all = Buffer.allocUnsafeSlow(bytes);
   let at = 0;
-  while (at < bytes) at += readSync(fd, all, at, bytes - at, at);
-  closeSync(fd);
-  return new MemorySource(view(toLittleEndian(all, dtype), dtype));
+  try {
+    while (at < bytes) at += readSync(fd, all, at, bytes - at, at);
+  } finally {
+    closeSync(fd);
+  }
+  const ids = view(toLittleEndian(all, dtype), dtype);
+  if (vocabSize !== undefined) checkIds(path, vocabSize, maxOf(ids));
+  return new MemorySource(ids);
+}
+
+function maxOf(ids: Uint16Array | Uint32Array): number {
+  let max = -1;
+  for (let i = 0; i < ids.length; i++) if (ids[i]! > max) max = ids[i]!;
+  return max;
+}
+
+function maxIdStreamed(fd: number, bytes: number, dtype: TokenDtype): number {
+  const chunk = Buffer.allocUnsafeSlow(4 * 1024 * 1024);
+  let max = -1;
+  for (let at = 0; at < bytes; ) {
+    const n = readSync(fd, chunk, 0, Math.min(chunk.length, bytes - at), at);
+    if (n === 0) break;
+    const whole = n - (n % BYTES_PER_TOKEN[dtype]);
+    max = Math.max(max, maxOf(view(toLittleEndian(chunk.subarray(0, whole), dtype), dtype)));
+    at += whole;
+  }
+  return max;
+}
+
+function checkIds(path: string, vocabSize: number, max: number): void {
+  if (max >= vocabSize) {
+    throw new InkwellError(`token file ${path} holds id ${max}, outside its tokenizer's vocabulary (size ${vocabSize})`, 'rebuild the cache with `inkwell data prepare` (or --rebuild-cache)');
+  }
 }
 
 function view(buf: Buffer, dtype: TokenDtype): Uint16Array | Uint32Array {
-  // Copy into a fresh, aligned ArrayBuffer (pooled Buffers may be misaligned).
+  const width = BYTES_PER_TOKEN[dtype];
+  if (buf.byteOffset % width === 0) {
+    const n = buf.byteLength / width;
+    return dtype === 'uint16' ? new Uint16Array(buf.buffer, buf.byteOffset, n) : new Uint32Array(buf.buffer, buf.byteOffset, n);
+  }
+  // A misaligned (pooled) Buffer is copied into a fresh, aligned ArrayBuffer.
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
   return dtype === 'uint16' ? new Uint16Array(ab) : new Uint32Array(ab);
 }

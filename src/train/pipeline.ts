@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Document } from '../corpus/corpus.js';
-import { openTokenCacheSplit, prepareTokenCache, readTokenCacheMeta } from '../dataset/token-cache.js';
+import { isCorpusDocument, listCorpus, memoryDocument, type CorpusDocument } from '../corpus/documents.js';
+import { tokenizerTexts } from '../corpus/sample.js';
+import { checkCorpusUnchanged, openTokenCacheSplit, prepareTokenCache, readTokenCacheMeta } from '../dataset/token-cache.js';
+import { InkwellError } from '../utils/errors.js';
 import type { TokenSource } from '../dataset/token-source.js';
 import { loadModel, type ModelBundle } from '../io/model-dir.js';
 import { lockRun, type RunLock } from '../io/run-lock.js';
@@ -44,28 +47,31 @@ export interface NewRunOptions {
   force?: boolean;
   /** The lock on `outDir` when the caller holds it (the CLI, for the whole command); the trainer shares it. */
   lock?: RunLock;
+  /** Whether the documents were cleaned (recorded with the cache, used by --rebuild-cache). */
+  clean?: boolean;
 }
 
 /** Starts a run in `outDir`: tokenizer, token cache (train/val), model initialised from the spec's seed. */
-export function newRun(spec: RunSpec, docs: readonly Document[], outDir: string, o: NewRunOptions = {}): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
+export function newRun(spec: RunSpec, input: readonly (Document | CorpusDocument)[], outDir: string, o: NewRunOptions = {}): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
   const lock = o.lock?.retain() ?? lockRun(outDir);
   try {
     claimRunDir(outDir, o.force ?? false);
-    return prepare(spec, docs, outDir, o);
+    return prepare(spec, input.map((d) => (isCorpusDocument(d) ? d : memoryDocument(d))), outDir, o);
   } finally {
     lock.release();
   }
 }
 
-function prepare(spec: RunSpec, docs: readonly Document[], outDir: string, o: NewRunOptions): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
+function prepare(spec: RunSpec, docs: readonly CorpusDocument[], outDir: string, o: NewRunOptions): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
   fs.mkdirSync(outDir, { recursive: true });
   o.onStage?.(o.tokenizer ? 'using the given tokenizer' : `building a ${spec.tokenizer.type} tokenizer`);
-  const tokenizer = o.tokenizer ?? trainTokenizer(docs.map((d) => d.text), spec.tokenizer);
+  // Trained on a bounded sample of the corpus (corpus/sample.ts), so memory does not grow with it.
+  const tokenizer = o.tokenizer ?? trainTokenizer(tokenizerTexts(docs, spec.tokenizer.type), spec.tokenizer);
   // Before the corpus is encoded: a run that cannot fit should fail in a second, not after minutes.
   const model = createModel(spec.model, tokenizer.vocabSize);
   checkTrainingMemory(model, spec.train.batchSize, spec.train.contextLength);
   o.onStage?.(`encoding ${docs.length} document(s) into ${path.join(outDir, DATA_DIR)}`);
-  prepareTokenCache(docs, tokenizer, path.join(outDir, DATA_DIR), { valFraction: spec.valFraction, seed: spec.train.seed });
+  prepareTokenCache(docs, tokenizer, path.join(outDir, DATA_DIR), { valFraction: spec.valFraction, seed: spec.train.seed, clean: o.clean ?? true });
   writeJsonAtomic(path.join(outDir, SPEC_FILE), spec);
   const bundle: ModelBundle = { model, weights: initWeights(model.specs, spec.train.seed), tokenizer };
   const data = openData(outDir, tokenizer);
@@ -73,9 +79,29 @@ function prepare(spec: RunSpec, docs: readonly Document[], outDir: string, o: Ne
 }
 
 /** Reopens the run in `outDir` at its last checkpoint. */
-export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}, lock?: RunLock): { trainer: Trainer; data: RunData } {
+export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}, o: { rebuildCache?: boolean; lock?: RunLock } = {}): { trainer: Trainer; data: RunData } {
   // A reader's view (no recovery) is enough for the tokenizer; Trainer.resume recovers the checkpoint under the lock.
   const { tokenizer } = loadModel(outDir);
+  const dir = path.join(outDir, DATA_DIR);
+  const meta = readTokenCacheMeta(dir, tokenizer);
+  if (o.rebuildCache) rebuildCache(dir, meta, tokenizer);
+  else checkCorpusUnchanged(dir, meta);
   const data = openData(outDir, tokenizer);
-  return { trainer: Trainer.resume(outDir, data, events, overrides, lock), data };
+  return { trainer: Trainer.resume(outDir, data, events, overrides, o.lock), data };
+}
+
+/** Encodes the recorded corpus files again into `dir` with the cache's own settings (--rebuild-cache). */
+function rebuildCache(dir: string, meta: ReturnType<typeof readTokenCacheMeta>, tokenizer: Tokenizer): void {
+  const files = meta.corpus?.files ?? [];
+  const notFile = files.find((f) => f.path === undefined);
+  if (files.length === 0 || notFile) {
+    throw new InkwellError(`cannot rebuild the token cache ${dir}: ${notFile ? `its corpus ${notFile.source} was not a plain file` : 'it does not record its corpus files'}`, 'start a new run with --corpus');
+  }
+  const clean = meta.corpus!.clean;
+  prepareTokenCache(files.map((f) => listCorpus(f.path!, { clean })).flat(), tokenizer, dir, {
+    valFraction: meta.valFraction,
+    seed: meta.seed,
+    separateDocuments: meta.separator !== null,
+    clean,
+  });
 }

@@ -138,7 +138,7 @@ export interface TokenizerTrainOptions {
 }
 
 /** Trains the tokenizer a spec describes on `texts`. */
-export function trainTokenizer(texts: readonly string[], spec: TokenizerSpec, o: TokenizerTrainOptions = {}): Tokenizer {
+export function trainTokenizer(texts: Iterable<string>, spec: TokenizerSpec, o: TokenizerTrainOptions = {}): Tokenizer {
   const specialTokens = o.specialTokens ?? DEFAULT_SPECIAL_TOKENS[spec.type];
   switch (spec.type) {
     case 'char':
