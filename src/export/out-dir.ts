@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InkwellError } from '../utils/errors.js';
+import { makeDirs, withPath } from '../utils/fs.js';
 
 /** Relative path (with `/` between folders) → contents. */
 export type ExportFiles = Map<string, Uint8Array | string>;
@@ -22,18 +23,22 @@ export function checkOutDir(out: string, force: boolean): void {
 export function writeExportDir(out: string, files: ExportFiles, force: boolean): void {
   checkOutDir(out, force);
   const parent = path.dirname(path.resolve(out));
-  fs.mkdirSync(parent, { recursive: true });
+  makeDirs(parent);
+  // A read-only or special parent is refused naming --out, before anything is made.
+  fs.accessSync(parent, fs.constants.W_OK);
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = path.join(parent, `.${path.basename(out)}.export-${tag}`);
   try {
     for (const [name, data] of files) {
       const target = path.join(tmp, name);
       if (!target.startsWith(tmp + path.sep)) throw new Error(`export file name ${name} leaves the folder`);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      makeDirs(path.dirname(target));
       const fd = fs.openSync(target, 'w');
       try {
         fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
         fs.fsyncSync(fd);
+      } catch (err) {
+        throw withPath(err, target);
       } finally {
         fs.closeSync(fd);
       }
@@ -45,6 +50,9 @@ export function writeExportDir(out: string, files: ExportFiles, force: boolean):
     if (old) fs.rmSync(old, { recursive: true, force: true });
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
+    // The hidden folder is ours, not the user's: a file error names --out's path instead.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.path === 'string' && e.path.startsWith(tmp)) e.path = out + e.path.slice(tmp.length);
     throw err;
   }
 }

@@ -18,7 +18,7 @@ import { countParams, initWeights, type Weights } from '../nn/params.js';
 import { pickSpecs } from '../models/scopes.js';
 import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
 import { InkwellError } from '../utils/errors.js';
-import { writeJsonAtomic, writeFileAtomic } from '../utils/fs.js';
+import { makeDirs, writeFileAtomic, writeJsonAtomic } from '../utils/fs.js';
 import { planLayers, type LayerPlan } from './layers.js';
 import { LoraModel, type LoraConfig } from '../models/lora.js';
 import { checkTrainingMemory } from '../train/memory.js';
@@ -115,7 +115,7 @@ async function finetuneLocked(o: FinetuneOptions, base: ModelBundle, lock: RunLo
   if (context !== null && cfg.contextLength > context) {
     throw new InkwellError(`--context ${cfg.contextLength} exceeds the context of ${o.from} (${context})`);
   }
-  fs.mkdirSync(o.outDir, { recursive: true });
+  makeDirs(o.outDir);
   stage(`encoding ${o.docs.length} document(s) with the tokenizer of ${o.from}`);
   const dataDir = path.join(o.outDir, DATA_DIR);
   prepareTokenCache(o.docs, base.tokenizer, dataDir, { valFraction: o.valFraction ?? 0.1, seed: cfg.seed });
@@ -162,7 +162,7 @@ async function finetuneLocked(o: FinetuneOptions, base: ModelBundle, lock: RunLo
   const outputs: FinetuneReport['outputs'] = { best: bestDir };
   if (best.model instanceof LoraModel) {
     outputs.adapter = path.join(o.outDir, 'adapter');
-    fs.mkdirSync(outputs.adapter, { recursive: true });
+    makeDirs(outputs.adapter);
     writeSafetensors(path.join(outputs.adapter, 'adapter_model.safetensors'), best.model.adapterTensors(best.weights), { format: 'pt' });
     writeJsonAtomic(path.join(outputs.adapter, 'adapter_config.json'), best.model.adapterConfig(path.resolve(o.from)));
     if (o.merge) {

@@ -16,7 +16,7 @@ import { newRun } from '../train/pipeline.js';
 import type { RunSpec } from '../train/presets.js';
 import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from '../train/trainer.js';
 import { InkwellError } from '../utils/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../utils/fs.js';
+import { makeDirs, writeFileAtomic, writeJsonAtomic } from '../utils/fs.js';
 import { finetune, type FinetuneReport } from './finetune.js';
 import { DATA_DIR } from '../train/run-dir.js';
 
@@ -50,7 +50,7 @@ export async function transfer(o: TransferOptions): Promise<TransferReport> {
   const held = o.docs.filter((d) => d.name === o.holdout || path.basename(d.source) === o.holdout);
   if (held.length === 0) throw new InkwellError(`--holdout ${o.holdout} is not in the corpus`, `documents: ${o.docs.map((d) => d.name).join(', ')}`);
   const rest = o.docs.filter((d) => !held.includes(d));
-  fs.mkdirSync(o.outDir, { recursive: true });
+  makeDirs(o.outDir);
 
   let pretrainDir = o.pretrained;
   let pretrainResult: TrainResult | null = null;

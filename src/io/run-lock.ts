@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { InkwellError, errorMessage } from '../utils/errors.js';
+import { InkwellError } from '../utils/errors.js';
+import { makeDirs, withPath } from '../utils/fs.js';
 
 export const LOCK_FILE = '.lock';
 
@@ -34,11 +35,7 @@ let exitHook = false;
 
 /** Takes the lock on `dir` (created if missing) or throws an InkwellError naming its holder. */
 export function lockRun(dir: string): RunLock {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new InkwellError(`cannot create ${dir}: ${errorMessage(err)}`);
-  }
+  makeDirs(dir);
   const key = fs.realpathSync(dir);
   const file = path.join(dir, LOCK_FILE);
   const current = held.get(key);
@@ -101,13 +98,14 @@ function drop(key: string): void {
 /** Creates the lock with its content complete (a hard link of a finished temp file): no reader ever sees it empty. */
 function create(file: string, holder: Holder): boolean {
   const tmp = `${file}.${holder.pid}.${holder.id}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(holder) + '\n');
   try {
+    fs.writeFileSync(tmp, JSON.stringify(holder) + '\n');
     fs.linkSync(tmp, file);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new InkwellError(`cannot lock ${path.dirname(file)}: ${errorMessage(err)}`);
+    // A full disk or a read-only mount is said by the CLI's file-error mapping, naming the run directory.
+    throw withPath(err, path.dirname(file));
   } finally {
     fs.rmSync(tmp, { force: true });
   }

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InkwellError, errorMessage } from '../utils/errors.js';
-import { AtomicFileWriter, writeJsonAtomic } from '../utils/fs.js';
+import { AtomicFileWriter, makeDirs, writeJsonAtomic } from '../utils/fs.js';
 
 const MARKER = '.commit';
 export const MANIFEST = 'manifest.json';
@@ -34,7 +34,7 @@ export interface ManifestEntry {
 export class ManifestMismatchError extends InkwellError {}
 
 export function writeFilesAtomically(dir: string, files: ReadonlyMap<string, Uint8Array | string>): void {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   recover(dir);
   for (const name of files.keys()) checkName(name, `a file to write in ${dir}`);
   const bytes = new Map([...files].map(([k, v]) => [k, typeof v === 'string' ? Buffer.from(v, 'utf8') : v]));

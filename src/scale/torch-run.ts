@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { committedPath } from '../io/transaction.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
-import { writeFileAtomic } from '../utils/fs.js';
+import { makeDirs, writeFileAtomic } from '../utils/fs.js';
 
 export const TORCH_SCRIPT = 'inkwell_torch.py';
 export const TORCH_SPEC = 'torch_run.json';
@@ -46,7 +46,7 @@ export interface TorchRunFolder {
  */
 export function writeTorchRun(runDir: string, outDir: string, opts: TorchRunOptions = {}): TorchRunFolder {
   const { files, train } = torchRunFiles(runDir, outDir, opts);
-  fs.mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   for (const [name, text] of files) writeFileAtomic(path.join(outDir, name), text);
   return { dir: outDir, script: path.join(outDir, TORCH_SCRIPT), spec: path.join(outDir, TORCH_SPEC), train };
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InkwellError, errorMessage } from '../utils/errors.js';
-import { writeFileAtomic } from '../utils/fs.js';
+import { makeDirs, writeFileAtomic } from '../utils/fs.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -19,7 +19,7 @@ export class MetricsLog {
   append(record: Record<string, unknown>): void {
     try {
       if (this.fd === undefined) {
-        fs.mkdirSync(path.dirname(this.file), { recursive: true });
+        makeDirs(path.dirname(this.file));
         this.fd = fs.openSync(this.file, 'a');
       }
       fs.writeSync(this.fd, JSON.stringify(record) + '\n');

@@ -3,7 +3,6 @@
  * tokenizer, encode the corpus once into the run's token cache, create and
  * initialise the model. Resuming reopens the same cache and checkpoint.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Document } from '../corpus/corpus.js';
 import { isCorpusDocument, listCorpus, memoryDocument, type CorpusDocument } from '../corpus/documents.js';
@@ -15,7 +14,7 @@ import { loadModel, type ModelBundle } from '../io/model-dir.js';
 import { lockRun, type RunLock } from '../io/run-lock.js';
 import { initWeights } from '../nn/params.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { writeJsonAtomic } from '../utils/fs.js';
+import { makeDirs, writeJsonAtomic } from '../utils/fs.js';
 import type { RunSpec } from './presets.js';
 import { createModel, trainTokenizer } from './run-spec.js';
 import { checkTrainingMemory } from './memory.js';
@@ -63,7 +62,7 @@ export function newRun(spec: RunSpec, input: readonly (Document | CorpusDocument
 }
 
 function prepare(spec: RunSpec, docs: readonly CorpusDocument[], outDir: string, o: NewRunOptions): { trainer: Trainer; bundle: ModelBundle; data: RunData } {
-  fs.mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   o.onStage?.(o.tokenizer ? 'using the given tokenizer' : `building a ${spec.tokenizer.type} tokenizer`);
   // Trained on a bounded sample of the corpus (corpus/sample.ts), so memory does not grow with it.
   const tokenizer = o.tokenizer ?? trainTokenizer(tokenizerTexts(docs, spec.tokenizer.type), spec.tokenizer);

@@ -11,17 +11,19 @@ const FS_CODES = new Set(['ENOSPC', 'EDQUOT', 'EEXIST', 'EISDIR', 'ENOTDIR', 'EN
 
 export function isFsError(err: unknown): err is NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException;
-  return err instanceof Error && typeof e.code === 'string' && FS_CODES.has(e.code) && typeof e.syscall === 'string' && (typeof e.path === 'string' || typeof (e as { dest?: unknown }).dest === 'string');
+  return err instanceof Error && typeof e.code === 'string' && FS_CODES.has(e.code) && typeof e.syscall === 'string';
 }
 
-/** The file a temporary name (AtomicFileWriter's ".NAME.PID.HEX.tmp") stands for. */
+/** The file a temporary name (AtomicFileWriter's ".NAME.PID.HEX.tmp", a commit's ".NAME.pending") stands for. */
 function userPath(path: string): string {
-  const m = /^\.(.+)\.\d+\.[0-9a-f]{8}\.tmp$/.exec(basename(path));
+  const m = /^\.(.+)\.\d+\.[0-9a-f]{8}\.tmp$/.exec(basename(path)) ?? /^\.(.+)\.pending$/.exec(basename(path));
   return m ? join(dirname(path), m[1]!) : path;
 }
 
 export function fsErrorToInkwell(err: NodeJS.ErrnoException): InkwellError {
-  const path = userPath(err.path ?? String((err as { dest?: unknown }).dest));
+  const named = err.path ?? (err as { dest?: unknown }).dest;
+  // A write through a descriptor names no file; the message then says what failed without one.
+  const path = typeof named === 'string' ? userPath(named) : `a file (${err.syscall})`;
   switch (err.code) {
     case 'ENOSPC':
     case 'EDQUOT':

@@ -1,6 +1,48 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync, mkdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { InkwellError } from './errors.js';
+
+/**
+ * `mkdir -p`, one level at a time. Node's own recursive mkdir never returns
+ * under /proc (it retries ENOENT forever) and names only the deepest path in
+ * its errors; this one stops at the first directory that cannot be made and
+ * says which, so `--out /proc/x` or a read-only mount fails at once, in one line.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(d).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(d) === d) throw err;
+      missing.push(d);
+      continue;
+    }
+    if (!isDir) throw new InkwellError(`cannot create ${dir}: ${d} is a file, not a directory`, 'choose a path whose parent folders are directories');
+    break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EEXIST' && statSync(d).isDirectory()) continue; // made by another process meanwhile
+      // ENOENT for a directory whose parent exists: a file system that takes no new entries (/proc, /sys).
+      if (e.code === 'ENOENT') throw new InkwellError(`cannot create ${dir}: ${dirname(d)} does not accept new directories`, 'choose a location on a normal, writable disk');
+      throw err;
+    }
+  }
+}
+
+/** Adds the file's path to a write error that has only a descriptor (writeSync, fsync), so the user is told which file. */
+export function withPath(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof Error && typeof e.code === 'string' && e.path === undefined) e.path = path;
+  return err;
+}
 
 /**
  * A file written so that readers see either the old file or the complete new
@@ -17,7 +59,7 @@ export class AtomicFileWriter {
 
   constructor(path: string) {
     this.path = path;
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     this.fd = openSync(this.tmp, 'w');
   }
@@ -29,7 +71,7 @@ export class AtomicFileWriter {
       while (written < bytes.length) written += writeSync(this.fd, bytes, written, bytes.length - written);
     } catch (err) {
       this.abort();
-      throw err;
+      throw withPath(err, this.path);
     }
   }
 
@@ -42,7 +84,7 @@ export class AtomicFileWriter {
       renameSync(this.tmp, this.path);
     } catch (err) {
       this.abort();
-      throw err;
+      throw withPath(err, this.path);
     }
     fsyncDir(dirname(this.path));
   }
