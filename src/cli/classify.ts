@@ -15,6 +15,7 @@ interface TrainFlags
   eval?: string;
   out?: string;
   resume?: string;
+  force?: boolean;
   scratch?: boolean;
   freezeSteps: number;
   loraR: number;
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .option('--eval <file>', 'evaluation TSV in the same format')
     .option('--out <dir>', 'where the classifier, metrics.jsonl, the report and the resumable checkpoint (OUT/checkpoint) go')
     .option('--resume <dir>', 'continue the run in this directory from its last checkpoint (with --steps: train further)')
+    .option('--force', 'replace the run already in --out (its checkpoint, classifier, metrics and report)')
     .option('--method <m>', `what to train: ${METHODS.join(', ')} (frozen: the head only)`, 'full')
     .option('--scratch', "re-initialise the model's weights (same architecture and tokenizer): the no-pretraining baseline")
     .option('--pooling <p>', 'last (the last real token, as GPT-2) or mean (over real tokens)', 'last')
@@ -125,5 +127,5 @@ function train(f: TrainFlags, onEval: ClassifyTrainOptions['onEval']): Promise<C
     seed: f.seed,
     threads: f.threads,
     onEval,
-  });
+  }, { force: f.force });
 }

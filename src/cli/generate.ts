@@ -106,9 +106,10 @@ async function interactive(m: GenerationModel, options: GenerateOptions, flags: 
     try {
       if (line.trim() !== '') await run(m, line, options, flags);
     } catch (err) {
-      // A bad line (e.g. characters the tokenizer does not know) should not end the session.
+      // A bad line (e.g. a prompt longer than the model's context) does not end the session, but the exit status says it failed.
       if (!(err instanceof InkwellError)) throw err;
       process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = 1;
     }
     ask();
   }

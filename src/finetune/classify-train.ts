@@ -28,7 +28,7 @@ import type { ClassificationMetrics } from './classify-metrics.js';
 import { argmax, classifierLogits, ClassifierTask, evaluateClassifier, logSumExp, shuffle } from './classify-task.js';
 import { loadClassifier, type ClassifierBundle } from './classifier-io.js';
 import { loadBase } from './finetune.js';
-import { checkOutsideFrom } from '../train/run-dir.js';
+import { checkOutsideFrom, claimRunDir } from '../train/run-dir.js';
 
 export type ClassifyMethod = 'full' | 'frozen' | 'lora';
 
@@ -86,11 +86,13 @@ type SavedOptions = Omit<ClassifyTrainOptions, 'outDir' | 'onStep' | 'onEval' | 
 export const CHECKPOINT_DIR = 'checkpoint';
 const RUN_FILE = 'classify_run.json';
 
-export async function trainClassifier(o: ClassifyTrainOptions): Promise<ClassifyReport> {
+export async function trainClassifier(o: ClassifyTrainOptions, { force = false } = {}): Promise<ClassifyReport> {
   const t0 = performance.now();
   checkOutsideFrom(o.outDir, o.from);
   const lock = lockRun(o.outDir);
   try {
+    // An existing run is kept unless --force: replacing it silently would lose its checkpoint and report.
+    claimRunDir(o.outDir, force);
     const run = setUp(o);
     fs.writeFileSync(path.join(o.outDir, 'metrics.jsonl'), '');
     const trainer = new Trainer({ task: run.task, config: trainConfig(o, run.trainable), ...trainerDirs(o), events: events(o, run.task), lock });

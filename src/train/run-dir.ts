@@ -24,7 +24,7 @@ export function findRunData(modelDir: string): string | null {
 const RUN_ENTRIES = [
   '.commit', 'trainer_state.json', 'optimizer.safetensors', 'model.safetensors', 'manifest.json', 'config.json', 'tokenizer.json', 'tokenizer_config.json',
   'generation_config.json', 'metrics.jsonl', 'run.json', BEST_DIR, DATA_DIR, 'checkpoint', 'torch', 'adapter', 'merged', 'classify_run.json',
-  'classify_report.json', 'classify_report.md', 'finetune_report.json', 'finetune_report.md',
+  'classify_report.json', 'classify_report.md', 'finetune_run.json', 'finetune_report.json', 'finetune_report.md',
 ];
 /** Any of these means the directory already holds a run (a checkpoint, a model, a curve or a token cache). */
 const RUN_SIGNS = ['trainer_state.json', 'model.safetensors', 'config.json', 'metrics.jsonl', 'run.json', BEST_DIR, 'checkpoint', path.join(DATA_DIR, 'meta.json')];

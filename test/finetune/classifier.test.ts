@@ -141,6 +141,8 @@ test('a GPT classifier learns a toy sentiment task, saves as GPT2ForSequenceClas
 test('head-only steps leave the base untouched; LoRA classifiers save merged weights; LSTM bases work', async () => {
   const dir = setup();
   await trainClassifier(options(dir, { steps: 5, freezeSteps: 5, evalInterval: 5 }));
+  // The run now in clf/ is not replaced by a second one unless forced.
+  await assert.rejects(trainClassifier(options(dir, { steps: 5, freezeSteps: 5, evalInterval: 5 })), /already holds a run.*/);
   const base = initWeights(gpt.specs, 1);
   const saved = loadClassifier(path.join(dir, 'clf'));
   for (const [k, v] of base) assert.deepEqual(saved.weights.get(k), v, k);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readCorpus } from '../../src/corpus/corpus.js';
 import { prepareTokenCache } from '../../src/dataset/token-cache.js';
-import { finetune } from '../../src/finetune/finetune.js';
+import { finetune, resumeFinetune } from '../../src/finetune/finetune.js';
 import { findRunData } from '../../src/train/run-dir.js';
 import { layerOf, planLayers } from '../../src/finetune/layers.js';
 import { loadModel, saveModel } from '../../src/io/model-dir.js';
@@ -101,4 +101,29 @@ test('the original token cache is found beside a run or above its best/; a missi
   assert.equal(findRunData(from), path.join(from, 'data'));
   assert.equal(findRunData(path.join(from, 'best')), path.join(from, 'best', '..', 'data'));
   await assert.rejects(finetune({ from: path.join(from, 'nope'), docs: [], outDir: tmpDir(), train: config }), (e: Error) => e instanceof InkwellError && /^--from .*nope does not exist/.test(e.message));
+});
+
+test('an interrupted LoRA fine-tune resumes from its checkpoint to the weights, adapter and report of an uninterrupted one', async () => {
+  const from = pretrainedRun();
+  const newCorpus = tmpDir();
+  fs.writeFileSync(path.join(newCorpus, 'new.txt'), syntheticText(300, 9));
+  const o = { from, docs: readCorpus(newCorpus), train: { ...config, checkpointInterval: 3 }, valFraction: 0.2, lora: { r: 2, alpha: 4, targetModules: ['c_attn'] } };
+  const whole = tmpDir();
+  const ref = await finetune({ ...o, outDir: whole });
+  const cut = tmpDir();
+  // The process "dies" right after the step-3 checkpoint is committed.
+  await assert.rejects(finetune({ ...o, outDir: cut, events: { onCheckpoint: (s) => { if (s === 3) throw new Error('killed'); } } }), /killed/);
+  assert.ok(!fs.existsSync(path.join(cut, 'finetune_report.json')));
+  const resumed = await resumeFinetune(cut, { threads: 1 });
+  for (const f of ['model.safetensors', 'optimizer.safetensors', 'best/model.safetensors', 'adapter/adapter_model.safetensors']) {
+    assert.deepEqual(fs.readFileSync(path.join(cut, f)), fs.readFileSync(path.join(whole, f)), f);
+  }
+  assert.deepEqual(resumed.newDomain, ref.newDomain);
+  assert.deepEqual(resumed.originalDomain, ref.originalDomain);
+  assert.equal(resumed.result.steps, ref.result.steps);
+  // A second finetune into either directory is refused; the run file is checked field by field.
+  await assert.rejects(finetune({ ...o, outDir: whole }), /already holds a run.*/);
+  fs.writeFileSync(path.join(cut, 'finetune_run.json'), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(cut, 'finetune_run.json'), 'utf8')), newBefore: 'NaN' }));
+  await assert.rejects(resumeFinetune(cut), (e: Error) => e instanceof InkwellError && /finetune_run\.json: field 'newBefore'/.test(e.message));
+  await assert.rejects(resumeFinetune(tmpDir()), /no fine-tuning run there/);
 });
