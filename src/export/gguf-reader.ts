@@ -91,7 +91,17 @@ function readValue(c: Cursor, type: number, depth = 0): GgufMetadataValue {
   }
 }
 
-export function parseGguf(bytes: Uint8Array): GgufFile {
+/** Parses GGUF bytes; any malformation is an InkwellError naming `source` (truncated, or what is invalid). */
+export function parseGguf(bytes: Uint8Array, source = 'the GGUF data'): GgufFile {
+  try {
+    return parse(bytes);
+  } catch (err) {
+    if (err instanceof Truncated) throw new InkwellError(`${source} is truncated (${err.message})`, 'the file is incomplete: export or download it again');
+    throw new InkwellError(`${source} is not a valid GGUF file: ${errorMessage(err)}`);
+  }
+}
+
+function parse(bytes: Uint8Array): GgufFile {
   const c = new Cursor(bytes);
   if (c.u32() !== GGUF_MAGIC) throw new Error('not a GGUF file (no "GGUF" magic)');
   const version = c.u32();
@@ -131,10 +141,5 @@ export function readGguf(file: string): GgufFile {
   } catch (err) {
     throw new InkwellError(`cannot read ${file}: ${errorMessage(err)}`);
   }
-  try {
-    return parseGguf(bytes);
-  } catch (err) {
-    if (err instanceof Truncated) throw new InkwellError(`${file} is truncated (${err.message})`, 'the file is incomplete: export or download it again');
-    throw new InkwellError(`${file} is not a valid GGUF file: ${errorMessage(err)}`);
-  }
+  return parseGguf(bytes, file);
 }

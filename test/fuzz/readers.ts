@@ -19,6 +19,12 @@ import { readTsv } from '../../src/finetune/classify-data.js';
 import { resolveSpec } from '../../src/train/run-spec.js';
 import { PRESETS } from '../../src/train/presets.js';
 import { InkwellError } from '../../src/utils/errors.js';
+import { encodeGguf, GgmlType, GgufType, type GgufValue } from '../../src/export/gguf-format.js';
+import { parseGguf } from '../../src/export/gguf-reader.js';
+import { openTokenCacheSplit, prepareTokenCache } from '../../src/dataset/token-cache.js';
+import { saveModel } from '../../src/io/model-dir.js';
+import { committedManifest, readCommitted, verifyManifest } from '../../src/io/transaction.js';
+import { checkpointInfo } from '../../src/train/trainer.js';
 
 export interface Reader {
   name: string;
@@ -107,6 +113,55 @@ export function readers(): Reader[] {
     read(file);
   };
   const spec = { ...PRESETS['char-gpt']!, description: undefined };
+  // A directory holding one file that each input replaces; the reader is then pointed at the directory.
+  const inDir = (sub: string, name: string, read: (dir: string) => void) => (b: Uint8Array) => {
+    fs.writeFileSync(path.join(dir, sub, name), b);
+    read(path.join(dir, sub));
+  };
+
+  // trainer_state.json as a checkpoint writes it.
+  fs.mkdirSync(path.join(dir, 'state'));
+  const state = { version: 1, step: 4, bestValLoss: 3.36, bestScore: 3.36, bestStep: 4, evalsWithoutImprovement: 0, data: { mode: 'random', seed: 1337, epoch: 0, step: 4 }, rng: [2965566201, 3396180935, 3157372957, 2927625850], config: { ...spec.train, maxSteps: 4 }, elapsedSeconds: 0.17 };
+  const lanes = { ...state, data: { ...state.data, mode: 'sequential' } };
+
+  // A token cache (meta.json, train.bin, val.bin) of two small documents.
+  const doc = (name: string, text: string) => ({ name, source: name, text, encoding: 'utf-8' as const, metadata: {} });
+  const docs = [doc('a', 'the quick brown fox '.repeat(20)), doc('b', 'jumps over the lazy dog '.repeat(10))];
+  const cache = path.join(dir, 'cache');
+  prepareTokenCache(docs, tokenizer, cache, { valFraction: 0.5 });
+  const metaSeed = new Uint8Array(fs.readFileSync(path.join(cache, 'meta.json')));
+  const trainSeed = new Uint8Array(fs.readFileSync(path.join(cache, 'train.bin')));
+  const openCache = (split: 'train' | 'val') => (d: string) => {
+    const src = openTokenCacheSplit(d, split, tokenizer);
+    src.close();
+  };
+  const restoreMeta = () => fs.writeFileSync(path.join(cache, 'meta.json'), metaSeed);
+
+  // A committed model directory, mid-commit: the marker lists pending copies of two files.
+  const committed = path.join(dir, 'committed');
+  saveModel(committed, { model, weights: initWeights(model.specs, 1), tokenizer });
+  for (const f of ['config.json', 'manifest.json']) fs.copyFileSync(path.join(committed, f), path.join(committed, `.${f}.pending`));
+  const manifestSeed = new Uint8Array(fs.readFileSync(path.join(committed, 'manifest.json')));
+  const readDir = (d: string) => {
+    readCommitted(d, 'config.json');
+    committedManifest(d);
+    verifyManifest(d);
+  };
+
+  // A small GGUF file: metadata of each kind and two tensors.
+  const gguf = encodeGguf(
+    new Map<string, GgufValue>([
+      ['general.architecture', { type: GgufType.STRING, value: 'gpt2' }],
+      ['gpt2.context_length', { type: GgufType.UINT32, value: 8 }],
+      ['gpt2.attention.layer_norm_epsilon', { type: GgufType.FLOAT32, value: 1e-5 }],
+      ['tokenizer.ggml.tokens', { type: GgufType.ARRAY, itemType: GgufType.STRING, values: ['a', 'b', 'c'] }],
+      ['tokenizer.ggml.scores', { type: GgufType.ARRAY, itemType: GgufType.FLOAT32, values: [0, 0.5, 1] }],
+    ]),
+    [
+      { name: 'token_embd.weight', ne: [4, 3], type: GgmlType.F32, data: new Uint8Array(new Float32Array(12).fill(0.5).buffer) },
+      { name: 'output_norm.bias', ne: [4], type: GgmlType.F32, data: new Uint8Array(16) },
+    ],
+  );
   return [
     { name: 'safetensors', seeds: [bytes('model.safetensors'), encodeSafetensors(new Map([['a', { shape: [2, 2], data: new Float32Array(4) }]]), { step: '3' })], json: false, read: (b) => void decodeSafetensors(b, 'fuzz.safetensors') },
     { name: 'model.safetensors in a model', seeds: [bytes('model.safetensors')], json: false, read: withFile('model.safetensors') },
@@ -114,5 +169,19 @@ export function readers(): Reader[] {
     { name: 'tokenizer.json', seeds: [bytes('tokenizer.json')], json: true, read: atFile('tokenizer.json', (f) => void loadTokenizer(f)) },
     { name: 'TSV', seeds: [enc('sentence\tlabel\ngood film\t1\nbad film\t0\n')], json: false, read: atFile('train.tsv', (f) => void readTsv(f, '--train')) },
     { name: 'run spec (--config)', seeds: [enc(JSON.stringify(spec))], json: true, read: atFile('spec.json', (f) => void resolveSpec({ config: f })) },
+    { name: 'trainer_state.json', seeds: [enc(JSON.stringify(state)), enc(JSON.stringify(lanes))], json: true, read: inDir('state', 'trainer_state.json', (d) => void checkpointInfo(d)) },
+    { name: 'token cache meta.json', seeds: [metaSeed], json: true, read: inDir('cache', 'meta.json', openCache('train')) },
+    {
+      name: 'token cache train.bin',
+      seeds: [trainSeed],
+      json: false,
+      read: (b) => {
+        restoreMeta();
+        inDir('cache', 'train.bin', openCache('train'))(b);
+      },
+    },
+    { name: 'commit marker (.commit)', seeds: [enc(JSON.stringify(['config.json', 'manifest.json']))], json: true, read: inDir('committed', '.commit', readDir) },
+    { name: 'manifest.json', seeds: [manifestSeed], json: true, read: inDir('committed', 'manifest.json', readDir) },
+    { name: 'GGUF', seeds: [gguf], json: false, read: (b) => void parseGguf(b) },
   ];
 }
