@@ -48,8 +48,6 @@ interface Workload {
   resume(dir: string): string[];
   /** The directory holding the resumable checkpoint. */
   checkpoint(dir: string): string;
-  /** The first file a run saves (relative to its directory). */
-  firstSave: string;
   /** Files compared byte for byte with the uninterrupted run. */
   outputs: string[];
   reader(dir: string): string[];
@@ -65,19 +63,14 @@ export async function runCrashHarness(o: { kills: number; maxSeconds?: number; s
     const w = workloads(root);
     // Uninterrupted references (also the base model the classifier and the fine-tuning start from).
     // Also when each first saves something: most kills land after it, in training, where commits happen.
-    const refs = new Map<Kind, { dir: string; ms: number; firstSaveMs: number }>();
+    const refs = new Map<Kind, { dir: string; ms: number; firstStepMs: number }>();
     for (const wl of w) {
       const dir = path.join(root, `ref-${wl.kind}`);
       const started = performance.now();
-      let firstSaveMs = 0;
-      const poll = setInterval(() => {
-        if (!firstSaveMs && fs.existsSync(path.join(dir, wl.firstSave))) firstSaveMs = performance.now() - started;
-      }, 5);
       const r = await run(wl.start(dir));
-      clearInterval(poll);
       if (r.code !== 0) throw new Error(`the reference ${wl.kind} run failed: ${r.stderr}`);
       const ms = performance.now() - started;
-      refs.set(wl.kind, { dir, ms, firstSaveMs: firstSaveMs || ms / 2 });
+      refs.set(wl.kind, { dir, ms, firstStepMs: r.firstStepMs ?? ms / 2 });
     }
     for (let n = 0; c.kills < o.kills; n++) {
       if (o.maxSeconds && (performance.now() - t0) / 1000 > o.maxSeconds) {
@@ -94,9 +87,10 @@ export async function runCrashHarness(o: { kills: number; maxSeconds?: number; s
         const kill = k < budget;
         const withReader = kill && c.kills % 2 === 0;
         const reader = withReader ? readLoop(wl.reader(dir), c) : undefined;
-        // One kill in five anywhere in the process's life (start-up, caching), the rest while it trains and saves.
-        const at = rng.float() < 0.2 ? rng.float() * ref.firstSaveMs : ref.firstSaveMs + rng.float() * (ref.ms - ref.firstSaveMs) * 1.05;
-        const r = await run(args, kill ? at : undefined);
+        // One kill in five anywhere before training (start-up, caching); the rest timed from this process's own first
+        // step line, so a loaded machine's slower start-up does not push them all before the first checkpoint.
+        const plan: KillPlan = rng.float() < 0.2 ? { atMs: rng.float() * ref.firstStepMs } : { afterFirstStepMs: rng.float() * (ref.ms - ref.firstStepMs) * 1.05 };
+        const r = await run(args, kill ? plan : undefined);
         await reader?.stop();
         if (!kill || r.signal !== 'SIGKILL') {
           // Killed after its last checkpoint, a train run is complete: resuming it says so (exit status 1) and changes nothing.
@@ -152,7 +146,6 @@ function workloads(root: string): Workload[] {
       start: (d) => ['train', '--preset', 'char-gpt', '--config', spec, '--corpus', corpus, '--out', d, '--steps', '30', '--context', '16', '--seed', '5', '--force', ...threads],
       resume: (d) => ['train', '--resume', d],
       checkpoint: (d) => d,
-      firstSave: 'trainer_state.json',
       outputs: [MODEL_FILE, 'optimizer.safetensors', path.join('best', MODEL_FILE), 'metrics.jsonl'],
       reader: (d) => ['generate', '--model', d, '--prompt', 'the', '--max-new-tokens', '4', '--seed', '1', ...threads],
     },
@@ -161,7 +154,6 @@ function workloads(root: string): Workload[] {
       start: (d) => ['classify', 'train', '--from', base, '--train', path.join(root, 'train.tsv'), '--eval', path.join(root, 'dev.tsv'), '--out', d, '--steps', '20', '--batch-size', '8', '--eval-interval', '1', '--patience', '0', '--warmup', '2', ...threads],
       resume: (d) => ['classify', 'train', '--resume', d, ...threads],
       checkpoint: (d) => path.join(d, 'checkpoint'),
-      firstSave: path.join('checkpoint', 'trainer_state.json'),
       outputs: [MODEL_FILE, path.join('checkpoint', MODEL_FILE), path.join('checkpoint', 'optimizer.safetensors'), 'metrics.jsonl'],
       reader: (d) => ['classify', 'predict', '--model', d, '--text', 'the cat sees the moon'],
     },
@@ -170,7 +162,6 @@ function workloads(root: string): Workload[] {
       start: (d) => ['finetune', '--from', base, '--corpus', other, '--out', d, '--steps', '16', '--batch-size', '4', '--context', '16', '--eval-interval', '2', '--eval-batches', '2', '--warmup', '2', ...threads],
       resume: (d) => ['finetune', '--resume', d, ...threads],
       checkpoint: (d) => d,
-      firstSave: path.join('best', 'manifest.json'),
       outputs: [MODEL_FILE, 'optimizer.safetensors', path.join('best', MODEL_FILE), 'metrics.jsonl'],
       reader: (d) => ['generate', '--model', path.join(d, 'best'), '--prompt', 'the', '--max-new-tokens', '4', '--seed', '1', ...threads],
     },
@@ -230,17 +221,31 @@ function readLoop(args: string[], c: CrashCounts): { stop(): Promise<void> } {
   };
 }
 
-function run(args: string[], killAfterMs?: number, onSpawn?: (p: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+/** When to SIGKILL a child: so long after it starts, or so long after it prints its first training step. */
+type KillPlan = { atMs: number } | { afterFirstStepMs: number };
+const STEP_LINE = /^step \d+/m;
+
+function run(args: string[], kill?: KillPlan, onSpawn?: (p: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; firstStepMs?: number }> {
   return new Promise((resolve, reject) => {
+    const started = performance.now();
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     onSpawn?.(child);
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    let firstStepMs: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const killIn = (ms: number) => (timer = setTimeout(() => child.kill('SIGKILL'), ms));
+    if (kill && 'atMs' in kill) killIn(kill.atMs);
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (firstStepMs === undefined && STEP_LINE.test(stderr)) {
+        firstStepMs = performance.now() - started;
+        if (kill && 'afterFirstStepMs' in kill) killIn(kill.afterFirstStepMs);
+      }
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stderr });
+      resolve({ code, signal, stderr, firstStepMs });
     });
   });
 }
