@@ -102,6 +102,8 @@ test('inkwell train refuses --ui without a built web app, a --ui-* flag without 
       [[...run, '--ui-port', '8123'], /--ui-port needs --ui/],
       [[...run, '--ui-keep'], /--ui-keep needs --ui/],
       [[...run, '--ui', '--engine', 'torch'], /--ui needs --engine inkwell/],
+      [[...run, '--sample-prompt', 'The '], /--sample-prompt needs samples: add --sample-tokens N \(or --ui\)/],
+      [[...run, '--ui', '--ui-site', empty, '--sample-tokens', '-1'], /option '--sample-tokens <n>' argument '-1' is invalid/],
     ]);
     assert.equal(fs.existsSync(path.join(empty, 'run')), false, 'nothing trained');
   } finally {
