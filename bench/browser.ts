@@ -47,10 +47,10 @@ async function nodeStepMs(threads: number): Promise<number> {
 async function browserStepMs(context: BrowserContext, url: string, threads: number): Promise<number> {
   const page = await context.newPage();
   try {
-    await page.goto(`${url}/bench.html?threads=${threads}&steps=${STEPS}`);
+    await page.goto(`${url}/bench.html?threads=${threads}&steps=${STEPS}&backend=wasm`);
     await page.waitForSelector('body[data-result]', { timeout: 300_000 });
-    const r = JSON.parse((await page.getAttribute('body', 'data-result'))!) as { threads?: number; medianMs?: number; error?: string };
-    if (r.error || r.threads !== threads) throw new Error(`browser bench at ${threads} threads: ${r.error ?? `ran on ${r.threads} threads`}`);
+    const r = JSON.parse((await page.getAttribute('body', 'data-result'))!) as { execution?: string; threads?: number; medianMs?: number; error?: string };
+    if (r.error || r.threads !== threads || r.execution !== 'wasm') throw new Error(`browser bench at ${threads} threads: ${r.error ?? `ran on ${r.execution} with ${r.threads} threads`}`);
     return r.medianMs!;
   } finally {
     await page.close();

@@ -38,8 +38,12 @@ export const ENTRIES: Readonly<Record<string, string>> = {
 /** Static files copied as they are. */
 const PAGES = ['index.html', 'playground.html', 'dashboard.html', 'model.html', 'train.html', 'run.html', 'bench.html', 'styles.css'];
 
-/** onnxruntime-web's runtime: the threaded SIMD wasm build and its loader, fetched by the bundles at run time. */
-const ORT_FILES = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
+/**
+ * onnxruntime-web's runtimes, fetched by the bundles at run time: the threaded
+ * SIMD wasm build and its loader, and the WebGPU build's (asyncify), loaded
+ * only when a page runs on WebGPU.
+ */
+const ORT_FILES = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'];
 
 /**
  * Leaves Node built-ins unresolved (external) instead of failing the build, so

@@ -1,9 +1,13 @@
 /**
  * Training progress: a live bar (step, loss, lr, tokens/s, ETA) on a terminal,
- * plain log lines otherwise (CI, pipes), and one line per evaluation.
+ * plain log lines otherwise (CI, pipes), one line per evaluation and one per
+ * sample (its start, quoted as JSON so that its newlines stay on the line).
  */
 import cliProgress from 'cli-progress';
-import type { EvalInfo, StepInfo, TrainerEvents } from '../train/trainer.js';
+import type { EvalInfo, SampleInfo, StepInfo, TrainerEvents } from '../train/trainer.js';
+
+/** Characters of a sample shown on its one log line (samples.jsonl has it whole). */
+const SAMPLE_CHARS = 100;
 
 export function trainProgress(totalSteps: number, startStep: number, stream: NodeJS.WriteStream = process.stderr): TrainerEvents & { stop(): void } {
   const tty = Boolean(stream.isTTY);
@@ -28,6 +32,10 @@ export function trainProgress(totalSteps: number, startStep: number, stream: Nod
     },
     onEval(e: EvalInfo) {
       line(`step ${e.step}: val loss ${e.valLoss.toFixed(4)}${e.improved ? ' (best)' : `, best ${e.bestValLoss.toFixed(4)}`}`);
+    },
+    onSample(s: SampleInfo) {
+      const text = s.prompt + s.text;
+      line(`step ${s.step} sample: ${JSON.stringify(text.length > SAMPLE_CHARS ? text.slice(0, SAMPLE_CHARS) + '…' : text)}`);
     },
     stop() {
       bar?.stop();

@@ -6,7 +6,7 @@ import { loadTokenizer } from '../tokenizers/io.js';
 import { PRESETS, type RunSpec } from '../train/presets.js';
 import { newRun, resumeRun } from '../train/pipeline.js';
 import { resolveSpec, type SpecOverrides } from '../train/run-spec.js';
-import { checkpointInfo, type TrainResult } from '../train/trainer.js';
+import { checkpointInfo, type SampleOptions, type TrainResult } from '../train/trainer.js';
 import { countParams } from '../nn/params.js';
 import { saveModel } from '../io/model-dir.js';
 import { lockRun } from '../io/run-lock.js';
@@ -17,6 +17,8 @@ import { trainProgress } from './train-progress.js';
 import { addUiOptions, TrainUi, uiSite, type UiFlags } from './train-ui.js';
 
 interface TrainFlags extends CorpusFlags, SpecOverrides, UiFlags {
+  sampleTokens?: number;
+  samplePrompt?: string;
   preset?: string;
   config?: string;
   out?: string;
@@ -56,6 +58,8 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for init, data order and dropout', intOption(0))
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
     .option('--eval-interval <n>', 'evaluate every n steps', intOption(0))
+    .option('--sample-tokens <n>', `after each evaluation, write a sample of n tokens to samples.jsonl (0: none; default ${UI_SAMPLE_TOKENS} with --ui, else 0)`, intOption(0, LIMITS.newTokens))
+    .option('--sample-prompt <text>', 'the text samples continue (default: the opening of the validation data)')
     .option('--rebuild-cache', "with --resume: encode the run's corpus files again into its token cache (needed when they changed)")
     .option('--print-spec', 'print the resolved run spec as JSON and exit')
     .option('--engine <name>', 'inkwell, or torch: train the run with PyTorch under torchrun (DDP), checkpoints in the same format', 'inkwell')
@@ -77,6 +81,7 @@ export function register(program: Command): void {
       let trained = false;
       const torchOnly = (['torchDir', 'nprocPerNode', 'nnodes', 'nodeRank', 'rdzvEndpoint', 'rdzvId', 'masterAddr', 'masterPort'] as const).find((k) => flags[k] !== undefined);
       if (torchOnly || !flags.launch) throw new InkwellError(`--${(torchOnly ?? 'noLaunch').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --engine torch`);
+      const samples = sampleOptions(flags);
       const started = performance.now();
       let result: TrainResult;
       let outDir: string;
@@ -88,7 +93,7 @@ export function register(program: Command): void {
         const progress = trainProgress(flags.steps ?? saved.maxSteps, saved.step);
         let trainer;
         try {
-          ({ trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {}, { rebuildCache: flags.rebuildCache ?? false, lock }));
+          ({ trainer } = resumeRun(outDir, progress, flags.steps ? { maxSteps: flags.steps } : {}, { rebuildCache: flags.rebuildCache ?? false, lock, samples }));
         } catch (err) {
           progress.stop();
           lock.release();
@@ -121,6 +126,7 @@ export function register(program: Command): void {
             force: flags.force,
             lock,
             clean: flags.clean ?? true,
+            samples,
           });
         } catch (err) {
           progress.stop();
@@ -196,6 +202,20 @@ async function trainTorchEngine(flags: TrainFlags): Promise<void> {
   } finally {
     lock.release();
   }
+}
+
+/** Tokens per evaluation sample when --ui shows them and --sample-tokens is not given. */
+const UI_SAMPLE_TOKENS = 160;
+
+/** What --sample-tokens, --sample-prompt and --ui ask for: undefined when no samples. */
+function sampleOptions(flags: TrainFlags): SampleOptions | undefined {
+  const tokens = flags.sampleTokens ?? (flags.ui ? UI_SAMPLE_TOKENS : 0);
+  if (tokens === 0) {
+    if (flags.samplePrompt !== undefined) throw new InkwellError('--sample-prompt needs samples: add --sample-tokens N (or --ui)');
+    return undefined;
+  }
+  if (flags.samplePrompt === '') throw new InkwellError('--sample-prompt is empty', 'give a few words to continue, or leave the flag out');
+  return { maxNewTokens: tokens, prompt: flags.samplePrompt };
 }
 
 /** The checkpoint in `dir`, refused when `steps` would not train it further. */

@@ -17,6 +17,8 @@ export interface RuntimeBackend {
   readonly ort: OrtModule;
   /** Intra-op threads when the caller names none. */
   defaultThreads(): number;
+  /** Session options of the host's choosing (the browser's execution providers: WebGPU or wasm). */
+  sessionOptions(): InferenceSession.SessionOptions;
   /** Writes a model's bytes for inspection (CompileOptions.dumpPath). */
   writeFile(path: string, bytes: Uint8Array): void;
   /** The absolute folder ORT reads a model's external data from. */

@@ -9,6 +9,8 @@ export const backend: RuntimeBackend = {
   name: 'onnxruntime-node',
   ort,
   defaultThreads: () => os.availableParallelism(),
+  // The CPU execution provider, ORT's default.
+  sessionOptions: () => ({}),
   writeFile: (file, bytes) => fs.writeFileSync(file, bytes),
   resolveDir: (dir) => path.resolve(dir),
 };

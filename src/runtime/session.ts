@@ -81,6 +81,7 @@ export class CompiledGraph {
     const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake, external: opts.bakeExternal, quantize: opts.quantize });
     if (opts.dumpPath) backend.writeFile(opts.dumpPath, bytes);
     const session = await backend.ort.InferenceSession.create(bytes, {
+      ...backend.sessionOptions(),
       intraOpNumThreads: opts.threads ?? backend.defaultThreads(),
       interOpNumThreads: 1,
       executionMode: 'sequential',

@@ -19,7 +19,7 @@ import type { RunSpec } from './presets.js';
 import { createModel, trainTokenizer } from './run-spec.js';
 import { checkTrainingMemory } from './memory.js';
 import { claimRunDir, DATA_DIR } from './run-dir.js';
-import { Trainer, type TrainerEvents } from './trainer.js';
+import { Trainer, type SampleOptions, type TrainerEvents } from './trainer.js';
 
 const SPEC_FILE = 'run.json';
 
@@ -48,6 +48,8 @@ export interface NewRunOptions {
   lock?: RunLock;
   /** Whether the documents were cleaned (recorded with the cache, used by --rebuild-cache). */
   clean?: boolean;
+  /** A sample of text after each evaluation, to samples.jsonl. */
+  samples?: SampleOptions;
 }
 
 /** Starts a run in `outDir`: tokenizer, token cache (train/val), model initialised from the spec's seed. */
@@ -74,11 +76,11 @@ function prepare(spec: RunSpec, docs: readonly CorpusDocument[], outDir: string,
   writeJsonAtomic(path.join(outDir, SPEC_FILE), spec);
   const bundle: ModelBundle = { model, weights: initWeights(model.specs, spec.train.seed), tokenizer };
   const data = openData(outDir, tokenizer);
-  return { trainer: new Trainer({ bundle, ...data, config: spec.train, outDir, events: o.events, lock: o.lock }), bundle, data };
+  return { trainer: new Trainer({ bundle, ...data, config: spec.train, outDir, events: o.events, lock: o.lock, samples: o.samples }), bundle, data };
 }
 
 /** Reopens the run in `outDir` at its last checkpoint. */
-export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}, o: { rebuildCache?: boolean; lock?: RunLock } = {}): { trainer: Trainer; data: RunData } {
+export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}, o: { rebuildCache?: boolean; lock?: RunLock; samples?: SampleOptions } = {}): { trainer: Trainer; data: RunData } {
   // A reader's view (no recovery) is enough for the tokenizer; Trainer.resume recovers the checkpoint under the lock.
   const { tokenizer } = loadModel(outDir);
   const dir = path.join(outDir, DATA_DIR);
@@ -86,7 +88,7 @@ export function resumeRun(outDir: string, events?: TrainerEvents, overrides = {}
   if (o.rebuildCache) rebuildCache(dir, meta, tokenizer);
   else checkCorpusUnchanged(dir, meta);
   const data = openData(outDir, tokenizer);
-  return { trainer: Trainer.resume(outDir, data, events, overrides, o.lock), data };
+  return { trainer: Trainer.resume(outDir, data, events, overrides, o.lock, o.samples), data };
 }
 
 /** Encodes the recorded corpus files again into `dir` with the cache's own settings (--rebuild-cache). */

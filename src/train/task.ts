@@ -13,6 +13,8 @@ import { trainableView } from '../models/scopes.js';
 import type { ParamSpecs, Weights } from '../nn/params.js';
 import type { Feed } from '../runtime/session.js';
 import type { CompiledStep } from '../runtime/step.js';
+import { createDecoder } from '../generate/decoders.js';
+import { generateText } from '../generate/generate.js';
 import { InkwellError } from '../utils/errors.js';
 import { BEST_DIR } from './run-dir.js';
 import { validationLoss } from './validation.js';
@@ -40,6 +42,23 @@ export interface Evaluation {
   metrics: Record<string, number>;
 }
 
+/** What a sample at an evaluation is asked for (see Trainer's `samples` option). */
+export interface SampleRequest {
+  maxNewTokens: number;
+  /** Text to continue; default: the opening tokens of the validation (else training) data, which the vocabulary always covers. */
+  prompt?: string;
+  temperature: number;
+  seed: number;
+  threads?: number;
+}
+
+export interface Sample {
+  prompt: string;
+  text: string;
+  /** Tokens generated. */
+  tokens: number;
+}
+
 export interface TrainTask {
   /** Every parameter the task trains or reads, in order. */
   readonly specs: ParamSpecs;
@@ -61,7 +80,13 @@ export interface TrainTask {
   checkpointFiles(metadata: Record<string, string>): Map<string, string | Uint8Array>;
   /** Saves the best model so far (the trainer calls it after each improving evaluation). */
   saveBest(outDir: string): void;
+  /** Text the model writes now, for a person watching the run (tasks that generate text). */
+  sample?(request: SampleRequest): Promise<Sample>;
 }
+
+/** Prompt tokens taken from the data when a sample names none: enough for a few words of any tokenizer. */
+const PROMPT_CHARS = 24;
+const PROMPT_MAX_TOKENS = 32;
 
 export interface LanguageModelTaskOptions {
   batchSize: number;
@@ -80,7 +105,7 @@ export class LanguageModelTask implements TrainTask {
   private readonly batcher: WindowBatcher;
   private readonly graph: () => BuiltGraph;
 
-  constructor(readonly bundle: ModelBundle, train: TokenSource, private readonly val: TokenSource | undefined, private readonly o: LanguageModelTaskOptions) {
+  constructor(readonly bundle: ModelBundle, private readonly train: TokenSource, private readonly val: TokenSource | undefined, private readonly o: LanguageModelTaskOptions) {
     const { batchSize: B, contextLength: T } = o;
     this.batcher = new WindowBatcher(train, { batchSize: B, contextLength: T, mode: o.sampling, seed: o.seed });
     this.stateNames = stateNames(bundle.model);
@@ -125,5 +150,42 @@ export class LanguageModelTask implements TrainTask {
 
   saveBest(outDir: string): void {
     saveModel(path.join(outDir, BEST_DIR), this.bundle);
+  }
+
+  /**
+   * A continuation through the generation API, from a decoder made for the
+   * weights as they are now (it bakes a copy of them, so the optimizer's
+   * in-place updates never reach it) and released after. Its sampling draws
+   * from its own seeded stream, never the trainer's.
+   */
+  async sample(r: SampleRequest): Promise<Sample> {
+    const { model, weights, tokenizer } = this.bundle;
+    const decoder = await createDecoder({ model, weights, tokenizer }, 1, { threads: r.threads });
+    try {
+      const prompt = r.prompt ?? this.dataPrompt();
+      const out = await generateText({ decoder, tokenizer }, prompt, { maxNewTokens: r.maxNewTokens, temperature: r.temperature, seed: r.seed, stopAtEos: false });
+      return { prompt: out.prompt, text: out.text, tokens: out.tokens.length };
+    } finally {
+      await decoder.release();
+    }
+  }
+
+  /**
+   * The opening of the validation (else training) tokens: the shortest that
+   * decodes to PROMPT_CHARS characters and ends after a space (so the sample
+   * starts a word), else its first PROMPT_MAX_TOKENS tokens' longest such prefix.
+   */
+  private dataPrompt(): number[] {
+    const source = this.val ?? this.train;
+    const ids = new Int32Array(Math.min(PROMPT_MAX_TOKENS, source.length));
+    source.read(0, ids.length, ids, 0);
+    let atSpace = 0;
+    for (let n = 1; n <= ids.length; n++) {
+      const text = this.bundle.tokenizer.decode([...ids.subarray(0, n)]);
+      if (!/\s$/.test(text)) continue;
+      atSpace = n;
+      if (text.length >= PROMPT_CHARS) break;
+    }
+    return [...ids.subarray(0, atSpace || ids.length)];
   }
 }

@@ -24,7 +24,25 @@ import { Rng } from '../utils/rng.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { METRICS_FILE, MetricsLog, truncateMetrics } from './metrics-log.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
-import { LanguageModelTask, type Evaluation, type TrainTask } from './task.js';
+import { LanguageModelTask, type Evaluation, type Sample, type TrainTask } from './task.js';
+
+/** Where the samples written at each evaluation go, one JSON record a line ({step, prompt, text, tokens, temperature, seed}). */
+export const SAMPLES_FILE = 'samples.jsonl';
+
+/**
+ * A short text the model writes after each evaluation, for a person watching
+ * the run (the dashboard shows them). Seeded: the same run writes the same
+ * samples, and they draw nothing from the training's random streams, so a run
+ * trains identically with or without them.
+ */
+export interface SampleOptions {
+  /** Tokens per sample. */
+  maxNewTokens: number;
+  /** Default: the opening of the validation data. */
+  prompt?: string;
+  /** Default 0.8. */
+  temperature?: number;
+}
 
 export interface TrainConfig {
   batchSize: number;
@@ -76,9 +94,14 @@ export interface EvalInfo {
   metrics: Record<string, number>;
 }
 
+export interface SampleInfo extends Sample {
+  step: number;
+}
+
 export interface TrainerEvents {
   onStep?(info: StepInfo): void;
   onEval?(info: EvalInfo): void;
+  onSample?(info: SampleInfo): void;
   onCheckpoint?(step: number, dir: string): void;
 }
 
@@ -122,6 +145,8 @@ export interface TrainerOptions {
   events?: TrainerEvents;
   /** The lock on outDir when the caller already holds it (see run-lock.ts); otherwise the trainer takes it while it writes. */
   lock?: RunLock;
+  /** A sample after each evaluation (to samples.jsonl and onSample); none without it. */
+  samples?: SampleOptions;
 }
 
 /** Any task. */
@@ -135,6 +160,8 @@ export interface TaskTrainerOptions {
   events?: TrainerEvents;
   /** The lock on outDir (else checkpointDir) when the caller already holds it; otherwise the trainer takes it while it writes. */
   lock?: RunLock;
+  /** A sample after each evaluation, for tasks that generate text (to samples.jsonl and onSample); none without it. */
+  samples?: SampleOptions;
 }
 
 export class Trainer {
@@ -151,6 +178,7 @@ export class Trainer {
   /** Step of the newest checkpoint on disk (saved by this run or resumed from), for the divergence message. */
   private lastCheckpoint: number | null = null;
   private metrics: MetricsLog | undefined;
+  private samples: MetricsLog | undefined;
   /** The task's graphs, compiled once per shape, fed its weights (updated in place by the optimizer). */
   private readonly runner: CompiledStep;
 
@@ -163,6 +191,7 @@ export class Trainer {
     this.rng = new Rng(`${this.cfg.seed}:dropout`);
     this.runner = new CompiledStep({ weights: this.task.weights, state: this.task.stateNames, threads: this.cfg.threads });
     if (this.o.outDir) this.metrics = new MetricsLog(path.join(this.o.outDir, METRICS_FILE));
+    if (this.o.outDir && this.o.samples && this.task.sample) this.samples = new MetricsLog(path.join(this.o.outDir, SAMPLES_FILE));
   }
 
   /**
@@ -170,8 +199,8 @@ export class Trainer {
    * checkpoint left it: same weights, optimizer slots, step, RNG and data
    * order. `overrides` may extend the run (e.g. a larger maxSteps).
    */
-  static resume(outDir: string, data: { train: TokenSource; val?: TokenSource }, events?: TrainerEvents, overrides: Partial<TrainConfig> = {}, lock?: RunLock): Trainer {
-    return Trainer.resumeTask((config) => languageModelTask({ bundle: loadModel(outDir), ...data }, withDefaults(config)), { outDir, events, lock }, overrides);
+  static resume(outDir: string, data: { train: TokenSource; val?: TokenSource }, events?: TrainerEvents, overrides: Partial<TrainConfig> = {}, lock?: RunLock, samples?: SampleOptions): Trainer {
+    return Trainer.resumeTask((config) => languageModelTask({ bundle: loadModel(outDir), ...data }, withDefaults(config)), { outDir, events, lock, samples }, overrides);
   }
 
   /** Continues any task's run from its checkpoint: `task` is rebuilt (weights from the checkpoint) for the saved config with `overrides`. */
@@ -215,6 +244,8 @@ export class Trainer {
     this.lastCheckpoint = state.step;
     // Keep the metrics of the steps this checkpoint covers; later lines belong to the lost tail of the old run.
     if (this.metrics) truncateMetrics(this.metrics.file, state.step);
+    // Samples too (even when this run writes none: the dashboard must not show a lost tail's).
+    if (this.o.outDir) truncateMetrics(path.join(this.o.outDir, SAMPLES_FILE), state.step);
   }
 
   /** Bytes held by the optimizer's slots (e.g. Adam's exp_avg and exp_avg_sq): frozen parameters have none. */
@@ -236,6 +267,7 @@ export class Trainer {
     } finally {
       try {
         this.metrics?.close();
+        this.samples?.close();
       } finally {
         lock?.release();
       }
@@ -307,6 +339,7 @@ export class Trainer {
         if (!Number.isFinite(e.loss) || !Number.isFinite(e.score)) throw this.divergedError('the validation loss', this.step);
         lastVal = e.loss;
         stoppedEarly = this.recordEvaluation(e);
+        await this.writeSample();
       }
       const checkpointDir = this.o.checkpointDir ?? this.o.outDir;
       if (checkpointDir && (this.step % c.checkpointInterval === 0 || last || stoppedEarly)) {
@@ -342,6 +375,16 @@ export class Trainer {
     return this.cfg.patience > 0 && this.evalsWithoutImprovement >= this.cfg.patience;
   }
 
+  /** The sample after an evaluation, when asked for: to samples.jsonl and onSample. */
+  private async writeSample(): Promise<void> {
+    const o = this.o.samples;
+    if (!o || !this.task.sample) return;
+    const temperature = o.temperature ?? 0.8;
+    const s = await this.task.sample({ maxNewTokens: o.maxNewTokens, prompt: o.prompt, temperature, seed: this.cfg.seed, threads: this.cfg.threads });
+    this.samples?.append({ step: this.step, ...s, temperature, seed: this.cfg.seed });
+    this.o.events?.onSample?.({ step: this.step, ...s });
+  }
+
   /** The task's validation loss (for a language model: the mean over `evalBatches` batches, the same at every evaluation). */
   async evaluate(): Promise<number> {
     return (await this.task.evaluate(this.runner)).loss;
@@ -373,6 +416,7 @@ export class Trainer {
     };
     files.set(STATE_FILE, JSON.stringify(state, null, 2) + '\n');
     this.metrics?.sync();
+    this.samples?.sync();
     try {
       writeFilesAtomically(dir, files);
     } catch (err) {

@@ -9,6 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { toOnnx } from '../../src/graph/onnx.js';
+import { modelFiles } from '../../src/io/model-files.js';
+import type { Gpt } from '../../src/models/gpt.js';
+import { StepTrainer } from '../../web/src/lib/step-trainer.js';
 import { buildWeb, type WebBuild } from '../../web/build.js';
 import { startSiteServer, type ApiHandler, type SiteServer } from '../../web/server/site-server.js';
 
@@ -41,16 +45,19 @@ export interface LaunchedBrowser {
 /**
  * Headless Chromium with a fresh profile (playwright passes it as
  * --user-data-dir) and no background network traffic, which this machine's
- * closed network would refuse.
+ * closed network would refuse. No GPU, so no WebGPU adapter, unless `webgpu`:
+ * then the GPU process stays and WebGPU is on (on a machine without a GPU,
+ * Chromium's adapter is SwiftShader, a software fallback).
  */
-export async function launchChromium(): Promise<LaunchedBrowser> {
+export async function launchChromium(o: { webgpu?: boolean } = {}): Promise<LaunchedBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-chromium-'));
+  const gpu = o.webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     acceptDownloads: true,
     viewport: DESKTOP,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', ...gpu, '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   return {
     context,
@@ -91,4 +98,22 @@ export async function screenshots(page: Page, name: string, atPhone?: () => Prom
   if (width > PHONE.width) throw new Error(`${name}: at phone width the page is ${width} px wide, more than the ${PHONE.width} px screen`);
   await page.screenshot({ path: path.join(dir, `${name}-phone.png`), fullPage: true });
   await resizeTo(page, DESKTOP);
+}
+
+const TEXT = `Far out in the uncharted backwaters of the western spiral arm there lies a small unregarded yellow sun.
+Orbiting this at a distance of roughly ninety-two million miles is an utterly insignificant little blue green planet.
+`.repeat(3);
+
+/** A briefly trained char GPT, exported as transformers.js reads a model folder (the "Run in your browser" tests'). */
+export async function exportedModel(dir: string): Promise<{ trainer: StepTrainer }> {
+  const trainer = await StepTrainer.create('char-gpt', TEXT, { seed: 5, threads: 1 });
+  for (let i = 0; i < 40; i++) await trainer.next();
+  const { bundle } = trainer;
+  // The decode graph is a GPT's: the recipe above makes one.
+  const { graph, outputs } = (bundle.model as Gpt).buildDecodeGraph();
+  const exported = Object.fromEntries(Object.entries(outputs).filter(([name]) => name === 'logits' || name.startsWith('present.')));
+  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), toOnnx(graph, exported, { initializers: bundle.weights }).bytes);
+  for (const [name, data] of modelFiles(bundle)) if (name.endsWith('.json')) fs.writeFileSync(path.join(dir, name), data);
+  return { trainer };
 }

@@ -4,8 +4,8 @@
  * while a real `inkwell train` run, another child process, appends to
  * DIR/live/metrics.jsonl; the page, in headless Chromium, follows it over
  * server-sent events (web/server/run-events.ts); when the run
- * ends the page has a loss point for each logged step and a validation point
- * for each evaluation. The finished run's model card shows its size, curves
+ * ends the page has a loss point for each logged step, a validation point
+ * for each evaluation and the sample (--sample-tokens) written after it. The finished run's model card shows its size, curves
  * and `inkwell eval` report.
  */
 import assert from 'node:assert/strict';
@@ -41,7 +41,7 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${server.url}/dashboard.html?run=live`);
     await page.waitForSelector('#status:has-text("Live")');
-    const training = runCli(['train', '--preset', 'char-gpt', '--config', spec, '--corpus', corpus, '--out', path.join(runs, 'live'), '--steps', '40', '--context', '16', '--threads', '1']);
+    const training = runCli(['train', '--preset', 'char-gpt', '--config', spec, '--corpus', corpus, '--out', path.join(runs, 'live'), '--steps', '40', '--context', '16', '--threads', '1', '--sample-tokens', '24', '--sample-prompt', 'The ']);
     await page.waitForSelector('body[data-loss-points]', { timeout: 60_000 });
     const done = await training;
     assert.equal(done.code, 0, done.stderr);
@@ -52,6 +52,10 @@ test('the dashboard of a running inkwell train shows a loss point for each logge
     await page.waitForSelector(`body[data-loss-points="${logged}"][data-val-points="${evals}"]`);
     await page.waitForSelector('#stat-eta:has-text("done")');
     assert.equal(await page.textContent('#stat-step'), '40 / 40');
+    // A run trained without --ui, samples asked for: serve --runs shows them too, latest first.
+    await page.waitForSelector(`body[data-samples="${evals}"][data-last-sample-step="40"]`);
+    assert.deepEqual(await page.$$eval('#samples .sample-step', (s) => s.map((e) => e.firstChild!.textContent)), ['step 40', 'step 30', 'step 20', 'step 10']);
+    assert.match((await page.textContent('#samples .sample-text'))!, /^The /);
 
     await screenshots(page, 'dashboard');
 

@@ -11,29 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { generateText } from '../../src/generate/generate.js';
-import { toOnnx } from '../../src/graph/onnx.js';
-import { modelFiles } from '../../src/io/model-files.js';
-import type { Gpt } from '../../src/models/gpt.js';
-import { StepTrainer } from '../../web/src/lib/step-trainer.js';
-import { builtApp, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
-
-const TEXT = `Far out in the uncharted backwaters of the western spiral arm there lies a small unregarded yellow sun.
-Orbiting this at a distance of roughly ninety-two million miles is an utterly insignificant little blue green planet.
-`.repeat(3);
-
-/** A briefly trained char GPT, exported as transformers.js reads a model folder. */
-async function exportedModel(dir: string): Promise<{ trainer: StepTrainer }> {
-  const trainer = await StepTrainer.create('char-gpt', TEXT, { seed: 5, threads: 1 });
-  for (let i = 0; i < 40; i++) await trainer.next();
-  const { bundle } = trainer;
-  // The decode graph is a GPT's: the recipe above makes one.
-  const { graph, outputs } = (bundle.model as Gpt).buildDecodeGraph();
-  const exported = Object.fromEntries(Object.entries(outputs).filter(([name]) => name === 'logits' || name.startsWith('present.')));
-  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), toOnnx(graph, exported, { initializers: bundle.weights }).bytes);
-  for (const [name, data] of modelFiles(bundle)) if (name.endsWith('.json')) fs.writeFileSync(path.join(dir, name), data);
-  return { trainer };
-}
+import { builtApp, exportedModel, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
 
 test('an exported GPT generates in the page the greedy tokens inkwell generates in Node', { skip: skipReason(), timeout: 90_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-run-page-'));

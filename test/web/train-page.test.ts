@@ -30,7 +30,10 @@ test('browser training: loss falls, the zip generates the same text in Node, a r
     await page.goto(`${server.url}/train.html`);
     await page.waitForSelector('body[data-state="idle"]');
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
-    assert.match(await page.textContent('#stat-runtime') ?? '', /ORT web, [1-4] thread/);
+    // No GPU in the tests' Chromium: no WebGPU adapter, so wasm, and the page says why.
+    assert.match(await page.textContent('#stat-runtime') ?? '', /^wasm, [1-4] threads?$/);
+    assert.equal(await page.getAttribute('body', 'data-execution'), 'wasm');
+    assert.match(await page.textContent('#runtime-note') ?? '', /^Not on WebGPU: (WebGPU gave no adapter|this browser has no WebGPU \(navigator\.gpu\))\.$/);
 
     await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('A text from a file.\n') });
     await page.waitForSelector('#status:has-text("Loaded notes.txt.")');

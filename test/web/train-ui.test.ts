@@ -2,7 +2,8 @@
  * `inkwell train --ui`, end to end: the training process itself serves its
  * run's dashboard (the URL it prints), the page in headless Chromium follows
  * the run live, and when training ends the server sends the last lines,
- * says so and stops: the chart then has a loss point for each logged step.
+ * says so and stops: the chart then has a loss point for each logged step,
+ * and the samples the model wrote at each evaluation are listed, latest first.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -70,6 +71,15 @@ test('the dashboard of a running inkwell train --ui shows a loss point for each 
     assert.equal(await page.getAttribute('body', 'data-val-points'), String(evals));
     assert.equal(await page.getAttribute('#loss-chart', 'data-points0'), String(logged.length));
     assert.match((await page.textContent('#status'))!, /Stopped: training finished/);
+    // --ui writes a sample at each evaluation; the page lists them all, the latest first, each with its step.
+    const samples = fs.readFileSync(path.join(out, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; prompt: string; text: string; tokens: number });
+    assert.deepEqual(samples.map((s) => s.step), records.filter((r) => r.val_loss !== undefined).map((r) => r.step));
+    assert.ok(samples.every((s) => s.tokens === 160 && s.text.length > 0), JSON.stringify(samples[0]));
+    assert.equal(await page.getAttribute('body', 'data-samples'), String(samples.length));
+    const shown = await page.$$eval('#samples .sample', (items) => items.map((li) => [li.querySelector('.sample-step')!.firstChild!.textContent, li.querySelector('.sample-text')!.textContent]));
+    assert.deepEqual(shown, samples.reverse().map((s) => [`step ${s.step}`, s.prompt + s.text]));
+    // The default prompt is the opening of the validation text, cut after a word.
+    assert.match(samples[0]!.prompt, /\s$/);
     assert.equal(await page.textContent('#stat-step'), `${STEPS} / ${STEPS}`);
     assert.equal(await page.textContent('#stat-loss'), logged.at(-1)!.loss!.toFixed(4));
     await screenshots(page, 'train-ui');
@@ -92,6 +102,8 @@ test('inkwell train refuses --ui without a built web app, a --ui-* flag without 
       [[...run, '--ui-port', '8123'], /--ui-port needs --ui/],
       [[...run, '--ui-keep'], /--ui-keep needs --ui/],
       [[...run, '--ui', '--engine', 'torch'], /--ui needs --engine inkwell/],
+      [[...run, '--sample-prompt', 'The '], /--sample-prompt needs samples: add --sample-tokens N \(or --ui\)/],
+      [[...run, '--ui', '--ui-site', empty, '--sample-tokens', '-1'], /option '--sample-tokens <n>' argument '-1' is invalid/],
     ]);
     assert.equal(fs.existsSync(path.join(empty, 'run')), false, 'nothing trained');
   } finally {

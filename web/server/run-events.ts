@@ -1,11 +1,13 @@
 /**
  * The training dashboard's data, for a server to mount (Node side of the web
- * app): a run directory's metrics.jsonl as server-sent events, the lines
- * already written first, then each new line as `inkwell train` appends it.
+ * app): a run directory's metrics.jsonl and samples.jsonl as server-sent
+ * events, the lines already written first, then each new line as
+ * `inkwell train` appends it.
  *
  *   event: record   data: one metrics.jsonl object ({step, loss, lr, tokens_per_s, elapsed_s, …} or {step, val_loss, best_val_loss})
+ *   event: sample   data: one samples.jsonl object ({step, prompt, text, tokens, temperature, seed}: what the model wrote after an evaluation)
  *   event: state    data: {step, maxSteps} from trainer_state.json, whenever a checkpoint changes it
- *   event: reset    data: {}  (metrics.jsonl was rewritten, e.g. by a resume: the records that follow replace the earlier ones)
+ *   event: reset    data: {file}  (metrics.jsonl or samples.jsonl was rewritten, e.g. by a resume: its records that follow replace the earlier ones)
  *   event: end      data: {reason}  (the server is closing, e.g. `inkwell train --ui` after its run: nothing follows)
  */
 import fs from 'node:fs';
@@ -33,40 +35,12 @@ export function streamRunEvents(runDir: string, req: http.IncomingMessage, res: 
   // A comment line sends the headers now, so the page knows it is connected before the run logs anything.
   res.write(': inkwell run events\n\n');
   const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  const metrics = path.join(runDir, 'metrics.jsonl');
+  const files = [tailJsonl(runDir, 'metrics.jsonl', 'record', send), tailJsonl(runDir, 'samples.jsonl', 'sample', send)];
   const stateFile = path.join(runDir, 'trainer_state.json');
-  let offset = 0;
-  let partial = '';
   let stateStamp = '';
 
   const poll = () => {
-    const size = fs.existsSync(metrics) ? fs.statSync(metrics).size : 0;
-    if (size < offset) {
-      offset = 0;
-      partial = '';
-      send('reset', {});
-    }
-    if (size > offset) {
-      const fd = fs.openSync(metrics, 'r');
-      try {
-        const buf = Buffer.alloc(size - offset);
-        fs.readSync(fd, buf, 0, buf.length, offset);
-        offset = size;
-        const lines = (partial + buf.toString('utf8')).split('\n');
-        // The last piece is a line still being written (or ''): kept for the next poll.
-        partial = lines.pop()!;
-        for (const line of lines) {
-          if (!line.trim()) continue;
-          try {
-            send('record', JSON.parse(line));
-          } catch {
-            send('error', { message: `${metrics}: a line is not JSON: ${line.slice(0, 80)}` });
-          }
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
+    for (const f of files) f();
     if (fs.existsSync(stateFile)) {
       const stamp = String(fs.statSync(stateFile).mtimeMs);
       if (stamp !== stateStamp) {
@@ -96,5 +70,41 @@ export function streamRunEvents(runDir: string, req: http.IncomingMessage, res: 
         send('end', { reason });
         res.end(resolve);
       }),
+  };
+}
+
+/**
+ * A poll of one JSON-lines file of the run: each complete line it gained since
+ * the last poll sent as `event`, and `reset` when the file shrank (rewritten).
+ */
+function tailJsonl(runDir: string, name: string, event: string, send: (event: string, data: unknown) => void): () => void {
+  const file = path.join(runDir, name);
+  // Bytes up to `offset` have been sent, as whole lines: a line still being written is read again on the next poll
+  // (so a character cut in two by a write in progress is never decoded).
+  let offset = 0;
+  return () => {
+    const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    if (size < offset) {
+      offset = 0;
+      send('reset', { file: name });
+    }
+    if (size <= offset) return;
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(size - offset);
+      fs.readSync(fd, buf, 0, buf.length, offset);
+      const end = buf.lastIndexOf(0x0a) + 1;
+      offset += end;
+      for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          send(event, JSON.parse(line));
+        } catch {
+          send('error', { message: `${file}: a line is not JSON: ${line.slice(0, 80)}` });
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
   };
 }

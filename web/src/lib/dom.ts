@@ -1,4 +1,5 @@
 /** Small DOM helpers shared by the pages. */
+import type { RuntimeChoice } from '../../../src/runtime/ort-backend.web.js';
 
 /** The element with this id, of the expected type (a page without it is a build mistake, reported by name). */
 export function byId<T extends HTMLElement>(id: string, type: new () => T): T {
@@ -19,6 +20,18 @@ export function numberField(input: HTMLInputElement, label: string, min: number,
 export function showStatus(el: HTMLElement, text: string, isError = false): void {
   el.textContent = text;
   el.classList.toggle('error', isError);
+}
+
+/** How onnxruntime-web should run: `?backend=webgpu` or `?backend=wasm` force one, else WebGPU when the browser has a hardware adapter. */
+export function wantedExecution(): 'auto' | 'wasm' | 'webgpu' {
+  const asked = new URLSearchParams(location.search).get('backend');
+  return asked === 'wasm' || asked === 'webgpu' ? asked : 'auto';
+}
+
+/** The backend line a page shows: 'WebGPU (nvidia ampere)', or 'wasm, 2 threads' with why not WebGPU. */
+export function runtimeLabel(r: RuntimeChoice): { text: string; detail?: string } {
+  if (r.execution === 'webgpu') return { text: `WebGPU${r.adapter ? ` (${r.adapter})` : ''}` };
+  return { text: `wasm, ${r.threads} thread${r.threads > 1 ? 's' : ''}`, detail: r.reason };
 }
 
 /** Threads onnxruntime-web may use: several only in a cross-origin isolated page (SharedArrayBuffer); `?threads=N` overrides. */

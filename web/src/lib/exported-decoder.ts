@@ -54,7 +54,7 @@ export class ExportedGptDecoder implements IncrementalDecoder {
   static async create(c: ExportedGptConfig, onnx: Uint8Array, source: string): Promise<ExportedGptDecoder> {
     let session: InferenceSession;
     try {
-      session = await backend.ort.InferenceSession.create(onnx, { graphOptimizationLevel: 'all' });
+      session = await backend.ort.InferenceSession.create(onnx, { ...backend.sessionOptions(), graphOptimizationLevel: 'all' });
     } catch (err) {
       throw new InkwellError(`${source} is not a model onnxruntime-web can run: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -1,4 +1,5 @@
 /** Messages between the "Train in your browser" page and its Web Worker. */
+import type { RuntimeChoice, WebExecution } from '../../../src/runtime/ort-backend.web.js';
 import type { StepResult } from './step-trainer.js';
 
 export interface ModelInfo {
@@ -11,7 +12,7 @@ export interface ModelInfo {
 }
 
 export type ToWorker =
-  | { type: 'init'; threads: number }
+  | { type: 'init'; threads: number; prefer: WebExecution | 'auto' }
   | { type: 'restore' }
   | { type: 'train'; recipe: string; text: string; steps: number; /** Keep the run in IndexedDB (default true; the benchmark says false). */ save?: boolean }
   | { type: 'stop' }
@@ -20,7 +21,7 @@ export type ToWorker =
   | { type: 'forget' };
 
 export type FromWorker =
-  | { type: 'ready'; threads: number; backend: string; isolated: boolean }
+  | { type: 'ready'; runtime: RuntimeChoice; isolated: boolean }
   | { type: 'model'; info: ModelInfo | null; resumed: boolean }
   | { type: 'step'; result: StepResult }
   | { type: 'trained'; info: ModelInfo; stopped: boolean }

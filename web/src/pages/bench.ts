@@ -3,7 +3,7 @@
  * training worker, timed there per step. The result (JSON in
  * body[data-result]) is what bench/browser.ts reads.
  */
-import { byId, showStatus, wantedThreads } from '../lib/dom.js';
+import { byId, runtimeLabel, showStatus, wantedExecution, wantedThreads } from '../lib/dom.js';
 import type { FromWorker, ToWorker } from '../lib/protocol.js';
 import { RECIPES } from '../lib/recipes.js';
 import { SAMPLE_TEXT } from '../lib/sample-text.js';
@@ -18,12 +18,14 @@ const worker = new Worker(new URL('./train-worker.js', import.meta.url), { type:
 const send = (m: ToWorker) => worker.postMessage(m);
 const times: number[] = [];
 let threads = 0;
+let execution = 'wasm';
 
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   if (m.type === 'ready') {
-    threads = m.threads;
-    byId('stat-threads', HTMLElement).textContent = `${m.threads}${m.isolated ? '' : ' (page not cross-origin isolated)'}`;
+    threads = m.runtime.threads;
+    execution = m.runtime.execution;
+    byId('stat-threads', HTMLElement).textContent = `${runtimeLabel(m.runtime).text}${m.isolated ? '' : ' (page not cross-origin isolated)'}`;
     showStatus(status, `Timing ${steps} steps…`);
     send({ type: 'train', recipe: 'bench-gpt', text: SAMPLE_TEXT.repeat(4), steps, save: false });
   } else if (m.type === 'step') {
@@ -35,10 +37,10 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     byId('stat-median', HTMLElement).textContent = `${median.toFixed(1)} ms`;
     byId('stat-tps', HTMLElement).textContent = tokensPerSecond.toFixed(0);
     showStatus(status, 'Done.');
-    document.body.dataset.result = JSON.stringify({ threads, steps: timed.length, medianMs: median, tokensPerSecond, stepsMs: times });
+    document.body.dataset.result = JSON.stringify({ execution, threads, steps: timed.length, medianMs: median, tokensPerSecond, stepsMs: times });
   } else if (m.type === 'error') {
     showStatus(status, m.message, true);
     document.body.dataset.result = JSON.stringify({ error: m.message });
   }
 };
-send({ type: 'init', threads: wantedThreads() });
+send({ type: 'init', threads: wantedThreads(), prefer: wantedExecution() });

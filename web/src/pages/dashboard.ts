@@ -1,5 +1,5 @@
 /**
- * The training dashboard: a run's metrics as server-sent events (see
+ * The training dashboard: a run's metrics and samples as server-sent events (see
  * web/server/run-events.ts), from `?events=URL`, else `runs/<?run=NAME>/events`
  * on the serving site.
  */
@@ -16,12 +16,22 @@ interface MetricsRecord {
   best_val_loss?: number;
 }
 
+interface SampleRecord {
+  step: number;
+  prompt: string;
+  text: string;
+}
+
 const params = new URLSearchParams(location.search);
 const run = params.get('run');
 const status = byId('status', HTMLElement);
 const stat = (id: string, text: string) => (byId(`stat-${id}`, HTMLElement).textContent = text);
 const loss = new LineChart(byId('loss-chart', HTMLElement), [{ label: 'training loss', color: '#2f5fd0' }, { label: 'validation loss', color: '#d9480f', points: true }], { x: 'step', y: 'loss (nats)' });
 const lr = new LineChart(byId('lr-chart', HTMLElement), [{ label: 'learning rate', color: '#2b8a3e' }], { x: 'step', y: 'learning rate', yTicks: (v) => v.toExponential(1) });
+const samples = byId('samples', HTMLOListElement);
+const noSamples = samples.firstElementChild!;
+/** Validation loss by step, shown beside that step's sample. */
+const valLoss = new Map<number, number>();
 let maxSteps: number | null = null;
 let last: MetricsRecord | undefined;
 
@@ -48,11 +58,39 @@ function onRecord(r: MetricsRecord): void {
   }
   if (r.val_loss !== undefined) {
     loss.add(1, r.step, r.val_loss);
+    valLoss.set(r.step, r.val_loss);
     stat('val', `${r.val_loss.toFixed(4)} (${r.best_val_loss?.toFixed(4) ?? '–'})`);
   }
   document.body.dataset.lossPoints = String(loss.count(0));
   if (last) document.body.dataset.lastStep = String(last.step);
   document.body.dataset.valPoints = String(loss.count(1));
+}
+
+/** A sample as the newest item of the list: step beside it, the prompt set apart from what the model wrote. */
+function onSample(s: SampleRecord): void {
+  noSamples.remove();
+  const item = document.createElement('li');
+  item.className = 'sample';
+  const step = document.createElement('span');
+  step.className = 'sample-step';
+  step.textContent = `step ${s.step}`;
+  const val = valLoss.get(s.step);
+  if (val !== undefined) {
+    const hint = document.createElement('span');
+    hint.className = 'hint';
+    hint.textContent = `val loss ${val.toFixed(3)}`;
+    step.append(hint);
+  }
+  const text = document.createElement('p');
+  text.className = 'sample-text';
+  const prompt = document.createElement('span');
+  prompt.className = 'prompt';
+  prompt.textContent = s.prompt;
+  text.append(prompt, s.text);
+  item.append(step, text);
+  samples.prepend(item);
+  document.body.dataset.samples = String(samples.querySelectorAll('.sample').length);
+  document.body.dataset.lastSampleStep = String(s.step);
 }
 
 const url = params.get('events') ?? (run ? `runs/${encodeURIComponent(run)}/events` : null);
@@ -68,9 +106,17 @@ if (!url) {
     maxSteps = s.maxSteps;
     showEta();
   });
-  events.addEventListener('reset', () => {
+  events.addEventListener('sample', (e) => onSample(JSON.parse((e as MessageEvent<string>).data) as SampleRecord));
+  events.addEventListener('reset', (e) => {
+    const { file } = JSON.parse((e as MessageEvent<string>).data) as { file?: string };
+    if (file === 'samples.jsonl') {
+      samples.replaceChildren(noSamples);
+      delete document.body.dataset.samples;
+      return;
+    }
     loss.clear();
     lr.clear();
+    valLoss.clear();
   });
   // The server closes the stream on purpose (inkwell train --ui when its run ends): no reconnecting to a server that is gone.
   events.addEventListener('end', (e) => {

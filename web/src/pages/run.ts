@@ -1,9 +1,9 @@
 /** "Run in your browser": load an exported GPT folder (by URL or from disk) and generate with inkwell's sampler, no server. */
 import { generate } from '../../../src/generate/generate.js';
-import { configureWasm } from '../../../src/runtime/ort-backend.web.js';
+import { configureRuntime } from '../../../src/runtime/ort-backend.web.js';
 import { fromTokenizerJson } from '../../../src/tokenizers/from-json.js';
 import type { Tokenizer, TokenizerJson } from '../../../src/tokenizers/tokenizer.js';
-import { byId, numberField, showStatus, wantedThreads } from '../lib/dom.js';
+import { byId, numberField, runtimeLabel, showStatus, wantedExecution, wantedThreads } from '../lib/dom.js';
 import { ExportedGptDecoder, exportedGptConfig } from '../lib/exported-decoder.js';
 
 const urlInput = byId('model-url', HTMLInputElement);
@@ -18,7 +18,16 @@ const seed = byId('seed', HTMLInputElement);
 const generateButton = byId('generate', HTMLButtonElement);
 const output = byId('output', HTMLElement);
 
-configureWasm({ wasmPaths: new URL('ort/', location.href).href, threads: wantedThreads() });
+// Before any session: WebGPU when the browser has an adapter for it, else wasm.
+const runtime = await configureRuntime({ wasmPaths: new URL('ort/', location.href).href, threads: wantedThreads(), prefer: wantedExecution() });
+showRuntime();
+
+function showRuntime(): void {
+  const label = runtimeLabel(runtime);
+  byId('stat-runtime', HTMLElement).textContent = label.text;
+  byId('runtime-note', HTMLElement).textContent = label.detail ? `Not on WebGPU: ${label.detail}.` : '';
+  document.body.dataset.execution = runtime.execution;
+}
 
 let loaded: { decoder: ExportedGptDecoder; tokenizer: Tokenizer } | undefined;
 

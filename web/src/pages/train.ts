@@ -1,5 +1,5 @@
 /** "Train in your browser": the page's controls, talking to the training worker (train-worker.ts). */
-import { byId, numberField, showStatus, wantedThreads } from '../lib/dom.js';
+import { byId, numberField, runtimeLabel, showStatus, wantedExecution, wantedThreads } from '../lib/dom.js';
 import { LineChart } from '../lib/line-chart.js';
 import type { FromWorker, ModelInfo, ToWorker } from '../lib/protocol.js';
 import { RECIPES } from '../lib/recipes.js';
@@ -94,10 +94,14 @@ function countChars(): void {
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   switch (m.type) {
-    case 'ready':
-      stat('runtime').textContent = `${m.backend.replace('onnxruntime-', 'ORT ')}, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
+    case 'ready': {
+      const label = runtimeLabel(m.runtime);
+      stat('runtime').textContent = label.text;
+      byId('runtime-note', HTMLElement).textContent = label.detail ? `Not on WebGPU: ${label.detail}.` : '';
+      document.body.dataset.execution = m.runtime.execution;
       send({ type: 'restore' });
       break;
+    }
     case 'model':
       showModel(m.info);
       if (m.resumed && m.info) showStatus(status, `Resumed the model saved in this browser at step ${m.info.step}.`);
@@ -222,4 +226,4 @@ text.addEventListener('drop', (e) => {
 });
 
 setState('starting');
-send({ type: 'init', threads: wantedThreads() });
+send({ type: 'init', threads: wantedThreads(), prefer: wantedExecution() });

@@ -6,7 +6,7 @@
 import { createDecoder } from '../../../src/generate/decoders.js';
 import { generate } from '../../../src/generate/generate.js';
 import { countParams } from '../../../src/nn/params.js';
-import { backend, configureWasm } from '../../../src/runtime/ort-backend.web.js';
+import { configureRuntime } from '../../../src/runtime/ort-backend.web.js';
 import { errorMessage } from '../../../src/utils/errors.js';
 import type { FromWorker, ModelInfo, ToWorker } from '../lib/protocol.js';
 import { StepTrainer } from '../lib/step-trainer.js';
@@ -50,8 +50,8 @@ async function handle(m: ToWorker): Promise<void> {
   switch (m.type) {
     case 'init': {
       threads = scope.crossOriginIsolated ? m.threads : 1;
-      configureWasm({ wasmPaths: new URL('../ort/', scope.location.href).href, threads });
-      post({ type: 'ready', threads, backend: backend.name, isolated: scope.crossOriginIsolated });
+      const runtime = await configureRuntime({ wasmPaths: new URL('../ort/', scope.location.href).href, threads, prefer: m.prefer });
+      post({ type: 'ready', runtime, isolated: scope.crossOriginIsolated });
       return;
     }
     case 'restore': {
