@@ -9,7 +9,7 @@ import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from 
 import { CompiledStep } from '../runtime/step.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import type { IncrementalDecoder } from './incremental-decoder.js';
+import type { GreedyChunks, IncrementalDecoder } from './incremental-decoder.js';
 
 export interface DecoderOptions {
   /** ONNX Runtime threads (default: all cores). */
@@ -25,6 +25,7 @@ export async function createDecoder(bundle: ModelBundle, batch: number, opts: De
 }
 
 type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
+type RecurrentDecoding = Extract<Decoding, { type: 'recurrent' }>;
 type DecoderFactory<D extends Decoding> = (decoding: D, bundle: ModelBundle, batch: number, opts: DecoderOptions) => Promise<IncrementalDecoder>;
 
 /** The decoder for each way of decoding a model says it has (LanguageModel.decoding). */
@@ -177,26 +178,39 @@ class KvCacheDecoder implements IncrementalDecoder {
   }
 }
 
-/** LSTM/GRU: a one-token step graph whose state outputs feed the next step. */
+/** LSTM/GRU: a one-token step graph whose state outputs feed the next step, and greedy chunks of GREEDY_STEPS steps. */
 class RecurrentDecoder implements IncrementalDecoder {
   readonly maxLength = Infinity;
   length = 0;
   /** The carried state (`state.h`, `state.c`), each fed back from its `.out` output; empty: zeros. */
   private readonly state = new Map<string, TypedArray>();
+  readonly greedy: GreedyChunks;
 
   private constructor(
     readonly batch: number,
     readonly vocabSize: number,
     private readonly step: CompiledStep,
     private readonly graph: () => BuiltGraph,
-  ) {}
+    greedyGraph: () => BuiltGraph,
+  ) {
+    // Compiled on its first run, not here: a decoder's first token (and a sampling one's every token) never needs it.
+    this.greedy = {
+      steps: GREEDY_STEPS,
+      run: async (tokens) => {
+        const ids = BigInt64Array.from(tokens, (t) => BigInt(t));
+        const out = (await this.step.run(GREEDY, greedyGraph, { ids }, { carry: this.state, fetch: ['tokens'] })).tokens as BigInt64Array;
+        this.length += GREEDY_STEPS;
+        return Int32Array.from(out, (t) => Number(t));
+      },
+    };
+  }
 
-  static async create(_decoding: Decoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
+  static async create(decoding: RecurrentDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { model } = bundle;
     const step = new CompiledStep({ state: stateNames(model), threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
     const graph = () => buildForwardGraph(model, batch, 1);
     await step.prepare(STEP, graph);
-    return new RecurrentDecoder(batch, model.vocabSize, step, graph);
+    return new RecurrentDecoder(batch, model.vocabSize, step, graph, () => decoding.buildGreedyGraph(batch, GREEDY_STEPS));
   }
 
   reset(): void {
@@ -211,7 +225,7 @@ class RecurrentDecoder implements IncrementalDecoder {
     for (let t = 0; t < T; t++) {
       const ids = new BigInt64Array(B);
       for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
-      logits = (await this.step.run(STEP, this.graph, { ids }, { carry: this.state })).logits as Float32Array;
+      logits = (await this.step.run(STEP, this.graph, { ids }, { carry: this.state, fetch: ['logits'] })).logits as Float32Array;
     }
     this.length += T;
     return logits!;
@@ -222,5 +236,8 @@ class RecurrentDecoder implements IncrementalDecoder {
   }
 }
 
-/** The recurrent decoder's one session. */
+/** The recurrent decoder's sessions: one token, and a greedy chunk. */
 const STEP = 'step';
+const GREEDY = 'greedy';
+/** Tokens per greedy chunk: enough that per-call costs are spread thin, few enough that streaming stays smooth and a chunk run past a stop costs little. */
+const GREEDY_STEPS = 16;

@@ -102,6 +102,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   const initializers: onnxProto.onnx.ITensorProto[] = [];
   const int64Cache = new Map<string, string>();
   const floatCache = new Map<string, string>();
+  const onceCache = new Map<string, string>();
   let tmpId = 0;
   const emitter: Emitter = {
     add(opType, ins, outs, attrs = {}, domain = '') {
@@ -174,6 +175,11 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
       return out;
     },
     name: (t) => rename.get(t.id) ?? t.name,
+    once(key, make) {
+      let v = onceCache.get(key);
+      if (v === undefined) onceCache.set(key, (v = make()));
+      return v;
+    },
   };
 
   for (const { tensor } of graph.inputs) {

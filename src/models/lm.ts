@@ -50,11 +50,14 @@ export type KvCacheLayout = 'heads' | 'append';
 /**
  * How a model decodes one step at a time; generate/decoders.ts picks the decoder by `type`.
  * - 'kv-cache': a decode graph over a key/value cache of `layers` layers of `heads` heads, `width` wide in all;
- * - 'recurrent': the forward graph run one token at a time, its state (stateShapes) fed back.
+ * - 'recurrent': the forward graph run one token at a time, its state (stateShapes) fed back; and
+ *   `buildGreedyGraph`, `steps` greedy steps in one graph: inputs `ids` [B, 1] (the token to read first)
+ *   and the state; outputs `tokens` [B, steps] (the argmax after each token read; each but the last is
+ *   read next) and the state after the `steps` tokens read, as `<name>.out`.
  */
 export type Decoding =
   | { readonly type: 'kv-cache'; readonly layers: number; readonly heads: number; readonly width: number; buildGraph(opts?: DecodeGraphOptions): BuiltGraph }
-  | { readonly type: 'recurrent' };
+  | { readonly type: 'recurrent'; buildGreedyGraph(batch: number, steps: number, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph };
 
 /**
  * What every language model (GPT, LSTM, GRU, and wrappers such as LoRA) says
