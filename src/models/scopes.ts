@@ -73,7 +73,13 @@ export abstract class ModelWrapper implements LanguageModel {
   get decoding(): Decoding {
     const d = this.base.decoding;
     const scope = (o: DecodeGraphOptions) => (g: Graph) => this.scope(o.scope ? o.scope(g) : new ParamScope(g, this.specs));
-    if (d.type === 'recurrent') return { ...d, buildGreedyGraph: (batch, steps, o = {}) => d.buildGreedyGraph(batch, steps, { ...o, scope: scope(o) }) };
+    if (d.type === 'recurrent') {
+      return {
+        ...d,
+        buildStepGraph: (batch, o = {}) => d.buildStepGraph(batch, { ...o, scope: scope(o) }),
+        buildGreedyGraph: (batch, steps, o = {}) => d.buildGreedyGraph(batch, steps, { ...o, scope: scope(o) }),
+      };
+    }
     return { ...d, buildGraph: (o = {}) => d.buildGraph({ ...o, scope: scope(o) }) };
   }
 
