@@ -59,7 +59,8 @@ export type Decoding =
   | { readonly type: 'kv-cache'; readonly layers: number; readonly heads: number; readonly width: number; buildGraph(opts?: DecodeGraphOptions): BuiltGraph }
   | {
       readonly type: 'recurrent';
-      buildStepGraph(batch: number, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
+      /** `batch` may be a symbol: one session then serves any number of rows (serve's slots). */
+      buildStepGraph(batch: Dim, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
       buildGreedyGraph(batch: number, steps: number, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
     };
 

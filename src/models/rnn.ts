@@ -130,7 +130,7 @@ export class RnnLm implements LanguageModel {
    * the tokens (one ORT call yields `steps` of them); otherwise it returns the last step's logits.
    * The steps share the weights and their gate reordering.
    */
-  private decodeGraph(batch: number, steps: number, greedy: boolean, scope?: (g: Graph) => ParamScope): BuiltGraph {
+  private decodeGraph(batch: Dim, steps: number, greedy: boolean, scope?: (g: Graph) => ParamScope): BuiltGraph {
     const c = this.config;
     const graph = new Graph();
     const p = scope ? scope(graph) : new ParamScope(graph, this.specs);
