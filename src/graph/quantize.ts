@@ -14,15 +14,14 @@
  *   scale per block (zero point 8); accuracy_level 4 computes in int8.
  * Embedding lookups (Gather) and everything else stay float32.
  */
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
+import { ATTRIBUTE_TYPE as ATTR, DATA_TYPE as DT } from './onnx-wire.js';
 import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
 import { bytesOf } from '../utils/bytes.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
-const DT = onnxProto.onnx.TensorProto.DataType;
-const ATTR = onnxProto.onnx.AttributeProto.AttributeType;
 
 export type QuantizeMode = 'q8' | 'q4';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['q8', 'q4'];
