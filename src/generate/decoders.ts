@@ -12,7 +12,7 @@ import type { QuantizeMode } from '../graph/quantize.js';
 import type { GreedyChunks, IncrementalDecoder } from './incremental-decoder.js';
 
 export interface DecoderOptions {
-  /** ONNX Runtime threads (default: all cores). */
+  /** ONNX Runtime threads (default: all cores; a recurrent decoder at batch 1 and its greedy chunks: one, see RecurrentDecoder). */
   threads?: number;
   /** Decode with int8 (`q8`) or int4 (`q4`) weight matrices: several times faster at batch 1, logits no longer bit-exact (see graph/quantize.ts). */
   quantize?: QuantizeMode;
@@ -209,11 +209,12 @@ class RecurrentDecoder implements IncrementalDecoder {
   static async create(decoding: RecurrentDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { model } = bundle;
     const compile = { state: stateNames(model), quantize: opts.quantize, ...fixedWeights(bundle, opts) };
-    const step = new CompiledStep({ ...compile, threads: opts.threads });
+    // One thread unless told otherwise (the step's at batch 1, a chunk's at any batch): their nodes are too
+    // small to split across cores. Measured at batch 1 on 2 cores: a chunk ~90 µs a token on one thread,
+    // ~130 on two; with the cores busy (load 5), two threads made whole generations ~1.5× slower still.
+    const step = new CompiledStep({ ...compile, threads: opts.threads ?? (batch === 1 ? 1 : undefined) });
     const graph = () => decoding.buildStepGraph(batch);
     await step.prepare(STEP, graph);
-    // One thread unless told otherwise: a chunk's nodes are too small to split across cores (measured at
-    // batch 1 on 2 cores: ~90 µs a token on one thread, ~130 on two, several times that when the cores are busy).
     const chunks = new CompiledStep({ ...compile, threads: opts.threads ?? 1 });
     return new RecurrentDecoder(batch, model.vocabSize, step, graph, chunks, () => decoding.buildGreedyGraph(batch, GREEDY_STEPS));
   }
