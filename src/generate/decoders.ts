@@ -4,15 +4,15 @@
  * one token at a time with their carried state.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { buildForwardGraph, stateNames, type BuiltGraph, type Decoding } from '../models/lm.js';
+import { stateNames, type BuiltGraph, type Decoding } from '../models/lm.js';
 import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from '../runtime/session.js';
 import { CompiledStep } from '../runtime/step.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import type { IncrementalDecoder } from './incremental-decoder.js';
+import type { GreedyChunks, IncrementalDecoder } from './incremental-decoder.js';
 
 export interface DecoderOptions {
-  /** ONNX Runtime threads (default: all cores). */
+  /** ONNX Runtime threads (default: all cores; a recurrent decoder at batch 1 and its greedy chunks: one, see RecurrentDecoder). */
   threads?: number;
   /** Decode with int8 (`q8`) or int4 (`q4`) weight matrices: several times faster at batch 1, logits no longer bit-exact (see graph/quantize.ts). */
   quantize?: QuantizeMode;
@@ -25,6 +25,7 @@ export async function createDecoder(bundle: ModelBundle, batch: number, opts: De
 }
 
 type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
+type RecurrentDecoding = Extract<Decoding, { type: 'recurrent' }>;
 type DecoderFactory<D extends Decoding> = (decoding: D, bundle: ModelBundle, batch: number, opts: DecoderOptions) => Promise<IncrementalDecoder>;
 
 /** The decoder for each way of decoding a model says it has (LanguageModel.decoding). */
@@ -177,26 +178,45 @@ class KvCacheDecoder implements IncrementalDecoder {
   }
 }
 
-/** LSTM/GRU: a one-token step graph whose state outputs feed the next step. */
+/** LSTM/GRU: a one-token step graph whose state outputs feed the next step, and greedy chunks of GREEDY_STEPS steps (both Decoding's). */
 class RecurrentDecoder implements IncrementalDecoder {
   readonly maxLength = Infinity;
   length = 0;
   /** The carried state (`state.h`, `state.c`), each fed back from its `.out` output; empty: zeros. */
   private readonly state = new Map<string, TypedArray>();
+  readonly greedy: GreedyChunks;
 
   private constructor(
     readonly batch: number,
     readonly vocabSize: number,
     private readonly step: CompiledStep,
     private readonly graph: () => BuiltGraph,
-  ) {}
+    private readonly chunks: CompiledStep,
+    greedyGraph: () => BuiltGraph,
+  ) {
+    // Compiled on its first run, not here: a decoder's first token (and a sampling one's every token) never needs it.
+    this.greedy = {
+      steps: GREEDY_STEPS,
+      run: async (tokens) => {
+        const ids = BigInt64Array.from(tokens, (t) => BigInt(t));
+        const out = (await this.chunks.run(GREEDY, greedyGraph, { ids }, { carry: this.state, fetch: ['tokens'] })).tokens as BigInt64Array;
+        this.length += GREEDY_STEPS;
+        return Int32Array.from(out, (t) => Number(t));
+      },
+    };
+  }
 
-  static async create(_decoding: Decoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
+  static async create(decoding: RecurrentDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { model } = bundle;
-    const step = new CompiledStep({ state: stateNames(model), threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    const graph = () => buildForwardGraph(model, batch, 1);
+    const compile = { state: stateNames(model), quantize: opts.quantize, ...fixedWeights(bundle, opts) };
+    // One thread unless told otherwise (the step's at batch 1, a chunk's at any batch): their nodes are too
+    // small to split across cores. Measured at batch 1 on 2 cores: a chunk ~90 µs a token on one thread,
+    // ~130 on two; with the cores busy (load 5), two threads made whole generations ~1.5× slower still.
+    const step = new CompiledStep({ ...compile, threads: opts.threads ?? (batch === 1 ? 1 : undefined) });
+    const graph = () => decoding.buildStepGraph(batch);
     await step.prepare(STEP, graph);
-    return new RecurrentDecoder(batch, model.vocabSize, step, graph);
+    const chunks = new CompiledStep({ ...compile, threads: opts.threads ?? 1 });
+    return new RecurrentDecoder(batch, model.vocabSize, step, graph, chunks, () => decoding.buildGreedyGraph(batch, GREEDY_STEPS));
   }
 
   reset(): void {
@@ -211,16 +231,19 @@ class RecurrentDecoder implements IncrementalDecoder {
     for (let t = 0; t < T; t++) {
       const ids = new BigInt64Array(B);
       for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
-      logits = (await this.step.run(STEP, this.graph, { ids }, { carry: this.state })).logits as Float32Array;
+      logits = (await this.step.run(STEP, this.graph, { ids }, { carry: this.state, fetch: ['logits'] })).logits as Float32Array;
     }
     this.length += T;
     return logits!;
   }
 
-  release(): Promise<void> {
-    return this.step.release();
+  async release(): Promise<void> {
+    await Promise.all([this.step.release(), this.chunks.release()]);
   }
 }
 
-/** The recurrent decoder's one session. */
+/** The recurrent decoder's sessions: one token, and a greedy chunk. */
 const STEP = 'step';
+const GREEDY = 'greedy';
+/** Tokens per greedy chunk: enough that per-call costs are spread thin, few enough that streaming stays smooth and a chunk run past a stop costs little. */
+const GREEDY_STEPS = 16;

@@ -13,7 +13,7 @@
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 import type { IncrementalDecoder } from './incremental-decoder.js';
-import { resolveSampling, type SamplingOptions } from './sampling.js';
+import { argmaxIsChoice, resolveSampling, type SamplingOptions } from './sampling.js';
 import { SequenceGeneration, type FinishReason } from './sequence.js';
 
 export type { FinishReason } from './sequence.js';
@@ -108,6 +108,10 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
   let fed = Math.min(...lanes.map((l) => l.seq.prompt.length));
   let logits = await decoder.feed(gather(lanes, 0, fed));
   const V = decoder.vocabSize;
+  // Tokens [batch, steps] the decoder chose in its graph, and the next step to take: while set, each
+  // position's token comes from here instead of the logits (the decoder has already read it).
+  let chosen: { tokens: Int32Array; steps: number; next: number } | undefined;
+  const inGraph = decoder.greedy && argmaxIsChoice(sampling) ? decoder.greedy : undefined;
   while (true) {
     for (let i = 0; i < lanes.length; i++) {
       const lane = lanes[i]!;
@@ -116,7 +120,7 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
         lane.history.push(lane.history[lane.history.length - 1]!);
         continue;
       }
-      const { token, text } = lane.seq.next(logits.subarray(i * V, (i + 1) * V));
+      const { token, text } = chosen ? lane.seq.take(chosen.tokens[i * chosen.steps + chosen.next]!) : lane.seq.next(logits.subarray(i * V, (i + 1) * V));
       const events: GenerationEvent[] = [];
       if (token !== undefined) lane.history.push(token);
       if (text.length > 0) events.push({ type: 'text', sequence: i, text });
@@ -128,13 +132,20 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
       yield* events;
     }
     if (!live()) break;
-    if (decoder.length + 1 > decoder.maxLength) {
+    if (chosen && ++chosen.next < chosen.steps) {
+      // The next position's token was chosen in the same run.
+    } else if (inGraph && decoder.length + inGraph.steps <= decoder.maxLength && lanes.every((l) => l.done || l.history.length === fed + 1)) {
+      // Every sequence has read its prompt: the decoder reads this token and chooses the next `steps` itself.
+      chosen = { tokens: await inGraph.run(gather(lanes, fed, fed + 1)), steps: inGraph.steps, next: 0 };
+    } else if (decoder.length + 1 > decoder.maxLength) {
+      chosen = undefined;
       // Slide: restart from the last maxLength/2 tokens, the one to feed now included.
       const keep = Math.max(1, Math.floor(decoder.maxLength / 2));
       decoder.reset();
       for (const lane of lanes) if (!lane.done) lane.seq.slides++;
       logits = await decoder.feed(gather(lanes, fed + 1 - keep, fed + 1));
     } else {
+      chosen = undefined;
       logits = await decoder.feed(gather(lanes, fed, fed + 1));
     }
     fed++;

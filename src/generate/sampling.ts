@@ -60,6 +60,14 @@ export function resolveSampling(o: SamplingOptions = {}): ResolvedSampling {
   return r;
 }
 
+/**
+ * Whether this sampler's choice is the plain argmax of the raw logits (greedy, no penalty), so that a
+ * decoder may choose inside its graph (IncrementalDecoder.greedy) and yield the same tokens.
+ */
+export function argmaxIsChoice(o: ResolvedSampling): boolean {
+  return o.greedy && o.repetitionPenalty === 1 && o.frequencyPenalty === 0 && o.presencePenalty === 0;
+}
+
 /** Index of the largest value (the first one on ties). */
 export function argmax(x: ArrayLike<number>): number {
   let best = 0;
@@ -88,9 +96,14 @@ export class TokenSampler {
   /** Chooses the next token from `logits` (one row, length vocab) and records it as generated. */
   next(logits: Float32Array): number {
     const token = this.choose(logits);
+    this.record(token);
+    return token;
+  }
+
+  /** Records a token chosen elsewhere (a decoder's in-graph argmax, see argmaxIsChoice) as if chosen here. */
+  record(token: number): void {
     this.inSequence.add(token);
     this.generatedCounts.set(token, (this.generatedCounts.get(token) ?? 0) + 1);
-    return token;
   }
 
   private choose(logits: Float32Array): number {

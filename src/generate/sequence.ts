@@ -65,7 +65,16 @@ export class SequenceGeneration {
 
   /** Chooses the next token from this sequence's row of logits; sets finishReason when the sequence ends. */
   next(logits: Float32Array): SequenceStep {
-    const token = this.sampler.next(logits);
+    return this.append(this.sampler.next(logits));
+  }
+
+  /** Takes a token the decoder chose in its graph (the greedy argmax: see IncrementalDecoder.greedy), as next() would have. */
+  take(token: number): SequenceStep {
+    this.sampler.record(token);
+    return this.append(token);
+  }
+
+  private append(token: number): SequenceStep {
     this.firstTokenAt ??= performance.now();
     let text = '';
     const emit = (piece: string) => {

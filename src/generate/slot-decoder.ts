@@ -11,8 +11,6 @@
  */
 import type { ModelBundle } from '../io/model-dir.js';
 import { stateNames, type Decoding } from '../models/lm.js';
-import { ParamScope } from '../nn/params.js';
-import { Graph } from '../graph/tensor.js';
 import { CompiledGraph, type Feeds, type InputSpec } from '../runtime/session.js';
 import { InkwellError } from '../utils/errors.js';
 import { fixedWeights, type DecoderOptions } from './decoders.js';
@@ -45,7 +43,7 @@ export interface SlotDecoder {
 export async function createSlotDecoder(bundle: ModelBundle, slots: number, opts: DecoderOptions = {}): Promise<SlotDecoder> {
   if (!(Number.isInteger(slots) && slots > 0)) throw new InkwellError(`slots must be a positive integer, got ${slots}`);
   const decoding = bundle.model.decoding;
-  return decoding.type === 'kv-cache' ? KvCacheSlotDecoder.create(decoding, bundle, slots, opts) : RecurrentSlotDecoder.create(bundle, slots, opts);
+  return decoding.type === 'kv-cache' ? KvCacheSlotDecoder.create(decoding, bundle, slots, opts) : RecurrentSlotDecoder.create(decoding, bundle, slots, opts);
 }
 
 type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
@@ -220,11 +218,9 @@ class RecurrentSlotDecoder implements SlotDecoder {
     this.state = this.stateInputs.map((s) => new Float32Array(this.layers(s) * slots * this.hidden(s)));
   }
 
-  static async create(bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<RecurrentSlotDecoder> {
-    // buildForwardGraph's graph, with the batch left symbolic so one session serves any number of rows.
-    const graph = new Graph();
-    const { logits, state = {} } = bundle.model.forward(new ParamScope(graph, bundle.model.specs), graph.input('ids', 'int64', ['batch', 1]), { train: false, fused: true });
-    const outputs = Object.fromEntries([['logits', logits], ...Object.entries(state).map(([name, t]) => [`${name}.out`, t])]);
+  static async create(decoding: Extract<Decoding, { type: 'recurrent' }>, bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<RecurrentSlotDecoder> {
+    // The decoders' step graph, with the batch left symbolic so one session serves any number of rows.
+    const { graph, outputs } = decoding.buildStepGraph('batch');
     const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
     return new RecurrentSlotDecoder(slots, bundle.model.vocabSize, session, stateNames(bundle.model));
   }

@@ -6,14 +6,14 @@
  * and data are graph inputs, so weights stay in JavaScript memory that ORT
  * reads without copying; constants become initializers.
  */
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
+import { ATTRIBUTE_TYPE, encodeModel, EXTERNAL } from './onnx-wire.js';
 import { MS_DOMAIN, opDef, type Emitter, type OnnxAttr } from './registry.js';
 import { ONNX_DTYPE } from './ops/elementwise.js';
 import { Graph, GraphError, isStatic, type Node, type Tensor } from './tensor.js';
 import { quantizeMatMuls, type QuantizeMode } from './quantize.js';
 import { bytesOf } from '../utils/bytes.js';
 
-const { onnx } = onnxProto;
 
 export const OPSET = 20;
 
@@ -102,6 +102,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   const initializers: onnxProto.onnx.ITensorProto[] = [];
   const int64Cache = new Map<string, string>();
   const floatCache = new Map<string, string>();
+  const onceCache = new Map<string, string>();
   let tmpId = 0;
   const emitter: Emitter = {
     add(opType, ins, outs, attrs = {}, domain = '') {
@@ -174,6 +175,11 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
       return out;
     },
     name: (t) => rename.get(t.id) ?? t.name,
+    once(key, make) {
+      let v = onceCache.get(key);
+      if (v === undefined) onceCache.set(key, (v = make()));
+      return v;
+    },
   };
 
   for (const { tensor } of graph.inputs) {
@@ -185,7 +191,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
         name: tensor.name,
         dataType: ONNX_DTYPE.float32,
         dims: [...tensor.shape] as number[],
-        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        dataLocation: EXTERNAL,
         externalData: [
           { key: 'location', value: opts.external!.file },
           { key: 'offset', value: String(ext.offset) },
@@ -203,7 +209,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   for (const [key, t] of outTensors) if (rename.get(t.id) !== key) emitter.add('Identity', [emitter.name(t)], [key]);
   if (opts.quantize) quantizeMatMuls(protoNodes, initializers, opts.quantize, outNames);
 
-  const model = onnx.ModelProto.create({
+  const bytes = encodeModel({
     irVersion: 8,
     producerName: 'inkwell',
     opsetImport: [{ domain: '', version: OPSET }, ...(protoNodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
@@ -215,7 +221,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
       output: outTensors.map(([k, t]) => valueInfo(k, t)),
     },
   });
-  return { bytes: onnx.ModelProto.encode(model).finish(), inputs };
+  return { bytes, inputs };
 }
 
 function emitNode(n: Node, e: Emitter): void {
@@ -234,7 +240,7 @@ function valueInfo(name: string, t: Tensor): onnxProto.onnx.IValueInfoProto {
 }
 
 function attribute(name: string, v: OnnxAttr): onnxProto.onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = ATTRIBUTE_TYPE;
   if (typeof v === 'number') return { name, type: T.INT, i: v };
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: [...v] };

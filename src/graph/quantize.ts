@@ -14,15 +14,14 @@
  *   scale per block (zero point 8); accuracy_level 4 computes in int8.
  * Embedding lookups (Gather) and everything else stay float32.
  */
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
+import { ATTRIBUTE_TYPE as ATTR, DATA_TYPE as DT } from './onnx-wire.js';
 import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
 import { bytesOf } from '../utils/bytes.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
-const DT = onnxProto.onnx.TensorProto.DataType;
-const ATTR = onnxProto.onnx.AttributeProto.AttributeType;
 
 export type QuantizeMode = 'q8' | 'q4';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['q8', 'q4'];
@@ -41,6 +40,7 @@ export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[],
   const inits = new Map(initializers.map((t) => [t.name!, t]));
   const producers = new Map(nodes.flatMap((n) => n.output!.map((o) => [o, n] as const)));
   const done = new Map<string, string[]>(); // source (name, transposed) → the quantized op's extra inputs
+  const quantized: NodeProto[] = [];
   for (const node of nodes) {
     if (node.opType !== 'MatMul' || node.domain) continue;
     const b = matrixOf(node.input![1]!, inits, producers);
@@ -50,7 +50,9 @@ export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[],
       const q = mode === 'q8' ? quantizeInt8(b.m) : quantizeInt4(b.m);
       extra = q.map((t, i) => {
         const name = `${b.key}.${mode}.${i}`;
-        initializers.push({ ...t, name });
+        const q = { ...t, name };
+        initializers.push(q);
+        inits.set(name, q);
         return name;
       });
       done.set(b.key, extra);
@@ -69,8 +71,36 @@ export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[],
         { name: 'accuracy_level', type: ATTR.INT, i: 4 },
       ];
     }
+    quantized.push(node);
   }
+  for (const node of quantized) foldBias(node, nodes, inits, keep);
   dropUnused(nodes, initializers, keep);
+}
+
+/**
+ * A bias Add after a quantized MatMul becomes the op's own bias input (both take one: the 5th input of
+ * DynamicQuantizeMatMul, the 6th of MatMulNBits): at batch 1 each node costs more than its arithmetic,
+ * and a GPT block has four such Adds (ORT fuses float MatMul+Add into Gemm itself, but not these).
+ */
+function foldBias(node: NodeProto, nodes: NodeProto[], inits: Map<string, TensorProto>, keep: ReadonlySet<string>): void {
+  const out = node.output![0]!;
+  if (keep.has(out)) return;
+  const readers = nodes.filter((n) => n.input!.includes(out));
+  const add = readers[0];
+  if (readers.length !== 1 || add!.opType !== 'Add' || add!.domain || add!.input!.length !== 2) return;
+  const bias = add!.input!.find((i) => i !== out);
+  const b = bias === undefined ? undefined : inits.get(bias);
+  const n = node.opType === 'MatMulNBits' ? node.attribute!.find((a) => a.name === 'N')!.i : undefined;
+  if (!b || b.dataType !== DT.FLOAT || b.dims?.length !== 1 || (n !== undefined && Number(b.dims[0]) !== Number(n))) return;
+  if (node.opType === 'DynamicQuantizeMatMul') {
+    // B's column count: the bias must be one value per output column, not a broadcast scalar.
+    const cols = inits.get(node.input![1]!)?.dims?.[1];
+    if (Number(b.dims[0]) !== Number(cols)) return;
+  }
+  const slot = node.opType === 'MatMulNBits' ? 5 : 4;
+  node.input = [...node.input!, ...Array<string>(slot - node.input!.length).fill(''), bias!];
+  node.output = [...add!.output!];
+  nodes.splice(nodes.indexOf(add!), 1);
 }
 
 /** B as a float matrix when it is a baked initializer or a plain 2-D transpose of one. */

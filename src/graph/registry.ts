@@ -30,6 +30,12 @@ export interface Emitter {
   float(value: number | readonly number[]): string;
   /** The ONNX name of a tensor ('' for an optional input left out). */
   name(t: Tensor): string;
+  /**
+   * The value `make` emits, emitted once per `key` and model: nodes that derive the same value from
+   * one weight (the gate reordering of a K-step decoder's unrolled LSTM steps) then share it, so ORT
+   * folds and pre-packs it once instead of K times.
+   */
+  once(key: string, make: () => string): string;
 }
 
 /** Gradient of the loss w.r.t. each output (undefined where none flows) → gradient w.r.t. each input. */

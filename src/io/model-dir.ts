@@ -12,8 +12,8 @@ import { loadTokenizer } from '../tokenizers/io.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { checkGpt2Config, gpt2TensorNames, normalizeGpt2Weights } from './hf-gpt2.js';
 import { checkVocabularies, MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
-import { readSafetensors, readSafetensorsHeader, type TensorEntry } from './safetensors.js';
-import { committedPath, ManifestMismatchError, pause, readCommitted, verifyManifest, writeFilesAtomically } from './transaction.js';
+import { readHeaderAt, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from './safetensors.js';
+import { committedPath, ManifestMismatchError, pause, readCommitted, verifyManifest, writeFilesAtomically, type FileScan } from './transaction.js';
 
 export { MODEL_FILE, modelFiles, type ModelBundle, type WeightsFile } from './model-files.js';
 
@@ -31,8 +31,10 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InkwellError(`model directory ${dir} does not exist`);
   for (let attempt = 0; ; attempt++) {
     try {
-      verifyManifest(dir, [MODEL_FILE]);
-      return loadCommitted(dir);
+      // One pass over the weights checks them against the manifest and, where ORT will read the file itself, for non-finite values.
+      const scan = new WeightsScan();
+      verifyManifest(dir, [MODEL_FILE], new Map([[MODEL_FILE, scan.begin]]));
+      return loadCommitted(dir, scan);
     } catch (err) {
       // A pending file renamed away under us (its name in the error) or a manifest of the next commit: the writer is mid-commit.
       const racing = err instanceof ManifestMismatchError || (err as NodeJS.ErrnoException).code === 'ENOENT' || /\.pending\b/.test(errorMessage(err));
@@ -42,7 +44,7 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
   }
 }
 
-function loadCommitted(dir: string): ModelBundle & { metadata: Record<string, string> } {
+function loadCommitted(dir: string, scan: WeightsScan): ModelBundle & { metadata: Record<string, string> } {
   const configPath = path.join(dir, 'config.json');
   let config: unknown;
   try {
@@ -55,17 +57,18 @@ function loadCommitted(dir: string): ModelBundle & { metadata: Record<string, st
   const gpt2 = (config as Record<string, unknown>).model_type === 'gpt2';
   if (gpt2) checkGpt2Config(config as Record<string, unknown>, configPath);
   // Mid-commit, the committed weights are the pending file, which is renamed any moment: read now, not lazily.
-  const weightsPath = committedPath(dir, MODEL_FILE);
+  const weightsPath = scan.path(dir);
   const settled = weightsPath === path.join(dir, MODEL_FILE);
   // The header now (names, shapes, sizes, offsets: a mismatch fails here); the data when first used.
-  const { entries, metadata } = readSafetensorsHeader(weightsPath);
+  const { entries, metadata } = scan.header(dir);
   // A GPT-2 directory from the Hugging Face Hub loads as it is (see hf-gpt2.ts).
   const names = gpt2 ? gpt2TensorNames([...entries.keys()]) : new Map([...entries.keys()].map((k) => [k, k]));
   validateShapes(model.specs, new Map([...names].map(([ours, theirs]) => [ours, entries.get(theirs)!.shape])), weightsPath);
   // tokenizer.json, or GPT-2's original vocab.json + merges.txt.
   const tokenizer = loadTokenizer(dir);
   checkVocabularies(tokenizer.vocabSize, model.vocabSize, dir);
-  const external = settled && [...entries.values()].every((e) => e.dtype === 'F32') && os.endianness() === 'LE' && !entries.has('lm_head.weight');
+  // Only a file the scan checked for non-finite values (see WeightsScan) goes to ORT unread.
+  const external = settled && scan.scanned();
   const file: WeightsFile | undefined = external
     ? { dir, file: MODEL_FILE, tensors: new Map([...names].map(([ours, theirs]) => [ours, { offset: entries.get(theirs)!.offset, length: entries.get(theirs)!.length }])) }
     : undefined;
@@ -91,27 +94,74 @@ function loadCommitted(dir: string): ModelBundle & { metadata: Record<string, st
     },
   };
   // A file ORT cannot read as it is (F16/BF16, or an lm_head copy to compare with wte) is read and checked now;
-  // one it reads itself is only scanned for non-finite values (ORT then finds it in the page cache).
+  // one it reads itself was scanned for non-finite values while it was hashed (ORT then finds it in the page cache).
   if (!file) void bundle.weights;
-  else checkFiniteData(weightsPath, new Map([...names].map(([ours, theirs]) => [ours, entries.get(theirs)!])));
   return bundle;
 }
 
-/** Reads F32 tensors of a file in bounded chunks and refuses any non-finite value, naming the tensor. */
-function checkFiniteData(file: string, tensors: ReadonlyMap<string, TensorEntry>): void {
-  const CHUNK = 1 << 20;
-  const buf = new Uint8Array(CHUNK * 4);
-  const fd = fs.openSync(file, 'r');
-  try {
-    for (const [name, e] of tensors) {
-      for (let done = 0; done < e.count; done += CHUNK) {
-        const n = Math.min(CHUNK, e.count - done);
-        const got = fs.readSync(fd, buf, 0, 4 * n, e.offset + 4 * done);
-        if (got !== 4 * n) throw new InkwellError(`${file}: tensor '${name}' is cut short (the file changed while it was read?)`);
-        checkFinite(new Float32Array(buf.buffer, 0, n), name, file, done);
-      }
+/**
+ * The safetensors file as the manifest check streams it (see verifyManifest's scans): its header, read
+ * from the descriptor being hashed (so both describe one file even while a writer renames), and, when
+ * every tensor is 4-aligned little-endian float32 and no lm_head copy needs comparing, a check of every
+ * value for NaN/±infinity, chunk by chunk. Failures wait until the manifest has had its say: a corrupt
+ * file is reported as corrupt, not as holding NaN.
+ */
+class WeightsScan {
+  private got?: SafetensorsHeader;
+  private headerError?: unknown;
+  private file = '';
+  private tensors: [string, TensorEntry][] = [];
+  private checked = 0;
+  private failure?: unknown;
+
+  readonly begin: FileScan = (fd, file) => {
+    this.file = file;
+    try {
+      this.got = readHeaderAt(fd, file);
+    } catch (err) {
+      this.headerError = err;
+      return undefined;
     }
-  } finally {
-    fs.closeSync(fd);
+    const all = [...this.got.entries];
+    const scannable = os.endianness() === 'LE' && !this.got.entries.has('lm_head.weight') && all.every(([, e]) => e.dtype === 'F32' && e.offset % 4 === 0);
+    if (!scannable) return undefined;
+    this.tensors = all;
+    return (chunk, position) => this.visit(chunk, position);
+  };
+
+  /** The file scanned, or, when there was none to stream (no manifest entry, no file), where the committed one is now. */
+  path(dir: string): string {
+    return this.file || committedPath(dir, MODEL_FILE);
+  }
+
+  /** The header of the file scanned; read from `path` when nothing was streamed (so a missing file fails as any read does). */
+  header(dir: string): SafetensorsHeader {
+    if (this.headerError) throw this.headerError;
+    return (this.got ??= readSafetensorsHeader(this.path(dir)));
+  }
+
+  /**
+   * Whether every value was checked (and all were finite: a non-finite one is refused here). A
+   * file the scan skipped, or saw only part of because it shrank while read, is not vouched for.
+   */
+  scanned(): boolean {
+    if (this.failure) throw this.failure;
+    return this.tensors.length > 0 && this.checked === this.tensors.reduce((n, [, e]) => n + e.length, 0);
+  }
+
+  private visit(chunk: Uint8Array, position: number): void {
+    if (this.failure) return;
+    const end = position + chunk.length;
+    for (const [name, e] of this.tensors) {
+      const [from, to] = [Math.max(e.offset, position), Math.min(e.offset + e.length, end)];
+      if (from >= to) continue;
+      try {
+        checkFinite(new Float32Array(chunk.buffer, chunk.byteOffset + from - position, (to - from) / 4), name, this.file, (from - e.offset) / 4);
+      } catch (err) {
+        this.failure = err;
+        return;
+      }
+      this.checked += to - from;
+    }
   }
 }

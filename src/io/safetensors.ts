@@ -28,6 +28,18 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
   let fd: number | undefined;
   try {
     fd = fs.openSync(path, 'r');
+    return readHeaderAt(fd, path);
+  } catch (err) {
+    if (err instanceof InkwellError) throw err;
+    throw new InkwellError(`cannot read ${path}: ${errorMessage(err)}`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** readSafetensorsHeader on a descriptor the caller holds open (and keeps reading: see model-dir.ts). */
+export function readHeaderAt(fd: number, path: string): SafetensorsHeader {
+  try {
     const size = fs.fstatSync(fd).size;
     const head = Buffer.alloc(Math.min(size, 8));
     fs.readSync(fd, head, 0, head.length, 0);
@@ -38,7 +50,5 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
   } catch (err) {
     if (err instanceof InkwellError) throw err;
     throw new InkwellError(`cannot read ${path}: ${errorMessage(err)}`);
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }

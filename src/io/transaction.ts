@@ -135,19 +135,34 @@ export function committedManifest(dir: string): Record<string, ManifestEntry> | 
 }
 
 /**
+ * What a caller reads of a committed file in the pass that hashes it, so that a large file is read once:
+ * given the open descriptor first (e.g. to read a header), it returns what sees every chunk in order
+ * (or nothing, to only hash). Chunks are whole reads of CHUNK bytes but the last, at multiples of CHUNK.
+ */
+export type FileScan = (fd: number, file: string) => ((chunk: Uint8Array, position: number) => void) | undefined;
+
+/** Read size of the streamed pass: a multiple of 4, so float32 data at 4-aligned offsets never straddles two chunks. */
+const CHUNK = 1 << 22;
+
+/**
  * Checks the committed versions of `names` (default: every file in the
  * manifest) against `dir`'s manifest: size first, then sha256. A directory
  * without a manifest (Hugging Face, a hand-made folder) has nothing to check;
- * a listed file that is missing or differs is refused.
+ * a listed file that is missing or differs is refused. A file with a `scans`
+ * entry is streamed through it in the same pass — also when there is nothing
+ * to compare, so the scan always runs on an existing file.
  */
-export function verifyManifest(dir: string, names?: readonly string[]): void {
+export function verifyManifest(dir: string, names?: readonly string[], scans?: ReadonlyMap<string, FileScan>): void {
   const manifest = committedManifest(dir);
-  if (!manifest) return;
-  for (const name of names ?? Object.keys(manifest)) {
-    const want = manifest[name];
+  for (const name of names ?? Object.keys(manifest ?? {})) {
+    const want = manifest?.[name];
+    const scan = scans?.get(name);
     // A file the manifest does not list was not written by a commit (e.g. copied in by hand): nothing to compare.
-    if (!want) continue;
-    const got = hashCommitted(dir, name);
+    if (!want) {
+      if (scan) streamCommitted(dir, name, scan, false);
+      continue;
+    }
+    const got = streamCommitted(dir, name, scan, true);
     const file = path.join(dir, name);
     if (!got) throw new ManifestMismatchError(`${file} is missing, but ${MANIFEST} lists it`, 'the checkpoint is incomplete; restore it or train again');
     if (got.size !== want.size || got.sha256 !== want.sha256) {
@@ -159,8 +174,11 @@ export function verifyManifest(dir: string, names?: readonly string[]): void {
   }
 }
 
-/** Size and sha256 of the committed version of `dir/name`, streamed (a large model is not held twice); null when it does not exist. */
-function hashCommitted(dir: string, name: string): ManifestEntry | null {
+/**
+ * Streams the committed version of `dir/name` once (a large model is not held twice): through `scan`
+ * when given, and into its size and sha256 when `hash`; null when it does not exist.
+ */
+function streamCommitted(dir: string, name: string, scan: FileScan | undefined, hash: boolean): ManifestEntry | null {
   for (let attempt = 0; ; attempt++) {
     const file = committedPath(dir, name);
     let fd: number;
@@ -175,15 +193,27 @@ function hashCommitted(dir: string, name: string): ManifestEntry | null {
     }
     // Once open, a rename by the writer does not change what this descriptor reads.
     try {
-      const hash = createHash('sha256');
-      const buf = Buffer.allocUnsafe(1 << 22);
+      const visit = scan?.(fd, file);
+      const sha = hash ? createHash('sha256') : undefined;
+      const buf = new Uint8Array(CHUNK);
       let size = 0;
-      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; size += n) hash.update(buf.subarray(0, n));
-      return { size, sha256: hash.digest('hex') };
+      for (let n; (n = fillChunk(fd, buf, size)) > 0; size += n) {
+        const chunk = buf.subarray(0, n);
+        sha?.update(chunk);
+        visit?.(chunk, size);
+      }
+      return { size, sha256: sha ? sha.digest('hex') : '' };
     } finally {
       fs.closeSync(fd);
     }
   }
+}
+
+/** Reads from `position` until `buf` is full or the file ends (a read may return less than asked). */
+function fillChunk(fd: number, buf: Uint8Array, position: number): number {
+  let n = 0;
+  for (let got; n < buf.length && (got = fs.readSync(fd, buf, n, buf.length - n, position + n)) > 0; ) n += got;
+  return n;
 }
 
 /** The names a commit marker lists, or null when there is none; a marker naming anything but a plain file of `dir` is refused. */

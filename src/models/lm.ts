@@ -50,11 +50,19 @@ export type KvCacheLayout = 'heads' | 'append';
 /**
  * How a model decodes one step at a time; generate/decoders.ts picks the decoder by `type`.
  * - 'kv-cache': a decode graph over a key/value cache of `layers` layers of `heads` heads, `width` wide in all;
- * - 'recurrent': the forward graph run one token at a time, its state (stateShapes) fed back.
+ * - 'recurrent': graphs over inputs `ids` [B, 1] and the state (stateShapes), returning the state after
+ *   the tokens they read as `<name>.out`: `buildStepGraph` reads one token and returns its `logits`
+ *   [B, V]; `buildGreedyGraph` takes `steps` greedy steps and returns `tokens` [B, steps], the argmax
+ *   after each token read (each but the last is read next).
  */
 export type Decoding =
   | { readonly type: 'kv-cache'; readonly layers: number; readonly heads: number; readonly width: number; buildGraph(opts?: DecodeGraphOptions): BuiltGraph }
-  | { readonly type: 'recurrent' };
+  | {
+      readonly type: 'recurrent';
+      /** `batch` may be a symbol: one session then serves any number of rows (serve's slots). */
+      buildStepGraph(batch: Dim, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
+      buildGreedyGraph(batch: number, steps: number, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
+    };
 
 /**
  * What every language model (GPT, LSTM, GRU, and wrappers such as LoRA) says

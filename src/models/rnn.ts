@@ -24,13 +24,13 @@
  * continues the sequence, and feeding zeros (`zeroState` in lm.ts) starts a new one.
  * State inputs are data, not parameters, so no gradient crosses a window.
  */
-import { staticDim, type Dim, type Tensor } from '../graph/tensor.js';
+import { Graph, staticDim, type Dim, type Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
-import { normal, uniform, type ParamScope, type ParamSpec, type ParamSpecs } from '../nn/params.js';
+import { normal, ParamScope, uniform, type ParamSpec, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
 import { LIMITS } from '../utils/limits.js';
 import { configCount, configNumber } from './config-json.js';
-import type { Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
+import type { BuiltGraph, Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
 
 export type RnnCell = 'lstm' | 'gru';
 
@@ -113,9 +113,50 @@ export class RnnLm implements LanguageModel {
     return this.config.numLayers;
   }
 
-  /** Decoding steps the forward graph one token at a time, feeding the state back. */
+  /** Decoding reads one token per step graph, its state fed back, or takes greedy steps in one graph. */
   get decoding(): Decoding {
-    return { type: 'recurrent' };
+    return {
+      type: 'recurrent',
+      buildStepGraph: (batch, o = {}) => this.decodeGraph(batch, 1, false, o.scope),
+      buildGreedyGraph: (batch, steps, o = {}) => this.decodeGraph(batch, steps, true, o.scope),
+    };
+  }
+
+  /**
+   * `steps` decoding steps unrolled in one graph (see Decoding): each the embedding Gather, one fused
+   * LSTM/GRU node per layer chained in ONNX's [1,B,H] state layout, and the head's Gemm — at batch 1
+   * the Reshape/Squeeze nodes of the forward graph's [L,B,H] ↔ [B,H] state shuffling cost more than the
+   * arithmetic. `greedy`: each step ends in an ArgMax that the next step reads, and the graph returns
+   * the tokens (one ORT call yields `steps` of them); otherwise it returns the last step's logits.
+   * The steps share the weights and their gate reordering.
+   */
+  private decodeGraph(batch: Dim, steps: number, greedy: boolean, scope?: (g: Graph) => ParamScope): BuiltGraph {
+    const c = this.config;
+    const graph = new Graph();
+    const p = scope ? scope(graph) : new ParamScope(graph, this.specs);
+    const shapes = Object.entries(this.stateShapes(batch));
+    // [state][layer]: 1,B,H each (a copy: the split's own output list must not change).
+    const state = shapes.map(([name, shape]) => [...F.split(graph.input(name, 'float32', shape), 0, c.numLayers)]);
+    const w = (n: string, l: number) => p.get(`rnn.${n}_l${l}`);
+    const head = this.config.tieWeights ? p.get('embedding.weight') : p.get('head.weight');
+    let ids = F.reshape(graph.input('ids', 'int64', [batch, 1]), [1, batch]);
+    const tokens: Tensor[] = [];
+    let logits: Tensor | undefined;
+    for (let k = 0; k < steps; k++) {
+      let x = F.gather(p.get('embedding.weight'), ids); // 1,B,E
+      for (let l = 0; l < c.numLayers; l++) {
+        const next = F.rnnStep(c.cell, x, w('weight_ih', l), w('weight_hh', l), w('bias_ih', l), w('bias_hh', l), state[0]![l]!, state[1]?.[l]);
+        next.forEach((s, i) => (state[i]![l] = s));
+        x = next[0]!; // 1,B,H: the next layer's input
+      }
+      logits = F.add(F.matmul(F.reshape(x, [batch, c.hiddenSize]), head, { transB: true }), p.get('head.bias')); // B,V
+      if (!greedy) continue;
+      ids = F.reshape(F.argmax(logits), [1, batch]);
+      tokens.push(ids);
+    }
+    const outputs: Record<string, Tensor> = greedy ? { tokens: F.transpose(F.concat(tokens, 0), [1, 0]) } : { logits: logits! }; // B,steps or B,V
+    shapes.forEach(([name], i) => (outputs[`${name}.out`] = F.concat(state[i]!, 0))); // L,B,H
+    return { graph, outputs };
   }
 
   /**

@@ -5,10 +5,10 @@
  * tensor for a weight (LoRA's W + scale·ΔW). Models stay pure descriptions;
  * a wrapper is its base model in every capability but the view of the weights.
  */
-import { GraphError, type Dim, type Tensor } from '../graph/tensor.js';
+import { GraphError, type Dim, type Graph, type Tensor } from '../graph/tensor.js';
 import { ParamScope, type ParamSpecs } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
-import type { Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
+import type { DecodeGraphOptions, Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
 
 /** Parameters of `trainable` come from that scope; every other name in `all` is a float32 data input of the same name and shape. */
 export class FrozenScope extends ParamScope {
@@ -72,8 +72,15 @@ export abstract class ModelWrapper implements LanguageModel {
   /** The base's decoding, its decode graph reading the weights through this wrapper's view. */
   get decoding(): Decoding {
     const d = this.base.decoding;
-    if (d.type !== 'kv-cache') return d;
-    return { ...d, buildGraph: (o = {}) => d.buildGraph({ ...o, scope: (g) => this.scope(o.scope ? o.scope(g) : new ParamScope(g, this.specs)) }) };
+    const scope = (o: DecodeGraphOptions) => (g: Graph) => this.scope(o.scope ? o.scope(g) : new ParamScope(g, this.specs));
+    if (d.type === 'recurrent') {
+      return {
+        ...d,
+        buildStepGraph: (batch, o = {}) => d.buildStepGraph(batch, { ...o, scope: scope(o) }),
+        buildGreedyGraph: (batch, steps, o = {}) => d.buildGreedyGraph(batch, steps, { ...o, scope: scope(o) }),
+      };
+    }
+    return { ...d, buildGraph: (o = {}) => d.buildGraph({ ...o, scope: scope(o) }) };
   }
 
   configJson(): Record<string, unknown> {

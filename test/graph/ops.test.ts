@@ -97,6 +97,14 @@ const forwardOnly: Case[] = [
   { op: 'equal', build: (g) => ({ outs: [F.cast(F.equal(g.input('i', 'int64', [5]), 2), 'float32')], ints: { i: [2, 0, 2, 1, -2] } }) },
   { op: 'cast', build: (g) => ({ outs: [F.cast(g.input('i', 'int32', [4]), 'float32')], ints: { i: [3, -1, 0, 7] } }) },
   { op: 'oneHot', build: (g) => ({ outs: [F.oneHot(g.input('i', 'int64', [2, 2]), 4)], ints: { i: [3, 0, 1, 1] } }) },
+  // Ties included: the first of equal maxima wins, as in the JavaScript sampler.
+  {
+    op: 'argmax',
+    build: (g) => {
+      const a = g.input('a', 'float32', [3, 4]);
+      return { outs: [F.cast(F.argmax(F.concat([a, a], 1)), 'float32')] };
+    },
+  },
   { op: 'arange', build: (g) => ({ outs: [F.cast(F.arange(g.input('x', 'float32', [2, 5]), 1), 'float32')] }) },
   {
     op: 'multiHeadAttention',
@@ -125,6 +133,17 @@ const forwardOnly: Case[] = [
       const state = (name: string) => g.input(name, 'float32', [B, H]);
       const x = g.input('x', 'float32', [T, B, I]);
       return { outs: F.rnnSequence(cell, x, p(g, 'wih', G * H, I), p(g, 'whh', G * H, H), p(g, 'bih', G * H), p(g, 'bhh', G * H), state('h0'), cell === 'lstm' ? state('c0') : undefined) };
+    },
+  })),
+  ...(['lstm', 'gru'] as const).map((cell) => ({
+    op: 'rnnStep',
+    label: `${cell}, ONNX's [1,B,H] state layout`,
+    build: (g: Graph) => {
+      const [B, I, H] = [2, 3, 4];
+      const G = cell === 'lstm' ? 4 : 3;
+      const state = (name: string) => g.input(name, 'float32', [1, B, H]);
+      const x = g.input('x', 'float32', [1, B, I]);
+      return { outs: F.rnnStep(cell, x, p(g, 'wih', G * H, I), p(g, 'whh', G * H, H), p(g, 'bih', G * H), p(g, 'bhh', G * H), state('h0'), cell === 'lstm' ? state('c0') : undefined) };
     },
   })),
   { op: 'dimSize', build: (g) => ({ outs: [F.cast(F.dimSize(g.input('x', 'float32', [3, 7]), -1), 'float32')] }) },

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import onnxProto from 'onnx-proto';
 import { Graph, F } from '../../src/graph/index.js';
 import { quantizeInt4, quantizeInt8, Q4_BLOCK, type QuantizeMode } from '../../src/graph/quantize.js';
+import { toOnnx } from '../../src/graph/onnx.js';
 import { CompiledGraph } from '../../src/runtime/session.js';
 import { Gpt } from '../../src/models/gpt.js';
 import { RnnLm } from '../../src/models/rnn.js';
@@ -79,6 +80,27 @@ for (const mode of ['q8', 'q4'] as const) {
       assert.ok(relError(deq, w) < bound / 2, `the ${mode} codes themselves are ${relError(deq, w)} away`);
     });
   }
+}
+
+for (const mode of ['q8', 'q4'] as const) {
+  test(`${mode}: a bias Add after the matmul becomes the quantized op's bias input, with the same result`, async () => {
+    const [M, K, N] = [2, 40, 7];
+    const rng = new Rng(5);
+    const w = Float32Array.from({ length: K * N }, () => 2 * rng.float() - 1);
+    const bias = Float32Array.from({ length: N }, () => 2 * rng.float() - 1);
+    const x = Float32Array.from({ length: M * K }, () => 2 * rng.float() - 1);
+    const g = new Graph();
+    const y = F.add(F.matmul(g.input('x', 'float32', [M, K]), g.param('w', [K, N])), g.param('b', [N]));
+    const bake = new Map([['w', w], ['b', bias]]);
+    const model = onnxProto.onnx.ModelProto.decode(toOnnx(g, { y }, { initializers: bake, quantize: mode }).bytes);
+    assert.deepEqual(model.graph!.node!.map((n) => n.opType), [mode === 'q8' ? 'DynamicQuantizeMatMul' : 'MatMulNBits']);
+    assert.equal(model.graph!.node![0]!.input!.at(-1), 'b');
+    const c = await CompiledGraph.compile(g, { y }, { bake, quantize: mode, threads: 1 });
+    const got = (await c.run({ x })).y as Float32Array;
+    await c.release();
+    const want = matmul(x, dequantize(mode, K, N, w), M, K, N).map((v, i) => v + bias[i % N]!);
+    assert.ok(relError(got, want) < 0.02, `${mode} with bias differs from x·dequantize(W) + b by ${relError(got, want)}`);
+  });
 }
 
 const tokenizer = trainWordLevel(['abcdefghijklmnopqrstuvwxyz'], 'char', { specialTokens: [] });

@@ -62,3 +62,37 @@ test('a model file that does not match config.json fails at load, naming the fil
   assert.throws(() => loadModel(dir), /model\.safetensors: tensor 'transformer\.wpe\.weight' has 128 values, expected shape \[9,16\]/);
   fs.rmSync(dir, { recursive: true });
 });
+
+// The manifest's hash and the NaN scan share one chunked pass (4 MiB reads): a bad value past the first chunk is still found.
+test('one pass over the weights: a NaN several chunks in is refused by index, a flipped byte as corruption', () => {
+  const model = new RnnLm({ cell: 'lstm', vocabSize: 10, embeddingDim: 8, hiddenSize: 600, numLayers: 2, dropout: 0, tieWeights: false });
+  const weights = initWeights(model.specs, 3);
+  const name = 'rnn.weight_hh_l1'; // [2400, 600]: 5.8 MB, straddling chunk boundaries
+  const at = weights.get(name)!.length - 7;
+  for (const [i, corrupt] of [[0, false], [1, true]] as const) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-md-'));
+    try {
+      const w = new Map(weights);
+      if (!corrupt) {
+        const bad = Float32Array.from(weights.get(name)!);
+        bad[at] = Number.NaN;
+        w.set(name, bad);
+      }
+      saveModel(dir, { model, weights: w, tokenizer });
+      if (!corrupt) {
+        assert.throws(() => loadModel(dir), new RegExp(`tensor '${name}' holds NaN at index ${at}: the weights are not all finite`));
+        continue;
+      }
+      // NaN bytes written over a value after the save: the manifest, checked in the same pass, reports the corruption first.
+      const file = path.join(dir, 'model.safetensors');
+      const bytes = fs.readFileSync(file);
+      bytes.writeFloatLE(Number.NaN, bytes.length - 4 * (i + 3));
+      fs.writeFileSync(file, bytes);
+      assert.throws(() => loadModel(dir), /model\.safetensors does not match manifest\.json \(sha256 differs\)/);
+      fs.rmSync(path.join(dir, 'manifest.json'));
+      assert.throws(() => loadModel(dir), /holds NaN at index \d+: the weights are not all finite/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

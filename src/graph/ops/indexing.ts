@@ -1,4 +1,4 @@
-/** Indexing ops: gather and its adjoint scatterAddRows, one-hot, and the run-time shape queries dimSize and arange. */
+/** Indexing ops: gather and its adjoint scatterAddRows, one-hot, argmax, and the run-time shape queries dimSize and arange. */
 import { attrNum, defineOp } from '../registry.js';
 import type { DType, Tensor } from '../tensor.js';
 import { normAxis, shapeSize, staticDim, GraphError } from '../tensor.js';
@@ -110,6 +110,30 @@ defineOp('oneHot', {
 export function oneHot(indices: Tensor, depth: number): Tensor {
   if (!isIndex(indices.dtype)) throw new GraphError(`oneHot: indices must be int64 or int32, got ${indices}`);
   return indices.graph.addNode('oneHot', [indices], {}, [{ dtype: 'float32', shape: [...indices.shape, depth] }])[0]!;
+}
+
+// ---------------------------------------------------------------- argmax (no gradient)
+
+defineOp('argmax', {
+  // select_last_index 0: the first of equal maxima, as generate/sampling.ts's argmax, so greedy decoding
+  // inside a graph picks the token the JavaScript sampler would.
+  emit: (n, e) => e.add('ArgMax', [e.name(n.inputs[0]!)], [e.name(n.outputs[0]!)], { axis: -1, keepdims: 0, select_last_index: 0 }),
+  ref: (n, [x]) => {
+    const width = x!.shape.at(-1)!;
+    const out = nd(shapeOf(n.outputs[0]!));
+    for (let r = 0; r < out.data.length; r++) {
+      let best = 0;
+      for (let j = 1; j < width; j++) if (x!.data[r * width + j]! > x!.data[r * width + best]!) best = j;
+      out.data[r] = best;
+    }
+    return [out];
+  },
+});
+
+/** Index (int64) of the largest value along the last axis, the first one on ties; that axis is dropped. */
+export function argmax(x: Tensor): Tensor {
+  if (x.dtype !== 'float32' || x.rank < 1) throw new GraphError(`argmax: needs a float32 tensor of rank ≥ 1, got ${x}`);
+  return x.graph.addNode('argmax', [x], {}, [{ dtype: 'int64', shape: x.shape.slice(0, -1) }])[0]!;
 }
 
 // ---------------------------------------------------------------- shape queries (no gradient)
