@@ -8,7 +8,9 @@ import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { modelFromConfigJson } from '../../src/models/registry.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { InkwellError } from '../../src/utils/errors.js';
-import { assertCliFailures } from '../helpers/run-cli.js';
+import { assertCliFailures, runCli } from '../helpers/run-cli.js';
+import { tempDir } from '../helpers/books.js';
+import { syntheticText } from '../helpers/corpus.js';
 import { tinyRun } from '../helpers/tiny-run.js';
 
 const gptConfig = { model_type: 'gpt2', vocab_size: 10, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 };
@@ -83,4 +85,21 @@ test('a --config without a schedule names the field', async () => {
   const cfg = path.join(dir, 'spec.json');
   fs.writeFileSync(cfg, JSON.stringify({ tokenizer: { type: 'char' }, model: { type: 'gpt', nPositions: 8, nEmbd: 8, nLayer: 1, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 }, train: { batchSize: 2, contextLength: 8, maxSteps: 1, optimizer: { name: 'adamw' }, seed: 1 } }));
   await assertCliFailures([[['train', '--config', cfg, '--print-spec'], /--config .*spec\.json: 'train\.schedule' is missing/]]);
+});
+
+test('a checkpoint missing optimizer.safetensors, and finetune --resume misuse, fail in one line naming the file or flag', async () => {
+  const root = tempDir();
+  fs.writeFileSync(path.join(root, 'a.txt'), syntheticText(300, 1));
+  fs.writeFileSync(path.join(root, 'tiny.json'), JSON.stringify({ model: { nLayer: 1, nEmbd: 16, nHead: 2, nPositions: 16 }, train: { batchSize: 4, contextLength: 16, maxSteps: 2, evalInterval: 2, evalBatches: 1, checkpointInterval: 1, logInterval: 1, threads: 1 } }));
+  const run = path.join(root, 'run');
+  const made = await runCli(['train', '--preset', 'char-gpt', '--config', path.join(root, 'tiny.json'), '--corpus', path.join(root, 'a.txt'), '--out', run]);
+  assert.equal(made.code, 0, made.stderr);
+  fs.rmSync(path.join(run, 'optimizer.safetensors'));
+  // One at a time: each takes the run's lock (run side by side, all but one would be told the run is in use).
+  for (const c of [
+    [['train', '--resume', run, '--steps', '4'], /optimizer\.safetensors is missing, but manifest\.json lists it/],
+    [['finetune', '--resume', run], /no fine-tuning run there \(missing finetune_run\.json\)/],
+    [['finetune', '--resume', run, '--lr', '0.1'], /--resume continues a run with its own settings; --lr cannot change them/],
+    [['finetune', '--corpus', path.join(root, 'a.txt'), '--out', path.join(root, 'ft')], /--from is required/],
+  ] as Array<[string[], RegExp]>) await assertCliFailures([c]);
 });
