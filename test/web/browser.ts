@@ -14,6 +14,7 @@ import { modelFiles } from '../../src/io/model-files.js';
 import type { Gpt } from '../../src/models/gpt.js';
 import { StepTrainer } from '../../web/src/lib/step-trainer.js';
 import { buildWeb, type WebBuild } from '../../web/build.js';
+import { unzipModel } from '../../web/src/lib/zip.js';
 import { startSiteServer, type ApiHandler, type SiteServer } from '../../web/server/site-server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -116,4 +117,15 @@ export async function exportedModel(dir: string): Promise<{ trainer: StepTrainer
   fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), toOnnx(graph, exported, { initializers: bundle.weights }).bytes);
   for (const [name, data] of modelFiles(bundle)) if (name.endsWith('.json')) fs.writeFileSync(path.join(dir, name), data);
   return { trainer };
+}
+
+/** Clicks the page's Download button and unzips the model it saves into TMP/model, the folder `inkwell generate --model` reads. */
+export async function downloadModel(page: Page, tmp: string): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const zipPath = path.join(tmp, 'model.zip');
+  await download.saveAs(zipPath);
+  const dir = path.join(tmp, 'model');
+  fs.mkdirSync(dir);
+  for (const [name, data] of unzipModel(fs.readFileSync(zipPath), zipPath)) fs.writeFileSync(path.join(dir, name), data);
+  return dir;
 }

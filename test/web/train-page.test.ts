@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/run-cli.js';
-import { unzipModel } from '../../web/src/lib/zip.js';
-import { builtApp, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
+import { builtApp, downloadModel, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
 
 const PARAGRAPH = `The old lighthouse keeper climbed the stairs every evening at dusk. He trimmed the wick, wiped the glass,
 and watched the lamp throw its long white arm across the water. The ships knew the light and the light knew the ships.
@@ -60,12 +59,7 @@ test('browser training: loss falls, the zip generates the same text in Node, a r
 
     await screenshots(page, 'train');
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    const zipPath = path.join(tmp, 'model.zip');
-    await download.saveAs(zipPath);
-    const dir = path.join(tmp, 'model');
-    fs.mkdirSync(dir);
-    for (const [name, data] of unzipModel(fs.readFileSync(zipPath), zipPath)) fs.writeFileSync(path.join(dir, name), data);
+    const dir = await downloadModel(page, tmp);
     const cli = await runCli(['generate', '--model', dir, '--prompt', 'The light', '--greedy', '--max-new-tokens', '40', '--json']);
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal((JSON.parse(cli.stdout) as { completion: string }).completion, pageText, 'the same greedy continuation in Node');

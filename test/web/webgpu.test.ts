@@ -17,9 +17,8 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { generateText } from '../../src/generate/generate.js';
-import { unzipModel } from '../../web/src/lib/zip.js';
 import { runCli } from '../helpers/run-cli.js';
-import { builtApp, exportedModel, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
+import { builtApp, downloadModel, exportedModel, launchChromium, screenshots, serveStatic, skipReason } from './browser.js';
 
 const PARAGRAPH = `The keeper of the light rowed out each morning to read the tide and to count the gulls on the rocks.
 In the evening he climbed the stairs and lit the lamp, and its beam swept the dark water until dawn.
@@ -107,12 +106,7 @@ test('WebGPU, when Chromium has an adapter: training and inference on it agree w
     await screenshots(page, 'train-webgpu');
 
     // The model trained on WebGPU, downloaded, continues the prompt in Node as the page did.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    const zipPath = path.join(tmp, 'model.zip');
-    await download.saveAs(zipPath);
-    const dir = path.join(tmp, 'model');
-    fs.mkdirSync(dir);
-    for (const [name, data] of unzipModel(fs.readFileSync(zipPath), zipPath)) fs.writeFileSync(path.join(dir, name), data);
+    const dir = await downloadModel(page, tmp);
     const cli = await runCli(['generate', '--model', dir, '--prompt', PROMPT, '--greedy', '--max-new-tokens', '10', '--json']);
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal((JSON.parse(cli.stdout) as { completion: string }).completion, gpu.text, 'the same greedy continuation in Node');
