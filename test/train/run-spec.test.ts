@@ -6,6 +6,7 @@ import path from 'node:path';
 import { TextModel } from '../../src/api/text-model.js';
 import { Gpt } from '../../src/models/gpt.js';
 import { DEFAULT_SPECIAL_TOKENS, resolveSpec, trainTokenizer } from '../../src/train/run-spec.js';
+import { PRESETS } from '../../src/train/presets.js';
 import { syntheticText, tmpDir } from '../helpers/corpus.js';
 
 test('a spec is the preset, then the --config file, then single overrides', () => {
@@ -36,4 +37,13 @@ test('TextModel.fromSpec builds what `inkwell train --preset` builds', () => {
   assert.ok(m.model instanceof Gpt);
   assert.equal(m.model.config.nEmbd, 128);
   assert.equal(m.tokenizer.vocabSize, new Set(text).size + 1, "a char vocabulary: the text's characters and <unk>");
+});
+
+test("every preset resolves, and a cosine schedule ends at the preset's last step (a run that stops mid-decay never reaches its low rate)", () => {
+  for (const name of Object.keys(PRESETS)) {
+    const spec = resolveSpec({ preset: name });
+    const { schedule, maxSteps } = spec.train;
+    if (schedule.decay === 'cosine') assert.equal(schedule.decaySteps, maxSteps, `${name}: decaySteps`);
+    if (spec.model.type === 'gpt') assert.ok(spec.model.nPositions >= spec.train.contextLength, `${name}: nPositions covers the context`);
+  }
 });
