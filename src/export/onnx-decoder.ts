@@ -7,9 +7,9 @@
 import onnxProto from 'onnx-proto';
 import { toOnnx } from '../graph/onnx.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import { Graph, type Tensor } from '../graph/tensor.js';
-import type { LanguageModel } from '../models/lm.js';
-import { ParamScope, type Weights } from '../nn/params.js';
+import type { Tensor } from '../graph/tensor.js';
+import { buildForwardGraph, type LanguageModel } from '../models/lm.js';
+import type { Weights } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
 import { float32ToFloat16 } from './float16.js';
 
@@ -49,11 +49,7 @@ export function decoderOnnx(model: LanguageModel, weights: Weights, opts: Decode
     for (const [n, t] of Object.entries(outputs)) if (n === 'logits' || n.startsWith('present.')) kept[n] = t;
     return finish(toOnnx(graph, kept, { initializers: weights, quantize: opts.quantize, name }).bytes, opts);
   }
-  // buildForwardGraph's graph, with symbolic batch and length.
-  const graph = new Graph();
-  const { logits, state = {} } = model.forward(new ParamScope(graph, model.specs), graph.input('ids', 'int64', ['batch', 'seq']), { train: false, fused: true });
-  const outputs: Record<string, Tensor> = { logits };
-  for (const [n, t] of Object.entries(state)) outputs[`${n}.out`] = t;
+  const { graph, outputs } = buildForwardGraph(model, 'batch', 'seq');
   return finish(toOnnx(graph, outputs, { initializers: weights, quantize: opts.quantize, name }).bytes, opts);
 }
 

@@ -12,7 +12,7 @@ import type { QuantizeMode } from '../graph/quantize.js';
 import type { GreedyChunks, IncrementalDecoder } from './incremental-decoder.js';
 
 export interface DecoderOptions {
-  /** ONNX Runtime threads (default: all cores; a recurrent decoder at batch 1 and its greedy chunks: one, see RecurrentDecoder). */
+  /** ONNX Runtime threads (default: all cores; a recurrent decoder at batch 1: one, see RecurrentDecoder). */
   threads?: number;
   /** Decode with int8 (`q8`) or int4 (`q4`) weight matrices: several times faster at batch 1, logits no longer bit-exact (see graph/quantize.ts). */
   quantize?: QuantizeMode;
@@ -178,7 +178,10 @@ class KvCacheDecoder implements IncrementalDecoder {
   }
 }
 
-/** LSTM/GRU: a one-token step graph whose state outputs feed the next step, and greedy chunks of GREEDY_STEPS steps (both Decoding's). */
+/**
+ * LSTM/GRU: a prompt graph that reads any number of tokens in one run, a one-token step graph, and
+ * greedy chunks of GREEDY_STEPS steps (Decoding's three), all over the same carried state.
+ */
 class RecurrentDecoder implements IncrementalDecoder {
   readonly maxLength = Infinity;
   length = 0;
@@ -189,17 +192,14 @@ class RecurrentDecoder implements IncrementalDecoder {
   private constructor(
     readonly batch: number,
     readonly vocabSize: number,
-    private readonly step: CompiledStep,
-    private readonly graph: () => BuiltGraph,
-    private readonly chunks: CompiledStep,
-    greedyGraph: () => BuiltGraph,
+    private readonly sessions: CompiledStep,
+    private readonly graphs: { [K in typeof PROMPT | typeof STEP | typeof GREEDY]: () => BuiltGraph },
   ) {
-    // Compiled on its first run, not here: a decoder's first token (and a sampling one's every token) never needs it.
     this.greedy = {
       steps: GREEDY_STEPS,
       run: async (tokens) => {
         const ids = BigInt64Array.from(tokens, (t) => BigInt(t));
-        const out = (await this.chunks.run(GREEDY, greedyGraph, { ids }, { carry: this.state, fetch: ['tokens'] })).tokens as BigInt64Array;
+        const out = (await this.sessions.run(GREEDY, this.graphs[GREEDY], { ids }, { carry: this.state, fetch: ['tokens'] })).tokens as BigInt64Array;
         this.length += GREEDY_STEPS;
         return Int32Array.from(out, (t) => Number(t));
       },
@@ -208,15 +208,19 @@ class RecurrentDecoder implements IncrementalDecoder {
 
   static async create(decoding: RecurrentDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
     const { model } = bundle;
-    const compile = { state: stateNames(model), quantize: opts.quantize, ...fixedWeights(bundle, opts) };
-    // One thread unless told otherwise (the step's at batch 1, a chunk's at any batch): their nodes are too
-    // small to split across cores. Measured at batch 1 on 2 cores: a chunk ~90 µs a token on one thread,
-    // ~130 on two; with the cores busy (load 5), two threads made whole generations ~1.5× slower still.
-    const step = new CompiledStep({ ...compile, threads: opts.threads ?? (batch === 1 ? 1 : undefined) });
-    const graph = () => decoding.buildStepGraph(batch);
-    await step.prepare(STEP, graph);
-    const chunks = new CompiledStep({ ...compile, threads: opts.threads ?? 1 });
-    return new RecurrentDecoder(batch, model.vocabSize, step, graph, chunks, () => decoding.buildGreedyGraph(batch, GREEDY_STEPS));
+    // One thread at batch 1 unless told otherwise: its nodes are too small to split across cores. Measured
+    // on 2 quiet cores over whole 200-token generations, greedy ~9,100 tok/s on one thread against ~5,500 on
+    // two (a lone greedy chunk is only ~15% faster on two; between runs the second core is worth more to V8).
+    const sessions = new CompiledStep({ state: stateNames(model), quantize: opts.quantize, threads: opts.threads ?? (batch === 1 ? 1 : undefined), ...fixedWeights(bundle, opts) });
+    const graphs = {
+      [PROMPT]: () => decoding.buildPromptGraph(batch),
+      [STEP]: () => decoding.buildStepGraph(batch),
+      [GREEDY]: () => decoding.buildGreedyGraph(batch, GREEDY_STEPS),
+    };
+    // Only the prompt's graph now, for the first token; the others on their first run (greedy decoding
+    // never runs the step graph, sampling never the greedy one).
+    await sessions.prepare(PROMPT, graphs[PROMPT]);
+    return new RecurrentDecoder(batch, model.vocabSize, sessions, graphs);
   }
 
   reset(): void {
@@ -225,24 +229,22 @@ class RecurrentDecoder implements IncrementalDecoder {
   }
 
   async feed(tokens: Int32Array): Promise<Float32Array> {
-    const [B, V] = [this.batch, this.vocabSize];
-    const T = checkTokens(tokens, B, V);
-    let logits: Float32Array | undefined;
-    for (let t = 0; t < T; t++) {
-      const ids = new BigInt64Array(B);
-      for (let b = 0; b < B; b++) ids[b] = BigInt(tokens[b * T + t]!);
-      logits = (await this.step.run(STEP, this.graph, { ids }, { carry: this.state, fetch: ['logits'] })).logits as Float32Array;
-    }
+    const T = checkTokens(tokens, this.batch, this.vocabSize);
+    const ids = { data: BigInt64Array.from(tokens, (t) => BigInt(t)), dims: [this.batch, T] };
+    // One token: the step graph, whose fused nodes skip the prompt graph's state reshaping.
+    const key = T === 1 && this.length > 0 ? STEP : PROMPT;
+    const { logits } = await this.sessions.run(key, this.graphs[key], { ids }, { carry: this.state, fetch: ['logits'] });
     this.length += T;
-    return logits!;
+    return logits as Float32Array;
   }
 
-  async release(): Promise<void> {
-    await Promise.all([this.step.release(), this.chunks.release()]);
+  release(): Promise<void> {
+    return this.sessions.release();
   }
 }
 
-/** The recurrent decoder's sessions: one token, and a greedy chunk. */
+/** The recurrent decoder's sessions: a prompt, one token, and a greedy chunk. */
+const PROMPT = 'prompt';
 const STEP = 'step';
 const GREEDY = 'greedy';
 /** Tokens per greedy chunk: enough that per-call costs are spread thin, few enough that streaming stays smooth and a chunk run past a stop costs little. */

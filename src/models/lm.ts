@@ -50,15 +50,16 @@ export type KvCacheLayout = 'heads' | 'append';
 /**
  * How a model decodes one step at a time; generate/decoders.ts picks the decoder by `type`.
  * - 'kv-cache': a decode graph over a key/value cache of `layers` layers of `heads` heads, `width` wide in all;
- * - 'recurrent': graphs over inputs `ids` [B, 1] and the state (stateShapes), returning the state after
- *   the tokens they read as `<name>.out`: `buildStepGraph` reads one token and returns its `logits`
- *   [B, V]; `buildGreedyGraph` takes `steps` greedy steps and returns `tokens` [B, steps], the argmax
+ * - 'recurrent': graphs over inputs `ids` and the state (stateShapes), returning the state after
+ *   the tokens they read as `<name>.out`: `buildPromptGraph` reads `ids` [B, seq] of any length and
+ *   `buildStepGraph` one token [B, 1], each returning the `logits` [B, V] after the last; `buildGreedyGraph` takes `steps` greedy steps and returns `tokens` [B, steps], the argmax
  *   after each token read (each but the last is read next).
  */
 export type Decoding =
   | { readonly type: 'kv-cache'; readonly layers: number; readonly heads: number; readonly width: number; buildGraph(opts?: DecodeGraphOptions): BuiltGraph }
   | {
       readonly type: 'recurrent';
+      buildPromptGraph(batch: Dim, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
       /** `batch` may be a symbol: one session then serves any number of rows (serve's slots). */
       buildStepGraph(batch: Dim, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
       buildGreedyGraph(batch: number, steps: number, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
@@ -117,8 +118,8 @@ export function buildEvalGraph(model: LanguageModel, batch: number, ctx: number,
   return buildLossGraph(model, batch, ctx, false, opts.withLogits ?? false);
 }
 
-/** Inputs `ids` [B, T] (and carried state); outputs `logits` [B, T, V] and carried state, dropout off. */
-export function buildForwardGraph(model: LanguageModel, batch: number, ctx: number): { graph: Graph; outputs: GraphOutputs } {
+/** Inputs `ids` [B, T] (and carried state); outputs `logits` [B, T, V] and carried state, dropout off. Either size may be a symbol. */
+export function buildForwardGraph(model: LanguageModel, batch: Dim, ctx: Dim): { graph: Graph; outputs: GraphOutputs } {
   const graph = new Graph();
   const { logits, state = {} } = model.forward(new ParamScope(graph, model.specs), graph.input('ids', 'int64', [batch, ctx]), { train: false, fused: true });
   const outputs: Record<string, Tensor> = { logits };

@@ -113,13 +113,31 @@ export class RnnLm implements LanguageModel {
     return this.config.numLayers;
   }
 
-  /** Decoding reads one token per step graph, its state fed back, or takes greedy steps in one graph. */
+  /** Decoding reads a prompt in one graph, then one token per step graph, its state fed back, or takes greedy steps in one graph. */
   get decoding(): Decoding {
     return {
       type: 'recurrent',
+      buildPromptGraph: (batch, o = {}) => this.promptGraph(batch, o.scope),
       buildStepGraph: (batch, o = {}) => this.decodeGraph(batch, 1, false, o.scope),
       buildGreedyGraph: (batch, steps, o = {}) => this.decodeGraph(batch, steps, true, o.scope),
     };
+  }
+
+  /**
+   * Any number of tokens `ids` [B, seq] read by the fused LSTM/GRU kernels (one node per layer for the
+   * whole prompt, where the step graph would run once per token) → the last position's `logits` [B, V]
+   * and the state. The top layer's final h is its output at the last position, so the head reads only that.
+   */
+  private promptGraph(batch: Dim, scope?: (g: Graph) => ParamScope): BuiltGraph {
+    const { numLayers: L, hiddenSize: H, tieWeights } = this.config;
+    const graph = new Graph();
+    const p = scope ? scope(graph) : new ParamScope(graph, this.specs);
+    const { state } = this.hiddenStates(p, graph.input('ids', 'int64', [batch, 'seq']), { train: false, fused: true });
+    const last = F.reshape(F.slice(state[STATE_H]!, 0, L - 1, L), [batch, H]); // B,H
+    const logits = F.add(F.matmul(last, tieWeights ? p.get('embedding.weight') : p.get('head.weight'), { transB: true }), p.get('head.bias')); // B,V
+    const outputs: Record<string, Tensor> = { logits };
+    for (const [name, t] of Object.entries(state)) outputs[`${name}.out`] = t;
+    return { graph, outputs };
   }
 
   /**

@@ -76,6 +76,7 @@ export abstract class ModelWrapper implements LanguageModel {
     if (d.type === 'recurrent') {
       return {
         ...d,
+        buildPromptGraph: (batch, o = {}) => d.buildPromptGraph(batch, { ...o, scope: scope(o) }),
         buildStepGraph: (batch, o = {}) => d.buildStepGraph(batch, { ...o, scope: scope(o) }),
         buildGreedyGraph: (batch, steps, o = {}) => d.buildGreedyGraph(batch, steps, { ...o, scope: scope(o) }),
       };

@@ -28,7 +28,7 @@ for (const [name, model] of [
   ['LSTM (carried state)', new RnnLm({ cell: 'lstm', vocabSize: V, embeddingDim: 8, hiddenSize: 12, numLayers: 2, dropout: 0, tieWeights: false })],
   ['GRU (carried state)', new RnnLm({ cell: 'gru', vocabSize: V, embeddingDim: 8, hiddenSize: 12, numLayers: 2, dropout: 0, tieWeights: false })],
 ] as [string, LanguageModel][]) {
-  test(`${name}: a prompt chunk then single tokens give the full forward pass's logits, for a batch of 2`, async () => {
+  test(`${name}: a prompt chunk, a chunk after it, then single tokens give the full forward pass's logits, for a batch of 2`, async () => {
     const [B, T, prompt] = [2, 9, 4];
     const weights = initWeights(model.specs, 3);
     const rng = new Rng(5);
@@ -38,7 +38,8 @@ for (const [name, model] of [
     const rows = (from: number, to: number) => Int32Array.from({ length: B * (to - from) }, (_, i) => ids[Math.floor(i / (to - from)) * T + from + (i % (to - from))]!);
     const at = (t: number) => Float32Array.from({ length: B * V }, (_, i) => full[(Math.floor(i / V) * T + t) * V + (i % V)]!);
     assertClose(await dec.feed(rows(0, prompt)), at(prompt - 1), `${name} after the prompt`, 1e-4);
-    for (let t = prompt; t < T; t++) assertClose(await dec.feed(rows(t, t + 1)), at(t), `${name} at position ${t}`, 1e-4);
+    assertClose(await dec.feed(rows(prompt, prompt + 2)), at(prompt + 1), `${name} after a chunk fed mid-sequence`, 1e-4);
+    for (let t = prompt + 2; t < T; t++) assertClose(await dec.feed(rows(t, t + 1)), at(t), `${name} at position ${t}`, 1e-4);
     assert.equal(dec.length, T);
     dec.reset();
     assertClose(await dec.feed(rows(0, 1)), at(0), `${name} after reset`, 1e-4);
