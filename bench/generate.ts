@@ -37,8 +37,8 @@ interface GenerateBenchConfig {
   name: string;
   bundle: () => ModelBundle;
   torchArgs: string[];
-  /** Weight-only quantized rows too (the GPT's matmuls; an LSTM's gates run in ORT's fused LSTM kernel, which stays float32). */
-  quantized: boolean;
+  /** Weight-only quantized rows too: the GPT's matmuls in int8 and int4; an LSTM's gates in int8 in both modes (see graph/quantize-lstm.ts), so q8 alone. */
+  quantized: QuantizeMode[];
 }
 
 /** 65 tokens, as tiny shakespeare's vocabulary: 64 distinct characters and the `<unk>` every char vocabulary has. */
@@ -52,7 +52,7 @@ const CONFIGS: GenerateBenchConfig[] = [
       return { model, weights: initWeights(model.specs, 0), tokenizer };
     },
     torchArgs: ['--model', 'gpt', '--vocab', '65', '--ctx', '256', '--layers', '6', '--heads', '6', '--dim', '384'],
-    quantized: true,
+    quantized: ['q8', 'q4'],
   },
   {
     name: 'lstm-2x256-emb128',
@@ -61,7 +61,7 @@ const CONFIGS: GenerateBenchConfig[] = [
       return { model, weights: initWeights(model.specs, 0), tokenizer };
     },
     torchArgs: ['--model', 'lstm', '--vocab', '65', '--layers', '2', '--dim', '128', '--hidden', '256'],
-    quantized: false,
+    quantized: ['q8'],
   },
 ];
 
@@ -73,7 +73,7 @@ export async function benchGenerate(): Promise<object[]> {
     const torchArgs = ['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)];
     const torch = skipTorch ? undefined : () => bestTorch(torchArgs, 'gen_tok_s').gen_tok_s as number;
     const rows: Row[] = [row(1, 'greedy'), row(1, 'sampled'), row(8, 'greedy')];
-    if (c.quantized) rows.push(row(1, 'greedy', 'q8'), row(1, 'greedy', 'q4'));
+    rows.push(...c.quantized.map((q) => row(1, 'greedy', q)));
     results.push(ttftFromDisk(bundle, c.name));
     const { rows: measured, torchTokS } = await measure(bundle, rows, torch);
     for (const { batch, decoding, quantize, ttftMs, speeds } of measured) {

@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--greedy', 'always take the most likely token')
     .option('--json', 'print one JSON object per sample (prompt, completion, tokens, timing) instead of text')
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', threadsOption)
-    .option('--quantize <mode>', `decode with ${QUANTIZE_MODES.join(' or ')} weight matrices (GPT): faster, slightly different text (default: float32)`)
+    .option('--quantize <mode>', `decode with ${QUANTIZE_MODES.join(' or ')} weight matrices (GPT; an LSTM's gates int8 in both): faster, slightly different text (default: float32)`)
     .action(async (flags: GenerateFlags) => {
       if (flags.prompt === undefined && !flags.interactive) throw new InkwellError('give --prompt TEXT or --interactive');
       if (flags.stop.some((s) => s === '')) throw new InkwellError('--stop must not be empty');

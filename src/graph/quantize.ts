@@ -12,13 +12,15 @@
  *   tensor at run time.
  * - `q4`: com.microsoft MatMulNBits — 4-bit B in blocks of 32 along K, one
  *   scale per block (zero point 8); accuracy_level 4 computes in int8.
- * Embedding lookups (Gather) and everything else stay float32.
+ * LSTM nodes get int8 weights in both modes (see quantize-lstm.ts). Embedding
+ * lookups (Gather) and everything else stay float32.
  */
 import type onnxProto from 'onnx-proto';
 import { ATTRIBUTE_TYPE as ATTR, DATA_TYPE as DT } from './onnx-wire.js';
 import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
 import { bytesOf } from '../utils/bytes.js';
+import { quantizeLstms } from './quantize-lstm.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
@@ -74,6 +76,7 @@ export function quantizeMatMuls(nodes: NodeProto[], initializers: TensorProto[],
     quantized.push(node);
   }
   for (const node of quantized) foldBias(node, nodes, inits, keep);
+  quantizeLstms(nodes, initializers);
   dropUnused(nodes, initializers, keep);
 }
 
@@ -176,11 +179,17 @@ export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
   ];
 }
 
-/** Removes initializers and Transpose nodes that nothing reads any more (the float copies of quantized weights). */
+/** Weight-shaping ops whose output nothing reads any more once the weights they shaped are quantized. */
+const WEIGHT_OPS = new Set(['Transpose', 'Slice', 'Concat', 'Unsqueeze']);
+
+/** Removes initializers, and the weight-shaping nodes, that nothing reads any more (the float copies of quantized weights). */
 function dropUnused(nodes: NodeProto[], initializers: TensorProto[], keep: ReadonlySet<string>): void {
-  const read = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
-  const dead = nodes.filter((n) => n.opType === 'Transpose' && !n.domain && !read.has(n.output![0]!));
-  for (const n of dead) nodes.splice(nodes.indexOf(n), 1);
+  for (let removed = true; removed; ) {
+    const read = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
+    const dead = nodes.filter((n) => WEIGHT_OPS.has(n.opType!) && !n.domain && !n.output!.some((o) => read.has(o)));
+    for (const n of dead) nodes.splice(nodes.indexOf(n), 1);
+    removed = dead.length > 0;
+  }
   const stillRead = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
   for (let i = initializers.length - 1; i >= 0; i--) if (!stillRead.has(initializers[i]!.name!)) initializers.splice(i, 1);
 }

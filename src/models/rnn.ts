@@ -142,9 +142,9 @@ export class RnnLm implements LanguageModel {
 
   /**
    * `steps` decoding steps unrolled in one graph (see Decoding): each the embedding Gather, one fused
-   * LSTM/GRU node per layer chained in ONNX's [1,B,H] state layout, and the head's Gemm — at batch 1
-   * the Reshape/Squeeze nodes of the forward graph's [L,B,H] ↔ [B,H] state shuffling cost more than the
-   * arithmetic. `greedy`: each step ends in an ArgMax that the next step reads, and the graph returns
+   * LSTM/GRU node per layer chained in ONNX's [1,B,H] state layout, and the head's matmul, all in that
+   * layout — at batch 1 the Reshape/Squeeze nodes of the forward graph's [L,B,H] ↔ [B,H] state
+   * shuffling cost more than the arithmetic. `greedy`: each step ends in an ArgMax that the next step reads, and the graph returns
    * the tokens (one ORT call yields `steps` of them); otherwise it returns the last step's logits.
    * The steps share the weights and their gate reordering.
    */
@@ -167,12 +167,13 @@ export class RnnLm implements LanguageModel {
         next.forEach((s, i) => (state[i]![l] = s));
         x = next[0]!; // 1,B,H: the next layer's input
       }
-      logits = F.add(F.matmul(F.reshape(x, [batch, c.hiddenSize]), head, { transB: true }), p.get('head.bias')); // B,V
+      // The head and ArgMax read the 1,B,H layout as it is: at batch 1 a Reshape costs more than its work.
+      logits = F.add(F.matmul(x, head, { transB: true }), p.get('head.bias')); // 1,B,V
       if (!greedy) continue;
-      ids = F.reshape(F.argmax(logits), [1, batch]);
+      ids = F.argmax(logits); // 1,B: the next step's input
       tokens.push(ids);
     }
-    const outputs: Record<string, Tensor> = greedy ? { tokens: F.transpose(F.concat(tokens, 0), [1, 0]) } : { logits: logits! }; // B,steps or B,V
+    const outputs: Record<string, Tensor> = greedy ? { tokens: F.transpose(F.concat(tokens, 0), [1, 0]) } : { logits: F.reshape(logits!, [batch, c.vocabSize]) }; // B,steps or B,V
     shapes.forEach(([name], i) => (outputs[`${name}.out`] = F.concat(state[i]!, 0))); // L,B,H
     return { graph, outputs };
   }

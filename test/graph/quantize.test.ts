@@ -103,6 +103,49 @@ for (const mode of ['q8', 'q4'] as const) {
   });
 }
 
+test('q8 and q4: an LSTM with baked weights becomes DynamicQuantizeLSTM over int8 gate rows, computing the LSTM of the dequantized weights', async () => {
+  const [T, B, I, H] = [5, 2, 12, 16];
+  const rng = new Rng(11);
+  const values = (n: number) => Float32Array.from({ length: n }, () => (rng.float() - 0.5) * 0.8);
+  const weights = new Map([['wih', values(4 * H * I)], ['whh', values(4 * H * H)], ['bih', values(4 * H)], ['bhh', values(4 * H)]]);
+  // What the int8 weights stand for: each gate row's values rounded to 63 steps of max|row| / 63.
+  const dequantized = new Map([...weights].map(([k, w]) => {
+    if (k.startsWith('b')) return [k, w];
+    const K = k === 'wih' ? I : H;
+    const out = new Float32Array(w.length);
+    for (let r = 0; r < 4 * H; r++) {
+      const row = w.subarray(r * K, (r + 1) * K);
+      const scale = Math.max(...row.map(Math.abs)) / 63;
+      row.forEach((v, j) => (out[r * K + j] = Math.round(v / scale) * scale));
+    }
+    return [k, out];
+  }));
+  const graph = new Graph();
+  const p = (name: string, ...shape: number[]) => graph.param(name, shape);
+  const outs = F.rnnSequence('lstm', graph.input('x', 'float32', [T, B, I]), p('wih', 4 * H, I), p('whh', 4 * H, H), p('bih', 4 * H), p('bhh', 4 * H), graph.input('h0', 'float32', [B, H]), graph.input('c0', 'float32', [B, H]));
+  const outputs = { y: outs[0]!, h: outs[1]!, c: outs[2]! };
+  const feeds = { x: values(T * B * I), h0: values(B * H), c0: values(B * H) };
+  const run = async (bake: Map<string, Float32Array>, quantize?: QuantizeMode) => {
+    const c = await CompiledGraph.compile(graph, outputs, { bake, quantize });
+    const out = await c.run(feeds);
+    await c.release();
+    return out;
+  };
+  const want = await run(dequantized);
+  const exact = await run(weights);
+  for (const mode of ['q8', 'q4'] as const) {
+    const ops = onnxProto.onnx.ModelProto.decode(toOnnx(graph, outputs, { initializers: weights, quantize: mode }).bytes).graph!.node!.map((n) => n.opType);
+    assert.ok(ops.includes('DynamicQuantizeLSTM') && !ops.includes('LSTM'), `${mode}: ${ops.join(' ')}`);
+    const got = await run(weights, mode);
+    for (const k of ['y', 'h', 'c']) {
+      const err = relError(got[k] as Float32Array, want[k] as Float32Array);
+      // ORT also quantizes x and h to uint8 at run time: close to the dequantized weights' LSTM, not equal.
+      assert.ok(err < 0.02, `${mode} ${k}: relative error ${err} against the dequantized weights`);
+      assert.ok(relError(got[k] as Float32Array, exact[k] as Float32Array) > 0, `${mode} ${k}: no different from float32 at all`);
+    }
+  }
+});
+
 const tokenizer = trainWordLevel(['abcdefghijklmnopqrstuvwxyz'], 'char', { specialTokens: [] });
 for (const model of [
   new Gpt({ vocabSize: 26, nPositions: 16, nEmbd: 64, nLayer: 2, nHead: 2, bias: true, dropout: 0, layerNormEps: 1e-5 }),
