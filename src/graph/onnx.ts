@@ -12,6 +12,7 @@ import { MS_DOMAIN, opDef, type Emitter, type OnnxAttr } from './registry.js';
 import { ONNX_DTYPE } from './ops/elementwise.js';
 import { Graph, GraphError, isStatic, type Node, type Tensor } from './tensor.js';
 import { quantizeMatMuls, type QuantizeMode } from './quantize.js';
+import { fuseSkipLayerNorm } from './fuse.js';
 import { bytesOf } from '../utils/bytes.js';
 
 
@@ -105,6 +106,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   const onceCache = new Map<string, string>();
   let tmpId = 0;
   const emitter: Emitter = {
+    read: (t) => needed.has(t.id),
     add(opType, ins, outs, attrs = {}, domain = '') {
       protoNodes.push({
         opType,
@@ -207,6 +209,8 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   }
   for (const n of nodes) emitNode(n, emitter);
   for (const [key, t] of outTensors) if (rename.get(t.id) !== key) emitter.add('Identity', [emitter.name(t)], [key]);
+  const shapes = new Map([...inputs, ...nodes.flatMap((n) => n.outputs)].map((t) => [emitter.name(t), t.shape] as const));
+  fuseSkipLayerNorm(protoNodes, (name) => shapes.get(name));
   if (opts.quantize) quantizeMatMuls(protoNodes, initializers, opts.quantize, outNames);
 
   const bytes = encodeModel({

@@ -30,6 +30,8 @@ export interface Emitter {
   float(value: number | readonly number[]): string;
   /** The ONNX name of a tensor ('' for an optional input left out). */
   name(t: Tensor): string;
+  /** Whether a graph output or another emitted node reads `t` (an op may then leave out an optional output). */
+  read(t: Tensor): boolean;
   /**
    * The value `make` emits, emitted once per `key` and model: nodes that derive the same value from
    * one weight (the gate reordering of a K-step decoder's unrolled LSTM steps) then share it, so ORT

@@ -50,9 +50,14 @@ export const logSoftmax = axisOp('logSoftmax');
 // ---------------------------------------------------------------- layer norm (over the last axis)
 
 defineOp('layerNorm', {
-  // ONNX LayerNormalization also returns Mean and InvStdDev, which the backward reuses.
-  emit: (n, e) =>
-    e.add('LayerNormalization', n.inputs.map(e.name), n.outputs.map(e.name), { axis: -1, epsilon: { float: attrNum(n, 'eps') } }),
+  // ONNX LayerNormalization also returns Mean and InvStdDev, which the backward reuses. Where nothing reads
+  // them (inference) they are left out: ORT fuses a residual Add and the LayerNormalization after it into one
+  // SkipLayerNormalization only then (at batch 1 a node costs more than its arithmetic).
+  emit: (n, e) => {
+    const outputs = [...n.outputs];
+    while (outputs.length > 1 && !e.read(outputs.at(-1)!)) outputs.pop();
+    e.add('LayerNormalization', n.inputs.map(e.name), outputs.map(e.name), { axis: -1, epsilon: { float: attrNum(n, 'eps') } });
+  },
   ref: (n, [x, scale, bias]) => {
     const C = x!.shape.at(-1)!;
     const rows = x!.data.length / C;
