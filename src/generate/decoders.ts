@@ -232,7 +232,8 @@ class RecurrentDecoder implements IncrementalDecoder {
   async feed(tokens: Int32Array): Promise<Float32Array> {
     const T = checkTokens(tokens, this.batch, this.vocabSize);
     const ids = { data: BigInt64Array.from(tokens, (t) => BigInt(t)), dims: [this.batch, T] };
-    // One token: the step graph, whose fused nodes skip the prompt graph's state reshaping.
+    // One token after the first: the step graph, whose fused nodes skip the prompt graph's state reshaping
+    // (a first feed of one token stays on the prompt graph, compiled already).
     const key = T === 1 && this.length > 0 ? STEP : PROMPT;
     const { logits } = await this.sessions.run(key, this.graphs[key], { ids }, { carry: this.state, fetch: ['logits'] });
     this.length += T;

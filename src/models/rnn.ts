@@ -144,8 +144,9 @@ export class RnnLm implements LanguageModel {
    * `steps` decoding steps unrolled in one graph (see Decoding): each the embedding Gather, one fused
    * LSTM/GRU node per layer chained in ONNX's [1,B,H] state layout, and the head's matmul, all in that
    * layout — at batch 1 the Reshape/Squeeze nodes of the forward graph's [L,B,H] ↔ [B,H] state
-   * shuffling cost more than the arithmetic. `greedy`: each step ends in an ArgMax that the next step reads, and the graph returns
-   * the tokens (one ORT call yields `steps` of them); otherwise it returns the last step's logits.
+   * shuffling cost more than the arithmetic. `greedy`: each step ends in an ArgMax that the next step
+   * reads, and the graph returns the tokens (one ORT call yields `steps` of them); otherwise it returns
+   * the last step's logits.
    * The steps share the weights and their gate reordering.
    */
   private decodeGraph(batch: Dim, steps: number, greedy: boolean, scope?: (g: Graph) => ParamScope): BuiltGraph {
