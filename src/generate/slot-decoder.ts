@@ -10,7 +10,7 @@
  * same decode graphs and weights handling.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { stateNames, type Decoding } from '../models/lm.js';
+import { stateNames, type BuiltGraph, type Decoding } from '../models/lm.js';
 import { CompiledGraph, type Feeds, type InputSpec } from '../runtime/session.js';
 import { InkwellError } from '../utils/errors.js';
 import { fixedWeights, type DecoderOptions } from './decoders.js';
@@ -196,9 +196,9 @@ class KvCacheSlotDecoder implements SlotDecoder {
 }
 
 /**
- * LSTM/GRU: a one-token step graph with a symbolic batch; each slot's state
- * rows ([layers, hidden] per state input) are gathered into the batch of the
- * rows fed and scattered back after every step.
+ * LSTM/GRU: the decoders' prompt and one-token step graphs with a symbolic
+ * batch; each slot's state rows ([layers, hidden] per state input) are
+ * gathered into the batch of the rows fed and scattered back after the run.
  */
 class RecurrentSlotDecoder implements SlotDecoder {
   readonly maxLength = Infinity;
@@ -210,19 +210,20 @@ class RecurrentSlotDecoder implements SlotDecoder {
   private constructor(
     readonly slots: number,
     readonly vocabSize: number,
-    private readonly session: CompiledGraph,
+    /** One token per row, and any number per row (a prompt): the decoders' step and prompt graphs. */
+    private readonly sessions: { step: CompiledGraph; prompt: CompiledGraph },
     stateNames: readonly string[],
   ) {
     this.lengths = new Int32Array(slots);
-    this.stateInputs = session.inputs.filter((i) => stateNames.includes(i.name));
+    this.stateInputs = sessions.step.inputs.filter((i) => stateNames.includes(i.name));
     this.state = this.stateInputs.map((s) => new Float32Array(this.layers(s) * slots * this.hidden(s)));
   }
 
   static async create(decoding: Extract<Decoding, { type: 'recurrent' }>, bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<RecurrentSlotDecoder> {
-    // The decoders' step graph, with the batch left symbolic so one session serves any number of rows.
-    const { graph, outputs } = decoding.buildStepGraph('batch');
-    const session = await CompiledGraph.compile(graph, outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
-    return new RecurrentSlotDecoder(slots, bundle.model.vocabSize, session, stateNames(bundle.model));
+    // The batch left symbolic so one session serves any number of rows.
+    const compile = (built: BuiltGraph) => CompiledGraph.compile(built.graph, built.outputs, { threads: opts.threads, quantize: opts.quantize, ...fixedWeights(bundle, opts) });
+    const [step, prompt] = await Promise.all([compile(decoding.buildStepGraph('batch')), compile(decoding.buildPromptGraph('batch'))]);
+    return new RecurrentSlotDecoder(slots, bundle.model.vocabSize, { step, prompt }, stateNames(bundle.model));
   }
 
   private layers(s: InputSpec): number {
@@ -255,23 +256,20 @@ class RecurrentSlotDecoder implements SlotDecoder {
       for (let l = 0; l < L; l++) rows.forEach(({ slot }, r) => out.set(this.state[i]!.subarray((l * this.slots + slot) * Hd, (l * this.slots + slot + 1) * Hd), (l * R + r) * Hd));
       return out;
     });
-    let logits: Float32Array | undefined;
-    for (let t = 0; t < T; t++) {
-      const feeds: Record<string, Feeds[string]> = { ids: { data: BigInt64Array.from(rows, (r) => BigInt(r.tokens[t]!)), dims: [R, 1] } };
-      this.stateInputs.forEach((s, i) => (feeds[s.name] = { data: packed[i]!, dims: [this.layers(s), R, this.hidden(s)] }));
-      const out = await this.session.run(feeds);
-      this.stateInputs.forEach((s, i) => (packed[i] = out[`${s.name}.out`] as Float32Array));
-      logits = out.logits as Float32Array;
-    }
+    // Several tokens a row (a prompt): one run of the fused kernels over them all; one: the step graph.
+    const feeds: Record<string, Feeds[string]> = { ids: { data: BigInt64Array.from(rows.flatMap((r) => r.tokens), (t) => BigInt(t)), dims: [R, T] } };
+    this.stateInputs.forEach((s, i) => (feeds[s.name] = { data: packed[i]!, dims: [this.layers(s), R, this.hidden(s)] }));
+    const out = await (T > 1 ? this.sessions.prompt : this.sessions.step).run(feeds);
+    this.stateInputs.forEach((s, i) => (packed[i] = out[`${s.name}.out`] as Float32Array));
     this.stateInputs.forEach((s, i) => {
       const [L, Hd] = [this.layers(s), this.hidden(s)];
       for (let l = 0; l < L; l++) rows.forEach(({ slot }, r) => this.state[i]!.set(packed[i]!.subarray((l * R + r) * Hd, (l * R + r + 1) * Hd), (l * this.slots + slot) * Hd));
     });
     for (const { slot } of rows) this.lengths[slot]! += T;
-    return logits!;
+    return out.logits as Float32Array;
   }
 
-  release(): Promise<void> {
-    return this.session.release();
+  async release(): Promise<void> {
+    await Promise.all([this.sessions.step.release(), this.sessions.prompt.release()]);
   }
 }
