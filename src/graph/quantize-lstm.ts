@@ -9,8 +9,8 @@
  * reordering recurrent.ts emits (Slice/Concat/Unsqueeze of an initializer) —
  * becomes com.microsoft DynamicQuantizeLSTM: W [1, in, 4H] and R [1, H, 4H]
  * int8 (transposed from LSTM's [1, 4H, in]), one symmetric scale per gate
- * row, zero points 0; ORT quantizes the input and state per step. Seven bits
- * (|q| ≤ 63), as for matmuls: x86's u8·s8 kernels add pairs of products in int16.
+ * row, zero points 0 (quantize.ts's int8 scheme, seven bits); ORT quantizes
+ * the input and state per step.
  * Both modes use int8 here: ORT has no 4-bit LSTM kernel. GRU nodes stay
  * float32 (no quantized GRU kernel either).
  */
@@ -18,12 +18,10 @@ import type onnxProto from 'onnx-proto';
 import { DATA_TYPE as DT } from './onnx-wire.js';
 import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
-import { bytesOf } from '../utils/bytes.js';
+import { quantizeInt8 } from './quantize.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
-
-const Q8_MAX = 63;
 
 /** A float constant: its dims and row-major values. */
 interface Constant {
@@ -31,13 +29,12 @@ interface Constant {
   data: Float32Array;
 }
 
-/** Rewrites every LSTM node with baked weights in place; returns how many it rewrote. */
-export function quantizeLstms(nodes: NodeProto[], initializers: TensorProto[]): number {
+/** Rewrites every LSTM node with baked weights in place. */
+export function quantizeLstms(nodes: NodeProto[], initializers: TensorProto[]): void {
   const inits = new Map(initializers.map((t) => [t.name!, t]));
   const producers = new Map(nodes.flatMap((n) => n.output!.map((o) => [o, n] as const)));
   const constants = new Map<string, Constant | undefined>();
   const quantized = new Map<string, string[]>(); // a W or R's name → [int8 weights, scale, zero point]
-  let count = 0;
   for (const node of nodes) {
     if (node.opType !== 'LSTM' || node.domain) continue;
     const [W, R] = [node.input![1]!, node.input![2]!];
@@ -55,25 +52,18 @@ export function quantizeLstms(nodes: NodeProto[], initializers: TensorProto[]): 
     node.input = [inputs[0]!, Wq!, Rq!, ...inputs.slice(3), Ws!, Wz!, Rs!, Rz!];
     node.opType = 'DynamicQuantizeLSTM';
     node.domain = MS_DOMAIN;
-    count++;
   }
-  return count;
 }
 
-/** [1, 4H, K] float → int8 [1, K, 4H] with a scale [1, 4H] per gate row and zero points [1, 4H]; returns their names. */
+/** [1, 4H, K] float → int8 [1, K, 4H] with a scale [1, 4H] per gate row and zero points [1, 4H] (quantizeInt8's layout of the transpose); returns their names. */
 function addInt8(name: string, { dims, data }: Constant, initializers: TensorProto[]): string[] {
   const [, G, K] = dims as [number, number, number];
-  const scale = new Float32Array(G);
-  const q = new Int8Array(K * G);
-  for (let g = 0; g < G; g++) {
-    let max = 0;
-    for (let k = 0; k < K; k++) max = Math.max(max, Math.abs(data[g * K + k]!));
-    scale[g] = max > 0 ? max / Q8_MAX : 1;
-    for (let k = 0; k < K; k++) q[k * G + g] = Math.round(data[g * K + k]! / scale[g]!);
-  }
+  const transposed = new Float32Array(K * G);
+  for (let g = 0; g < G; g++) for (let k = 0; k < K; k++) transposed[k * G + g] = data[g * K + k]!;
+  const [q, scale] = quantizeInt8({ data: transposed, K, N: G });
   const tensors: TensorProto[] = [
-    { name: `${name}.q8`, dataType: DT.INT8, dims: [1, K, G], rawData: bytesOf(q) },
-    { name: `${name}.q8.scale`, dataType: DT.FLOAT, dims: [1, G], rawData: bytesOf(scale) },
+    { ...q!, name: `${name}.q8`, dims: [1, K, G] },
+    { ...scale!, name: `${name}.q8.scale`, dims: [1, G] },
     { name: `${name}.q8.zero`, dataType: DT.INT8, dims: [1, G], rawData: new Uint8Array(G) },
   ];
   initializers.push(...tensors);

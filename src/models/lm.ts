@@ -52,8 +52,9 @@ export type KvCacheLayout = 'heads' | 'append';
  * - 'kv-cache': a decode graph over a key/value cache of `layers` layers of `heads` heads, `width` wide in all;
  * - 'recurrent': graphs over inputs `ids` and the state (stateShapes), returning the state after
  *   the tokens they read as `<name>.out`: `buildPromptGraph` reads `ids` [B, seq] of any length and
- *   `buildStepGraph` one token [B, 1], each returning the `logits` [B, V] after the last; `buildGreedyGraph` takes `steps` greedy steps and returns `tokens` [B, steps], the argmax
- *   after each token read (each but the last is read next).
+ *   `buildStepGraph` one token [B, 1], each returning the `logits` [B, V] after the last;
+ *   `buildGreedyGraph` takes `steps` greedy steps and returns `tokens` [B, steps], the argmax after
+ *   each token read (each but the last is read next).
  */
 export type Decoding =
   | { readonly type: 'kv-cache'; readonly layers: number; readonly heads: number; readonly width: number; buildGraph(opts?: DecodeGraphOptions): BuiltGraph }
