@@ -4,12 +4,13 @@
  * one token at a time with their carried state.
  */
 import type { ModelBundle } from '../io/model-dir.js';
-import { stateNames, type BuiltGraph, type Decoding } from '../models/lm.js';
-import { CompiledGraph, type CompileOptions, type Feeds, type TypedArray } from '../runtime/session.js';
+import { stateNames, type Decoding, type StepChoice } from '../models/lm.js';
+import { CompiledGraph, type CompileOptions, type Feed, type Feeds, type TypedArray } from '../runtime/session.js';
 import { CompiledStep } from '../runtime/step.js';
 import { InkwellError } from '../utils/errors.js';
 import type { QuantizeMode } from '../graph/quantize.js';
-import type { GreedyChunks, IncrementalDecoder } from './incremental-decoder.js';
+import type { ChoiceChunks, IncrementalDecoder } from './incremental-decoder.js';
+import type { Filters } from './sampling.js';
 
 export interface DecoderOptions {
   /** ONNX Runtime threads (default: all cores; a recurrent decoder: one, see RecurrentDecoder). */
@@ -180,30 +181,25 @@ class KvCacheDecoder implements IncrementalDecoder {
 
 /**
  * LSTM/GRU: a prompt graph that reads any number of tokens in one run, a one-token step graph, and
- * greedy chunks of GREEDY_STEPS steps (Decoding's three), all over the same carried state.
+ * chunks of CHUNK_STEPS steps choosing their tokens in the graph (Decoding's three), all over the
+ * same carried state.
  */
 class RecurrentDecoder implements IncrementalDecoder {
   readonly maxLength = Infinity;
   length = 0;
   /** The carried state (`state.h`, `state.c`), each fed back from its `.out` output; empty: zeros. */
   private readonly state = new Map<string, TypedArray>();
-  readonly greedy: GreedyChunks;
+  readonly chunks: ChoiceChunks;
+  /** The session key of the sampling chunk compiled last: one is kept, as each sampling setting bakes its own graph. */
+  private sampling?: string;
 
   private constructor(
     readonly batch: number,
     readonly vocabSize: number,
     private readonly sessions: CompiledStep,
-    private readonly graphs: { [K in typeof PROMPT | typeof STEP | typeof GREEDY]: () => BuiltGraph },
+    private readonly decoding: RecurrentDecoding,
   ) {
-    this.greedy = {
-      steps: GREEDY_STEPS,
-      run: async (tokens) => {
-        const ids = BigInt64Array.from(tokens, (t) => BigInt(t));
-        const out = (await this.sessions.run(GREEDY, this.graphs[GREEDY], { ids }, { carry: this.state, fetch: ['tokens'] })).tokens as BigInt64Array;
-        this.length += GREEDY_STEPS;
-        return Int32Array.from(out, (t) => Number(t));
-      },
-    };
+    this.chunks = { steps: CHUNK_STEPS, run: (tokens, choice, draws) => this.runChunk(tokens, choice, draws) };
   }
 
   static async create(decoding: RecurrentDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
@@ -213,15 +209,10 @@ class RecurrentDecoder implements IncrementalDecoder {
     // two, batch 8 ~24,800 against ~19,100 (a lone chunk is only ~15% faster on two; between runs the
     // second core is worth more to V8).
     const sessions = new CompiledStep({ state: stateNames(model), quantize: opts.quantize, threads: opts.threads ?? 1, ...fixedWeights(bundle, opts) });
-    const graphs = {
-      [PROMPT]: () => decoding.buildPromptGraph(batch),
-      [STEP]: () => decoding.buildStepGraph(batch),
-      [GREEDY]: () => decoding.buildGreedyGraph(batch, GREEDY_STEPS),
-    };
-    // Only the prompt's graph now, for the first token; the others on their first run (greedy decoding
-    // never runs the step graph, sampling never the greedy one).
-    await sessions.prepare(PROMPT, graphs[PROMPT]);
-    return new RecurrentDecoder(batch, model.vocabSize, sessions, graphs);
+    // Only the prompt's graph now, for the first token; the others on their first run (decoding in
+    // chunks never runs the step graph, penalties never a chunk).
+    await sessions.prepare(PROMPT, () => decoding.buildPromptGraph(batch));
+    return new RecurrentDecoder(batch, model.vocabSize, sessions, decoding);
   }
 
   reset(): void {
@@ -234,10 +225,29 @@ class RecurrentDecoder implements IncrementalDecoder {
     const ids = { data: BigInt64Array.from(tokens, (t) => BigInt(t)), dims: [this.batch, T] };
     // One token after the first: the step graph, whose fused nodes skip the prompt graph's state reshaping
     // (a first feed of one token stays on the prompt graph, compiled already).
-    const key = T === 1 && this.length > 0 ? STEP : PROMPT;
-    const { logits } = await this.sessions.run(key, this.graphs[key], { ids }, { carry: this.state, fetch: ['logits'] });
+    const [key, build] = T === 1 && this.length > 0 ? [STEP, () => this.decoding.buildStepGraph(this.batch)] : [PROMPT, () => this.decoding.buildPromptGraph(this.batch)];
+    const { logits } = await this.sessions.run(key, build, { ids }, { carry: this.state, fetch: ['logits'] });
     this.length += T;
     return logits as Float32Array;
+  }
+
+  private async runChunk(tokens: Int32Array, choice: Filters, draws?: Uint32Array): Promise<Int32Array> {
+    const [B, K] = [this.batch, CHUNK_STEPS];
+    const step: StepChoice = choice.greedy ? 'greedy' : { temperature: choice.temperature, topK: choice.topK, topP: choice.topP };
+    const feeds: Record<string, Feed> = { ids: BigInt64Array.from(tokens, (t) => BigInt(t)) };
+    let key = 'chunk:greedy';
+    if (step !== 'greedy') {
+      if (draws?.length !== B * K) throw new InkwellError(`a sampled chunk needs ${B * K} draws, got ${draws?.length ?? 0}`);
+      feeds.draws = BigInt64Array.from(draws, (d) => BigInt(d));
+      key = `chunk:${step.temperature}:${step.topK}:${step.topP}`;
+      if (this.sampling !== key && this.sampling) await this.sessions.forget(this.sampling);
+      this.sampling = key;
+    }
+    const { chunk } = await this.sessions.run(key, () => this.decoding.buildChoiceGraph(B, K, step), feeds, { carry: this.state, fetch: ['chunk'] });
+    this.length += K;
+    const chosen = new Int32Array(B * K); // [steps, B, 1] → [B, steps]
+    for (let k = 0; k < K; k++) for (let b = 0; b < B; b++) chosen[b * K + k] = Number(chunk![k * B + b]!);
+    return chosen;
   }
 
   release(): Promise<void> {
@@ -245,9 +255,8 @@ class RecurrentDecoder implements IncrementalDecoder {
   }
 }
 
-/** The recurrent decoder's sessions: a prompt, one token, and a greedy chunk. */
+/** The recurrent decoder's sessions besides its chunks': a prompt, and one token. */
 const PROMPT = 'prompt';
 const STEP = 'step';
-const GREEDY = 'greedy';
-/** Tokens per greedy chunk: enough that per-call costs are spread thin, few enough that streaming stays smooth and a chunk run past a stop costs little. */
-const GREEDY_STEPS = 16;
+/** Tokens per chunk: enough that per-call costs are spread thin, few enough that streaming stays smooth and a chunk run past a stop costs little. */
+const CHUNK_STEPS = 16;

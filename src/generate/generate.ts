@@ -13,7 +13,7 @@
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { InkwellError } from '../utils/errors.js';
 import type { IncrementalDecoder } from './incremental-decoder.js';
-import { argmaxIsChoice, resolveSampling, type SamplingOptions } from './sampling.js';
+import { inGraphChoice, resolveSampling, type SamplingOptions } from './sampling.js';
 import { SequenceGeneration, type FinishReason } from './sequence.js';
 
 export type { FinishReason } from './sequence.js';
@@ -111,7 +111,8 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
   // Tokens [batch, steps] the decoder chose in its graph, and the next step to take: while set, each
   // position's token comes from here instead of the logits (the decoder has already read it).
   let chosen: { tokens: Int32Array; steps: number; next: number } | undefined;
-  const inGraph = decoder.greedy && argmaxIsChoice(sampling) ? decoder.greedy : undefined;
+  const { chunks } = decoder;
+  const choice = chunks && inGraphChoice(sampling);
   while (true) {
     for (let i = 0; i < lanes.length; i++) {
       const lane = lanes[i]!;
@@ -134,9 +135,12 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
     if (!live()) break;
     if (chosen && ++chosen.next < chosen.steps) {
       // The next position's token was chosen in the same run.
-    } else if (inGraph && decoder.length + inGraph.steps <= decoder.maxLength && lanes.every((l) => l.done || l.history.length === fed + 1)) {
-      // Every sequence has read its prompt: the decoder reads this token and chooses the next `steps` itself.
-      chosen = { tokens: await inGraph.run(gather(lanes, fed, fed + 1)), steps: inGraph.steps, next: 0 };
+    } else if (chunks && choice && decoder.length + chunks.steps <= decoder.maxLength && lanes.every((l) => l.done || l.history.length === fed + 1)) {
+      // Every sequence has read its prompt: the decoder reads this token and chooses the next `steps` itself,
+      // sampling with each sequence's own next draws (finished lanes' choices are discarded).
+      const draws = choice.greedy ? undefined : new Uint32Array(lanes.length * chunks.steps);
+      if (draws) lanes.forEach((l, i) => !l.done && draws.set(l.seq.draws(chunks.steps), i * chunks.steps));
+      chosen = { tokens: await chunks.run(gather(lanes, fed, fed + 1), choice, draws), steps: chunks.steps, next: 0 };
     } else if (decoder.length + 1 > decoder.maxLength) {
       chosen = undefined;
       // Slide: restart from the last maxLength/2 tokens, the one to feed now included.

@@ -4,6 +4,8 @@
  * of the last position. GPT implements it with a KV cache, LSTM/GRU with their
  * carried state; sampling and streaming (generate/) only see this interface.
  */
+import type { Filters } from './sampling.js';
+
 export interface IncrementalDecoder {
   /** Sequences decoded together. */
   readonly batch: number;
@@ -19,22 +21,27 @@ export interface IncrementalDecoder {
    * and returns the logits after the last of them, [batch, vocabSize].
    */
   feed(tokens: Int32Array): Promise<Float32Array>;
-  /** Greedy decoding inside the runtime, several tokens per call, when the decoder offers it (see GreedyChunks). */
-  readonly greedy?: GreedyChunks;
+  /** Tokens chosen inside the runtime, several per call, when the decoder offers it (see ChoiceChunks). */
+  readonly chunks?: ChoiceChunks;
   /** Frees the compiled sessions. */
   release(): Promise<void>;
 }
 
 /**
- * Greedy steps taken inside ONNX Runtime, `steps` per call: a small model's token costs far more in
- * per-call overhead than in arithmetic. Generation uses it only where the argmax of the raw logits is
- * the sampler's choice (greedy, no penalties: see argmaxIsChoice) and every sequence has read its prompt.
+ * Steps taken inside ONNX Runtime, `steps` per call, each choosing its token there (the argmax, or a
+ * draw from the filtered softmax: graph/ops/sample.ts): a small model's token costs far more in
+ * per-call overhead than in arithmetic. Generation uses it only where the sampler's choice depends on
+ * the raw logits and one uniform draw alone (no penalty: see inGraphChoice) and every sequence has
+ * read its prompt.
  */
-export interface GreedyChunks {
+export interface ChoiceChunks {
   readonly steps: number;
   /**
-   * Feeds `tokens` (one per sequence), then `steps` times takes each sequence's argmax, feeding it
-   * back but the last: returns the argmaxes [batch, steps] row-major, and `length` grows by `steps`.
+   * Feeds `tokens` (one per sequence), then `steps` times chooses each sequence's next token with
+   * `choice` and feeds it back, but the last: returns the tokens [batch, steps] row-major, and `length`
+   * grows by `steps`. Sampling takes `draws` [batch, steps] (sequence b's step k uses draw
+   * b·steps + k: one 32-bit value of its Rng, as TokenSampler.draws gives them). A token of -1: every
+   * logit was -infinity or NaN (the steps after it are not meaningful).
    */
-  run(tokens: Int32Array): Promise<Int32Array>;
+  run(tokens: Int32Array, choice: Filters, draws?: Uint32Array): Promise<Int32Array>;
 }

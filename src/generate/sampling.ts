@@ -60,12 +60,33 @@ export function resolveSampling(o: SamplingOptions = {}): ResolvedSampling {
   return r;
 }
 
+/** What a choice from penalised logits depends on (steps 3–7). */
+export type Filters = Pick<ResolvedSampling, 'greedy' | 'temperature' | 'topK' | 'topP'>;
+
 /**
- * Whether this sampler's choice is the plain argmax of the raw logits (greedy, no penalty), so that a
- * decoder may choose inside its graph (IncrementalDecoder.greedy) and yield the same tokens.
+ * The filters when this sampler's choice depends on nothing but the raw logits and one uniform draw
+ * (no penalty), so that a decoder may choose inside its graph (IncrementalDecoder.chunks) and yield
+ * the same tokens; undefined otherwise.
  */
-export function argmaxIsChoice(o: ResolvedSampling): boolean {
-  return o.greedy && o.repetitionPenalty === 1 && o.frequencyPenalty === 0 && o.presencePenalty === 0;
+export function inGraphChoice(o: ResolvedSampling): Filters | undefined {
+  if (o.repetitionPenalty !== 1 || o.frequencyPenalty !== 0 || o.presencePenalty !== 0) return undefined;
+  return { greedy: o.greedy, temperature: o.temperature, topK: o.topK, topP: o.topP };
+}
+
+/**
+ * Steps 3–7 on (penalised) logits `x`: the argmax, or the token drawn with `uniform()` ∈ [0, 1)
+ * (called once, and only when sampling); -1 when every logit is -infinity or NaN. It is also the
+ * reference of the graph op `sample` (graph/ops/sample.ts), which computes the same, in float64 and
+ * in the same order, inside ONNX Runtime.
+ */
+export function chooseToken(x: Float32Array, o: Filters, uniform: () => number): number {
+  if (o.greedy) return argmax(x);
+  let candidates = finiteIndices(x);
+  if (candidates.length === 0) return -1;
+  if (o.topK > 0 && o.topK < candidates.length) candidates = topK(x, candidates, o.topK);
+  const weights = exps(x, candidates, o.temperature);
+  if (o.topP < 1) return draw(...nucleus(normalised(weights), candidates, o.topP), uniform());
+  return draw(weights, candidates, uniform());
 }
 
 /** Index of the largest value (the first one on ties). */
@@ -100,21 +121,24 @@ export class TokenSampler {
     return token;
   }
 
-  /** Records a token chosen elsewhere (a decoder's in-graph argmax, see argmaxIsChoice) as if chosen here. */
+  /** Records a token chosen elsewhere (in a decoder's graph, see inGraphChoice) as if chosen here. */
   record(token: number): void {
     this.inSequence.add(token);
     this.generatedCounts.set(token, (this.generatedCounts.get(token) ?? 0) + 1);
   }
 
+  /**
+   * The raw 32-bit draws of the next `count` sampled tokens, for a decoder that samples them in its
+   * graph: each token consumes one, as next() does (its uniform is the draw / 2^32).
+   */
+  draws(count: number): Uint32Array {
+    return Uint32Array.from({ length: count }, () => this.rng.nextUint32());
+  }
+
   private choose(logits: Float32Array): number {
-    const x = this.penalised(logits);
-    if (this.o.greedy) return argmax(x);
-    let candidates = finiteIndices(x);
-    if (candidates.length === 0) throw new InkwellError('every next-token logit is -infinity or NaN; the model cannot continue');
-    if (this.o.topK > 0 && this.o.topK < candidates.length) candidates = topK(x, candidates, this.o.topK);
-    const probs = softmax(x, candidates, this.o.temperature);
-    if (this.o.topP < 1) return this.draw(...nucleus(probs, candidates, this.o.topP));
-    return this.draw(probs, candidates);
+    const token = chooseToken(this.penalised(logits), this.o, () => this.rng.float());
+    if (token < 0) throw noCandidate();
+    return token;
   }
 
   /** A copy of `logits` with the repetition, frequency and presence penalties applied. */
@@ -132,18 +156,26 @@ export class TokenSampler {
     }
     return x;
   }
+}
 
-  private draw(probs: Float64Array, candidates: Int32Array): number {
-    let total = 0;
-    for (let i = 0; i < probs.length; i++) total += probs[i]!;
-    let u = this.rng.float() * total;
-    for (let i = 0; i < probs.length; i++) {
-      u -= probs[i]!;
-      if (u < 0) return candidates[i]!;
-    }
-    // Rounding can leave u a hair above zero after the last token.
-    return candidates[candidates.length - 1]!;
+/** The error of a choice with no candidate (chooseToken's -1). */
+export const noCandidate = (): InkwellError => new InkwellError('every next-token logit is -infinity or NaN; the model cannot continue');
+
+/**
+ * The candidate at which the running sum of `weights` first exceeds u = uniform · (their total). As
+ * uniform ≤ 1 − 2^-32, u < total after rounding, so the last candidate is reached only then. (A running
+ * sum, not u minus each weight in turn, so that a graph can compute it with CumSum and get the same bits.)
+ */
+function draw(weights: Float64Array, candidates: Int32Array, uniform: number): number {
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i]!;
+  const u = uniform * total;
+  let acc = 0;
+  for (let i = 0; i < weights.length - 1; i++) {
+    acc += weights[i]!;
+    if (u < acc) return candidates[i]!;
   }
+  return candidates[candidates.length - 1]!;
 }
 
 function finiteIndices(x: Float32Array): Int32Array {
@@ -160,20 +192,24 @@ function topK(x: Float32Array, candidates: Int32Array, k: number): Int32Array {
   return candidates.filter((i) => x[i]! >= threshold);
 }
 
-/** Probabilities of `candidates` under softmax(x / temperature), in candidate order. */
-function softmax(x: Float32Array, candidates: Int32Array, temperature: number): Float64Array {
+/** exp((x − max) / temperature) of `candidates`, in candidate order: softmax's numerators, which sampling draws from as they are. */
+function exps(x: Float32Array, candidates: Int32Array, temperature: number): Float64Array {
   let max = -Infinity;
   for (const i of candidates) if (x[i]! > max) max = x[i]!;
-  const p = new Float64Array(candidates.length);
-  let sum = 0;
+  const e = new Float64Array(candidates.length);
   for (let j = 0; j < candidates.length; j++) {
     // An infinite logit takes all the mass; (inf − inf) would be NaN.
     const z = max === Infinity ? (x[candidates[j]!] === Infinity ? 0 : -Infinity) : (x[candidates[j]!]! - max) / temperature;
-    p[j] = Math.exp(z);
-    sum += p[j]!;
+    e[j] = Math.exp(z);
   }
-  for (let j = 0; j < p.length; j++) p[j]! /= sum;
-  return p;
+  return e;
+}
+
+/** `weights` divided by their sum: probabilities. */
+function normalised(weights: Float64Array): Float64Array {
+  let sum = 0;
+  for (let j = 0; j < weights.length; j++) sum += weights[j]!;
+  return weights.map((w) => w / sum);
 }
 
 /**

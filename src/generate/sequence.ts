@@ -8,7 +8,7 @@
  */
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { Rng } from '../utils/rng.js';
-import { TokenSampler, type ResolvedSampling } from './sampling.js';
+import { noCandidate, TokenSampler, type ResolvedSampling } from './sampling.js';
 import { IncrementalDetokenizer, StopSequenceFilter } from './text-stream.js';
 
 export type FinishReason = 'length' | 'stop' | 'eos';
@@ -68,8 +68,14 @@ export class SequenceGeneration {
     return this.append(this.sampler.next(logits));
   }
 
-  /** Takes a token the decoder chose in its graph (the greedy argmax: see IncrementalDecoder.greedy), as next() would have. */
+  /** The draws of the next `count` tokens, for a decoder that samples them in its graph (IncrementalDecoder.chunks). */
+  draws(count: number): Uint32Array {
+    return this.sampler.draws(count);
+  }
+
+  /** Takes a token the decoder chose in its graph (IncrementalDecoder.chunks; -1: no candidate), as next() would have. */
   take(token: number): SequenceStep {
+    if (token < 0) throw noCandidate();
     this.sampler.record(token);
     return this.append(token);
   }

@@ -16,7 +16,7 @@ type Model = onnxProto.onnx.IModelProto;
 
 /** onnx.proto's enum values that inkwell writes (TensorProto.DataType, AttributeProto.AttributeType, DataLocation). */
 export const DATA_TYPE = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9 } as const satisfies Partial<Record<keyof I['TensorProto']['DataType'], number>>;
-export const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const satisfies Partial<Record<keyof I['AttributeProto']['AttributeType'], number>>;
+export const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, STRING: 3, GRAPH: 5, INTS: 7 } as const satisfies Partial<Record<keyof I['AttributeProto']['AttributeType'], number>>;
 export const EXTERNAL = 1;
 
 /** A message being built: its parts in order (bytes, or nested messages written after their length) and its size. */
@@ -134,12 +134,13 @@ function tensor(t: onnxProto.onnx.ITensorProto): Message {
 }
 
 function attribute(a: onnxProto.onnx.IAttributeProto): Message {
-  only('AttributeProto', a, ['name', 'f', 'i', 's', 'ints', 'type']);
+  only('AttributeProto', a, ['name', 'f', 'i', 's', 'g', 'ints', 'type']);
   const m = new Message();
   m.string(1, a.name);
   m.float(2, a.f);
   m.int(3, a.i);
   m.bytes(4, a.s);
+  if (a.g) m.message(6, graph(a.g));
   m.packed(8, a.ints);
   m.int(20, a.type);
   return m;
@@ -176,6 +177,18 @@ function valueInfo(v: onnxProto.onnx.IValueInfoProto): Message {
   return m;
 }
 
+/** A graph: the model's, or a subgraph (a Loop's body). */
+function graph(g: onnxProto.onnx.IGraphProto): Message {
+  only('GraphProto', g, ['node', 'name', 'initializer', 'input', 'output']);
+  const m = new Message();
+  each(g.node, (n) => m.message(1, node(n)));
+  m.string(2, g.name);
+  each(g.initializer, (t) => m.message(5, tensor(t)));
+  each(g.input, (v) => m.message(11, valueInfo(v)));
+  each(g.output, (v) => m.message(12, valueInfo(v)));
+  return m;
+}
+
 /**
  * The bytes of `model`. Only what inkwell's graphs set is written (a field it
  * does not know of would be dropped silently, so one is refused).
@@ -184,17 +197,10 @@ export function encodeModel(model: Model): Uint8Array {
   const g = model.graph;
   if (!g) throw new GraphError('onnx: the model has no graph');
   only('ModelProto', model, ['irVersion', 'producerName', 'graph', 'opsetImport']);
-  only('GraphProto', g, ['node', 'name', 'initializer', 'input', 'output']);
-  const graph = new Message();
-  each(g.node, (n) => graph.message(1, node(n)));
-  graph.string(2, g.name);
-  each(g.initializer, (t) => graph.message(5, tensor(t)));
-  each(g.input, (v) => graph.message(11, valueInfo(v)));
-  each(g.output, (v) => graph.message(12, valueInfo(v)));
   const m = new Message();
   m.int(1, model.irVersion);
   m.string(2, model.producerName);
-  m.message(7, graph);
+  m.message(7, graph(g));
   each(model.opsetImport, (o) => {
     const op = new Message();
     op.string(1, o.domain);

@@ -9,8 +9,8 @@
 import type onnxProto from 'onnx-proto';
 import { ATTRIBUTE_TYPE, encodeModel, EXTERNAL } from './onnx-wire.js';
 import { MS_DOMAIN, opDef, type Emitter, type OnnxAttr } from './registry.js';
-import { ONNX_DTYPE } from './ops/elementwise.js';
-import { Graph, GraphError, isStatic, type Node, type Tensor } from './tensor.js';
+import { ONNX_DTYPE, ONNX_FLOAT64 } from './ops/elementwise.js';
+import { Graph, GraphError, isStatic, type DType, type Node, type Shape, type Tensor } from './tensor.js';
 import { quantizeMatMuls, type QuantizeMode } from './quantize.js';
 import { fuseSkipLayerNorm } from './fuse.js';
 import { bytesOf } from '../utils/bytes.js';
@@ -22,10 +22,11 @@ export interface GraphOutputs {
   readonly [name: string]: Tensor;
 }
 
-/** The pruned graph: which inputs the compiled model reads, in order. */
+/** The pruned graph: which inputs the compiled model reads, in order, and what it returns. */
 export interface EmittedModel {
   readonly bytes: Uint8Array;
   readonly inputs: readonly Tensor[];
+  readonly outputs: readonly { readonly name: string; readonly dtype: DType; readonly shape: Shape }[];
 }
 
 export interface EmitOptions {
@@ -40,7 +41,24 @@ export interface EmitOptions {
   external?: ExternalWeights;
   /** Store the baked matrices that MatMuls read as int8 or int4 (see quantize.ts); inference only. */
   quantize?: QuantizeMode;
+  /** Emit the graph as the body of one ONNX Loop (see LoopSpec). */
+  loop?: LoopSpec;
   name?: string;
+}
+
+/**
+ * A graph run `steps` times inside one ONNX Loop node — a decoder's chunk of tokens in one call, its
+ * one-step body compiled (and its weights pre-packed) once rather than unrolled `steps` times.
+ * `iteration` names the graph's int64 [] input that receives the step's index; `carry` maps an input
+ * to the output fed into it at the next step (the model returns the last step's value under that
+ * output's name); `scan` names a model output → the graph output it stacks over the steps, [steps, ...].
+ * The graph's other inputs are read by every step alike.
+ */
+export interface LoopSpec {
+  readonly steps: number;
+  readonly iteration: string;
+  readonly carry: Readonly<Record<string, string>>;
+  readonly scan: Readonly<Record<string, string>>;
 }
 
 /**
@@ -72,7 +90,7 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   }
   const nodes = graph.nodes.filter((n) => n.outputs.some((o) => needed.has(o.id)));
   const external = opts.external?.tensors ?? new Map<string, { offset: number; length: number }>();
-  const inputs = graph.inputs.map((i) => i.tensor).filter((t) => needed.has(t.id) && !baked.has(t.name) && !external.has(t.name));
+  const inputs = graph.inputs.map((i) => i.tensor).filter((t) => needed.has(t.id) && !baked.has(t.name) && !external.has(t.name) && t.name !== opts.loop?.iteration);
   for (const [name, e] of external) {
     const input = graph.inputs.find((i) => i.tensor.name === name);
     if (input && e.length !== 4 * input.tensor.size) throw new GraphError(`toOnnx: external '${name}' has ${e.length} bytes for ${input.tensor}`);
@@ -149,6 +167,16 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
       }
       return n;
     },
+    double(value) {
+      const key = `d${value}`;
+      let n = floatCache.get(key);
+      if (!n) {
+        n = `_f64_${floatCache.size}`;
+        floatCache.set(key, n);
+        initializers.push({ name: n, dataType: ONNX_FLOAT64, dims: [], rawData: bytesOf(new Float64Array([value])) });
+      }
+      return n;
+    },
     shape(dims) {
       if (isStatic(dims)) return emitter.int64(dims);
       // Runs of static sizes become constants, each symbol a Shape slice of a tensor that has it; Concat joins them.
@@ -213,19 +241,69 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   fuseSkipLayerNorm(protoNodes, (name) => shapes.get(name));
   if (opts.quantize) quantizeMatMuls(protoNodes, initializers, opts.quantize, outNames);
 
+  const opsetImport = [{ domain: '', version: OPSET }, ...(protoNodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])];
+  const outputSpecs = outTensors.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
+  const body: onnxProto.onnx.IGraphProto = {
+    name: opts.name ?? 'inkwell',
+    node: protoNodes,
+    initializer: initializers,
+    input: inputs.map((t) => valueInfo(t.name, t)),
+    output: outTensors.map(([k, t]) => valueInfo(k, t)),
+  };
+  if (opts.loop) return loopModel(body, graph, outputs, opts.loop, inputs, emitter, opsetImport);
+  return { bytes: encodeModel({ irVersion: 8, producerName: 'inkwell', opsetImport, graph: body }), inputs, outputs: outputSpecs };
+}
+
+/** The model whose one Loop node runs `body` (toOnnx's graph) as LoopSpec says; the initializers move to the outer graph, which the body reads them from. */
+function loopModel(
+  g: onnxProto.onnx.IGraphProto,
+  graph: Graph,
+  outputs: GraphOutputs,
+  loop: LoopSpec,
+  inputs: readonly Tensor[],
+  e: Emitter,
+  opsetImport: onnxProto.onnx.IOperatorSetIdProto[],
+): EmittedModel {
+  const input = (name: string) => graph.inputs.find((i) => i.tensor.name === name)?.tensor;
+  const iteration = input(loop.iteration);
+  if (!iteration || iteration.dtype !== 'int64' || iteration.rank !== 0) throw new GraphError(`toOnnx: loop iteration '${loop.iteration}' must be an int64 [] input`);
+  const carried = Object.entries(loop.carry).map(([from, to]) => {
+    const [x, y] = [input(from), outputs[to]];
+    if (!x || !y || x.dtype !== y.dtype || x.shape.join() !== y.shape.join()) throw new GraphError(`toOnnx: loop carry '${from}' ← '${to}' needs an input and an output of one type and shape`);
+    return { from: x, to };
+  });
+  const scans = Object.entries(loop.scan).map(([name, of]) => {
+    if (!outputs[of]) throw new GraphError(`toOnnx: loop scan '${name}' stacks '${of}', which is not an output`);
+    return { name, of, t: outputs[of]! };
+  });
+  const [cond, condOut] = ['_loop_cond', '_loop_cond_out'];
+  const condInfo = valueInfo(cond, { dtype: 'bool', shape: [] });
+  const always = e.tmp('true');
+  const stepped = (name: string) => `_step_${name}`;
+  const bodyNodes = [...g.node!, { opType: 'Identity', input: [cond], output: [condOut] }, ...scans.map((s) => ({ opType: 'Identity', input: [s.of], output: [stepped(s.name)] }))];
+  const body: onnxProto.onnx.IGraphProto = {
+    name: 'step',
+    node: bodyNodes,
+    input: [valueInfo(loop.iteration, iteration), condInfo, ...carried.map((c) => valueInfo(c.from.name, c.from))],
+    output: [valueInfo(condOut, { dtype: 'bool', shape: [] }), ...carried.map((c) => valueInfo(c.to, outputs[c.to]!)), ...scans.map((s) => valueInfo(stepped(s.name), s.t))],
+  };
+  const node = {
+    opType: 'Loop',
+    name: 'Loop',
+    input: [e.int64Scalar(loop.steps), always, ...carried.map((c) => c.from.name)],
+    output: [...carried.map((c) => c.to), ...scans.map((s) => s.name)],
+    attribute: [{ name: 'body', type: ATTRIBUTE_TYPE.GRAPH, g: body }],
+  };
+  const initializer = [...g.initializer!, { name: always, dataType: ONNX_DTYPE.bool, dims: [], rawData: Uint8Array.of(1) }];
+  const stacked = scans.map((s) => ({ name: s.name, dtype: s.t.dtype, shape: [loop.steps, ...s.t.shape] }));
+  const returned = [...carried.map((c) => ({ name: c.to, dtype: outputs[c.to]!.dtype, shape: outputs[c.to]!.shape })), ...stacked];
   const bytes = encodeModel({
     irVersion: 8,
     producerName: 'inkwell',
-    opsetImport: [{ domain: '', version: OPSET }, ...(protoNodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
-    graph: {
-      name: opts.name ?? 'inkwell',
-      node: protoNodes,
-      initializer: initializers,
-      input: inputs.map((t) => valueInfo(t.name, t)),
-      output: outTensors.map(([k, t]) => valueInfo(k, t)),
-    },
+    opsetImport,
+    graph: { name: g.name, node: [node], initializer, input: inputs.map((t) => valueInfo(t.name, t)), output: returned.map((o) => valueInfo(o.name, o)) },
   });
-  return { bytes, inputs };
+  return { bytes, inputs, outputs: returned };
 }
 
 function emitNode(n: Node, e: Emitter): void {
@@ -236,7 +314,7 @@ function emitNode(n: Node, e: Emitter): void {
   }
 }
 
-function valueInfo(name: string, t: Tensor): onnxProto.onnx.IValueInfoProto {
+function valueInfo(name: string, t: { readonly dtype: DType; readonly shape: Shape }): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: { tensorType: { elemType: ONNX_DTYPE[t.dtype], shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },

@@ -28,6 +28,8 @@ export interface Emitter {
   shape(dims: Shape): string;
   /** Name of a float32 initializer: a scalar for a number, 1-d for an array. */
   float(value: number | readonly number[]): string;
+  /** Name of a float64 scalar initializer. */
+  double(value: number): string;
   /** The ONNX name of a tensor ('' for an optional input left out). */
   name(t: Tensor): string;
   /** Whether a graph output or another emitted node reads `t` (an op may then leave out an optional output). */

@@ -6,7 +6,8 @@
 import { Graph, shapeSize, staticShape, type Dim, type Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
 import { gradients } from '../graph/autodiff.js';
-import type { GraphOutputs } from '../graph/onnx.js';
+import type { GraphOutputs, LoopSpec } from '../graph/onnx.js';
+import type { SampleFilters } from '../graph/ops/sample.js';
 import { ParamScope, type ParamSpecs } from '../nn/params.js';
 
 export interface ForwardOptions {
@@ -35,6 +36,8 @@ export interface HiddenStates {
 export interface BuiltGraph {
   graph: Graph;
   outputs: GraphOutputs;
+  /** The graph is one step of a Loop (a recurrent decoder's chunk: see buildChoiceGraph). */
+  loop?: LoopSpec;
 }
 
 export interface DecodeGraphOptions {
@@ -43,6 +46,9 @@ export interface DecodeGraphOptions {
   /** The parameter view the graph reads; wrappers (LoRA) pass their own. Default: the model's own parameters. */
   scope?: (graph: Graph) => ParamScope;
 }
+
+/** How a decode graph's steps choose their tokens: the argmax, or a draw from the filtered softmax. */
+export type StepChoice = 'greedy' | SampleFilters;
 
 /** How a decode graph takes and returns its key/value cache (see Gpt.buildDecodeGraph). */
 export type KvCacheLayout = 'heads' | 'append';
@@ -53,8 +59,9 @@ export type KvCacheLayout = 'heads' | 'append';
  * - 'recurrent': graphs over inputs `ids` and the state (stateShapes), returning the state after
  *   the tokens they read as `<name>.out`: `buildPromptGraph` reads `ids` [B, seq] of any length and
  *   `buildStepGraph` one token [B, 1], each returning the `logits` [B, V] after the last;
- *   `buildGreedyGraph` takes `steps` greedy steps and returns `tokens` [B, steps], the argmax after
- *   each token read (each but the last is read next).
+ *   `buildChoiceGraph` builds one step of a Loop of `steps` (BuiltGraph.loop) that returns `chunk`
+ *   [steps, B, 1], the token chosen after each token read (each but the last is read next): the
+ *   argmax, or (sampling) a draw with that step's column of `draws` [B, steps] (graph/ops/sample.ts).
  */
 export type Decoding =
   | { readonly type: 'kv-cache'; readonly layers: number; readonly heads: number; readonly width: number; buildGraph(opts?: DecodeGraphOptions): BuiltGraph }
@@ -63,7 +70,7 @@ export type Decoding =
       buildPromptGraph(batch: Dim, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
       /** `batch` may be a symbol: one session then serves any number of rows (serve's slots). */
       buildStepGraph(batch: Dim, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
-      buildGreedyGraph(batch: number, steps: number, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
+      buildChoiceGraph(batch: number, steps: number, choice: StepChoice, opts?: Pick<DecodeGraphOptions, 'scope'>): BuiltGraph;
     };
 
 /**

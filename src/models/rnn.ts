@@ -30,7 +30,7 @@ import { normal, ParamScope, uniform, type ParamSpec, type ParamSpecs } from '..
 import { InkwellError } from '../utils/errors.js';
 import { LIMITS } from '../utils/limits.js';
 import { configCount, configNumber } from './config-json.js';
-import type { BuiltGraph, Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel } from './lm.js';
+import type { BuiltGraph, Decoding, ForwardOptions, ForwardResult, HiddenStates, LanguageModel, StepChoice } from './lm.js';
 
 export type RnnCell = 'lstm' | 'gru';
 
@@ -113,13 +113,13 @@ export class RnnLm implements LanguageModel {
     return this.config.numLayers;
   }
 
-  /** Decoding reads a prompt in one graph, then one token per step graph, its state fed back, or takes greedy steps in one graph. */
+  /** Decoding reads a prompt in one graph, then one token per step graph, its state fed back, or takes several steps choosing their tokens in one graph. */
   get decoding(): Decoding {
     return {
       type: 'recurrent',
       buildPromptGraph: (batch, o = {}) => this.promptGraph(batch, o.scope),
-      buildStepGraph: (batch, o = {}) => this.decodeGraph(batch, 1, false, o.scope),
-      buildGreedyGraph: (batch, steps, o = {}) => this.decodeGraph(batch, steps, true, o.scope),
+      buildStepGraph: (batch, o = {}) => this.decodeGraph(batch, o.scope),
+      buildChoiceGraph: (batch, steps, choice, o = {}) => this.decodeGraph(batch, o.scope, { steps, choice }),
     };
   }
 
@@ -141,42 +141,39 @@ export class RnnLm implements LanguageModel {
   }
 
   /**
-   * `steps` decoding steps unrolled in one graph (see Decoding): each the embedding Gather, one fused
-   * LSTM/GRU node per layer chained in ONNX's [1,B,H] state layout, and the head's matmul, all in that
-   * layout — at batch 1 the Reshape/Squeeze nodes of the forward graph's [L,B,H] ↔ [B,H] state
-   * shuffling cost more than the arithmetic. `greedy`: each step ends in an ArgMax that the next step
-   * reads, and the graph returns the tokens (one ORT call yields `steps` of them); otherwise it returns
-   * the last step's logits.
-   * The steps share the weights and their gate reordering.
+   * One decoding step (see Decoding): the embedding Gather, one fused LSTM/GRU node per layer chained
+   * in ONNX's [1,B,H] state layout, and the head's matmul, all in that layout — at batch 1 the
+   * Reshape/Squeeze nodes of the forward graph's [L,B,H] ↔ [B,H] state shuffling cost more than the
+   * arithmetic. It returns the `logits`; or, given a `chunk`, it is the body of a Loop of `steps` steps
+   * (one ORT call yields them all, and the body is compiled and its weights pre-packed once): the step
+   * ends in an ArgMax or a draw (F.sample, with column `iter` of `draws` [B, steps]) whose token the
+   * next step reads, and the Loop returns the tokens as `chunk` [steps, B, 1].
    */
-  private decodeGraph(batch: Dim, steps: number, greedy: boolean, scope?: (g: Graph) => ParamScope): BuiltGraph {
+  private decodeGraph(batch: Dim, scope?: (g: Graph) => ParamScope, chunk?: { steps: number; choice: StepChoice }): BuiltGraph {
     const c = this.config;
     const graph = new Graph();
     const p = scope ? scope(graph) : new ParamScope(graph, this.specs);
     const shapes = Object.entries(this.stateShapes(batch));
-    // [state][layer]: 1,B,H each (a copy: the split's own output list must not change).
-    const state = shapes.map(([name, shape]) => [...F.split(graph.input(name, 'float32', shape), 0, c.numLayers)]);
+    // [state][layer]: 1,B,H each.
+    const state = shapes.map(([name, shape]) => F.split(graph.input(name, 'float32', shape), 0, c.numLayers));
     const w = (n: string, l: number) => p.get(`rnn.${n}_l${l}`);
-    const head = this.config.tieWeights ? p.get('embedding.weight') : p.get('head.weight');
-    let ids = F.reshape(graph.input('ids', 'int64', [batch, 1]), [1, batch]);
-    const tokens: Tensor[] = [];
-    let logits: Tensor | undefined;
-    for (let k = 0; k < steps; k++) {
-      let x = F.gather(p.get('embedding.weight'), ids); // 1,B,E
-      for (let l = 0; l < c.numLayers; l++) {
-        const next = F.rnnStep(c.cell, x, w('weight_ih', l), w('weight_hh', l), w('bias_ih', l), w('bias_hh', l), state[0]![l]!, state[1]?.[l]);
-        next.forEach((s, i) => (state[i]![l] = s));
-        x = next[0]!; // 1,B,H: the next layer's input
-      }
-      // The head and ArgMax read the 1,B,H layout as it is: at batch 1 a Reshape costs more than its work.
-      logits = F.add(F.matmul(x, head, { transB: true }), p.get('head.bias')); // 1,B,V
-      if (!greedy) continue;
-      ids = F.argmax(logits); // 1,B: the next step's input
-      tokens.push(ids);
-    }
-    const outputs: Record<string, Tensor> = greedy ? { tokens: F.transpose(F.concat(tokens, 0), [1, 0]) } : { logits: F.reshape(logits!, [batch, c.vocabSize]) }; // B,steps or B,V
-    shapes.forEach(([name], i) => (outputs[`${name}.out`] = F.concat(state[i]!, 0))); // L,B,H
-    return { graph, outputs };
+    let x = F.gather(p.get('embedding.weight'), F.reshape(graph.input('ids', 'int64', [batch, 1]), [1, batch])); // 1,B,E
+    const next = Array.from({ length: c.numLayers }, (_, l) => {
+      const h = F.rnnStep(c.cell, x, w('weight_ih', l), w('weight_hh', l), w('bias_ih', l), w('bias_hh', l), state[0]![l]!, state[1]?.[l]);
+      x = h[0]!; // 1,B,H: the next layer's input
+      return h;
+    });
+    // The head reads the 1,B,H layout as it is: at batch 1 a Reshape costs more than its work.
+    const logits = F.add(F.matmul(x, c.tieWeights ? p.get('embedding.weight') : p.get('head.weight'), { transB: true }), p.get('head.bias')); // 1,B,V
+    const outputs: Record<string, Tensor> = {};
+    shapes.forEach(([name], i) => (outputs[`${name}.out`] = F.concat(next.map((h) => h[i]!), 0))); // L,B,H
+    if (!chunk) return { graph, outputs: { logits: F.reshape(logits, [batch, c.vocabSize]), ...outputs } };
+    const { steps, choice } = chunk;
+    const iter = graph.input('iter', 'int64', []);
+    const draw = () => F.reshape(F.gather(graph.input('draws', 'int64', [batch, steps]), iter, 1), [1, batch, 1]);
+    outputs.tokens = F.reshape(choice === 'greedy' ? F.argmax(logits) : F.sample(logits, draw(), choice), [batch, 1]);
+    const carry = Object.fromEntries([['ids', 'tokens'], ...shapes.map(([name]) => [name, `${name}.out`])]);
+    return { graph, outputs, loop: { steps, iteration: 'iter', carry, scan: { chunk: 'tokens' } } };
   }
 
   /**

@@ -78,7 +78,7 @@ export abstract class ModelWrapper implements LanguageModel {
         ...d,
         buildPromptGraph: (batch, o = {}) => d.buildPromptGraph(batch, { ...o, scope: scope(o) }),
         buildStepGraph: (batch, o = {}) => d.buildStepGraph(batch, { ...o, scope: scope(o) }),
-        buildGreedyGraph: (batch, steps, o = {}) => d.buildGreedyGraph(batch, steps, { ...o, scope: scope(o) }),
+        buildChoiceGraph: (batch, steps, choice, o = {}) => d.buildChoiceGraph(batch, steps, choice, { ...o, scope: scope(o) }),
       };
     }
     return { ...d, buildGraph: (o = {}) => d.buildGraph({ ...o, scope: scope(o) }) };

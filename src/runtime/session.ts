@@ -10,7 +10,7 @@
  */
 import type { InferenceSession } from 'onnxruntime-common';
 import { backend } from './ort-backend.js';
-import { toOnnx, type ExternalWeights, type GraphOutputs } from '../graph/onnx.js';
+import { toOnnx, type ExternalWeights, type GraphOutputs, type LoopSpec } from '../graph/onnx.js';
 import type { QuantizeMode } from '../graph/quantize.js';
 import { type DType, type Graph, type InputKind, type Shape, fmt, isStatic, shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
@@ -33,6 +33,15 @@ export interface CompileOptions {
   bakeExternal?: ExternalWeights;
   /** Store the baked matrices as int8 (`q8`) or int4 (`q4`) weights: faster, slightly less exact inference (see graph/quantize.ts). */
   quantize?: QuantizeMode;
+  /** Run the graph as the body of one ONNX Loop, several steps per call (see graph/onnx.ts's LoopSpec). */
+  loop?: LoopSpec;
+}
+
+/** A graph to compile, as models build them: what it computes, and (a decoder's chunk) the Loop it is the body of. */
+export interface GraphToCompile {
+  graph: Graph;
+  outputs: GraphOutputs;
+  loop?: LoopSpec;
 }
 
 export interface RunOptions {
@@ -78,7 +87,7 @@ export class CompiledGraph {
 
   static async compile(graph: Graph, outputs: GraphOutputs, opts: CompileOptions = {}): Promise<CompiledGraph> {
     if (opts.quantize && !opts.bake) throw new InkwellError('quantize needs baked weights (CompileOptions.bake)');
-    const { bytes, inputs } = toOnnx(graph, outputs, { initializers: opts.bake, external: opts.bakeExternal, quantize: opts.quantize });
+    const { bytes, inputs, outputs: returned } = toOnnx(graph, outputs, { initializers: opts.bake, external: opts.bakeExternal, quantize: opts.quantize, loop: opts.loop });
     if (opts.dumpPath) backend.writeFile(opts.dumpPath, bytes);
     const session = await backend.ort.InferenceSession.create(bytes, {
       ...backend.sessionOptions(),
@@ -91,7 +100,7 @@ export class CompiledGraph {
     });
     const kinds = new Map(graph.inputs.map((i) => [i.tensor.id, i]));
     const inputSpecs = inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, rank: t.rank, kind: kinds.get(t.id)!.kind, p: kinds.get(t.id)!.p }));
-    const outputSpecs = Object.entries(outputs).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, rank: t.rank }));
+    const outputSpecs = returned.map((o) => ({ ...o, rank: o.shape.length }));
     return new CompiledGraph(session, inputSpecs, outputSpecs, new Set(graph.inputs.map((i) => i.tensor.name)));
   }
 
@@ -175,14 +184,20 @@ export class SessionCache {
   private readonly cache = new Map<string, Promise<CompiledGraph>>();
   constructor(private readonly opts: CompileOptions = {}) {}
 
-  get(key: string, build: () => { graph: Graph; outputs: GraphOutputs }): Promise<CompiledGraph> {
+  get(key: string, build: () => GraphToCompile): Promise<CompiledGraph> {
     let c = this.cache.get(key);
     if (!c) {
-      const { graph, outputs } = build();
-      c = CompiledGraph.compile(graph, outputs, this.opts);
+      const { graph, outputs, loop } = build();
+      c = CompiledGraph.compile(graph, outputs, loop ? { ...this.opts, loop } : this.opts);
       this.cache.set(key, c);
     }
     return c;
+  }
+
+  async delete(key: string): Promise<void> {
+    const c = this.cache.get(key);
+    this.cache.delete(key);
+    if (c) await (await c).release();
   }
 
   async clear(): Promise<void> {

@@ -4,9 +4,8 @@
  * weights the graph reads, its carried state and a batch go in; a session is
  * compiled once per shape (SessionCache) and reused.
  */
-import type { GraphOutputs } from '../graph/onnx.js';
-import { shapeSize, staticShape, type Graph } from '../graph/tensor.js';
-import { SessionCache, type CompiledGraph, type CompileOptions, type Feed, type RunOptions, type TypedArray } from './session.js';
+import { shapeSize, staticShape } from '../graph/tensor.js';
+import { SessionCache, type CompiledGraph, type CompileOptions, type Feed, type GraphToCompile, type RunOptions, type TypedArray } from './session.js';
 
 export interface StepOptions extends CompileOptions {
   /** Parameters fed on every run, by name (read at each run, so in-place updates are seen); only those a graph reads are fed. */
@@ -45,7 +44,7 @@ export class CompiledStep {
   }
 
   /** Compiles the graph for `key` now rather than on its first run (so that a decoder's set-up cost is paid when it is created). */
-  async prepare(key: string, build: () => { graph: Graph; outputs: GraphOutputs }): Promise<void> {
+  async prepare(key: string, build: () => GraphToCompile): Promise<void> {
     await this.plan(key, build);
   }
 
@@ -53,7 +52,7 @@ export class CompiledStep {
    * Runs the graph `build` makes (compiled on the first run with this `key`, which
    * names its shape, e.g. 'train:12x64') on `batch` plus the weights and state it reads.
    */
-  async run(key: string, build: () => { graph: Graph; outputs: GraphOutputs }, batch: Readonly<Record<string, Feed>>, o: StepRunOptions = {}): Promise<Record<string, TypedArray>> {
+  async run(key: string, build: () => GraphToCompile, batch: Readonly<Record<string, Feed>>, o: StepRunOptions = {}): Promise<Record<string, TypedArray>> {
     // Decoders run this once per token: the plan is looked up without awaiting anything.
     const plan = this.plans.get(key) ?? (await this.plan(key, build));
     const feeds: Record<string, Feed> = { ...batch };
@@ -65,12 +64,18 @@ export class CompiledStep {
     return out;
   }
 
+  /** Frees the session compiled for `key` (a later run with it compiles it again). */
+  async forget(key: string): Promise<void> {
+    this.plans.delete(key);
+    await this.sessions.delete(key);
+  }
+
   async release(): Promise<void> {
     this.plans.clear();
     await this.sessions.clear();
   }
 
-  private async plan(key: string, build: () => { graph: Graph; outputs: GraphOutputs }): Promise<FeedPlan> {
+  private async plan(key: string, build: () => GraphToCompile): Promise<FeedPlan> {
     const session = await this.sessions.get(key, build);
     let plan = this.plans.get(key);
     if (!plan) {

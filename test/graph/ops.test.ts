@@ -105,6 +105,14 @@ const forwardOnly: Case[] = [
       return { outs: [F.cast(F.argmax(F.concat([a, a], 1)), 'float32')] };
     },
   },
+  // Draws spread over [0, 2^32): each row's token is the JavaScript sampler's (test/graph/sample.test.ts has the edge cases).
+  {
+    op: 'sample',
+    build: (g) => ({
+      outs: [F.cast(F.sample(F.mul(g.input('x', 'float32', [6, 9]), 4), g.input('d', 'int64', [6, 1]), { temperature: 0.8, topK: 6, topP: 0.9 }), 'float32')],
+      ints: { d: [0, 2 ** 32 - 1, 123456789, 2 ** 31, 3e9, 77] },
+    }),
+  },
   { op: 'arange', build: (g) => ({ outs: [F.cast(F.arange(g.input('x', 'float32', [2, 5]), 1), 'float32')] }) },
   {
     op: 'multiHeadAttention',

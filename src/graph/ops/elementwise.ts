@@ -147,7 +147,9 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 }
 
 const ONNX_DTYPE: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
-export { ONNX_DTYPE };
+/** ONNX's DOUBLE: no graph tensor has it, but an op may compute in it between its own nodes (ops/sample.ts). */
+const ONNX_FLOAT64 = 11;
+export { ONNX_DTYPE, ONNX_FLOAT64 };
 
 defineOp('cast', {
   emit: (n, e) => e.add('Cast', [e.name(n.inputs[0]!)], [e.name(n.outputs[0]!)], { to: ONNX_DTYPE[n.outputs[0]!.dtype] }),

@@ -9,3 +9,4 @@ export * from './nn.js';
 export * from './attention.js';
 export * from './recurrent.js';
 export type { MatmulOptions } from './matmul.js';
+export * from './sample.js';
