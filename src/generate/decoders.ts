@@ -120,13 +120,20 @@ class KvCacheDecoder implements IncrementalDecoder {
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = BigInt(P + t);
     // Slots attended: the N fed from the cache (the first P filled), then the T new tokens.
     const N = this.perHead ? this.capacity : P;
-    const mask = new BigInt64Array(B * (N + T)).fill(1n);
-    for (let b = 0; b < B; b++) mask.fill(0n, b * (N + T) + P, b * (N + T) + N);
     const feeds: Record<string, Feeds[string]> = {
       input_ids: { data: BigInt64Array.from(tokens, (t) => BigInt(t)), dims: [B, T] },
-      attention_mask: { data: mask, dims: [B, N + T] },
       position_ids: { data: positions, dims: [B, T] },
     };
+    if (this.perHead) {
+      const mask = new BigInt64Array(B * (N + T)).fill(1n);
+      for (let b = 0; b < B; b++) mask.fill(0n, b * (N + T) + P, b * (N + T) + N);
+      feeds.attention_mask = { data: mask, dims: [B, N + T] };
+    } else {
+      // Batch 1, every slot filled: new token t may see slots ≤ P + t (the causal part of a prompt).
+      const bias = new Float32Array(T * (P + T));
+      for (let t = 0; t < T; t++) bias.fill(-1e9, t * (P + T) + P + t + 1, (t + 1) * (P + T));
+      feeds.attention_bias = { data: bias, dims: [1, 1, T, P + T] };
+    }
     const kinds = ['key', 'value'] as const;
     for (let i = 0; i < nLayer; i++) {
       kinds.forEach((kind, j) => {
