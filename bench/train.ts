@@ -1,8 +1,9 @@
 /**
  * Training throughput (tokens/s of full optimizer steps through the Trainer:
  * forward, backward, clipping, AdamW) for the configurations issue 4 targets,
- * beside PyTorch's torch_ref.py throughput in the same run; ratios, MFU against
- * the measured matmul peak, and peak RSS (each config in its own process).
+ * beside PyTorch's torch_ref.py throughput in the same run, in alternating rounds;
+ * ratios, MFU against the measured matmul peak, and peak RSS (each config in its
+ * own process).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -101,23 +102,32 @@ export async function runOne(c: TrainBenchConfig): Promise<Record<string, unknow
   };
 }
 
+/** Rounds per config, ours then PyTorch's in each, so a drift of this shared machine's speed reaches both alike; the ratio is the median of the rounds' ratios. */
+const ROUNDS = 3;
+
 export async function benchTrain(names?: string[]): Promise<object[]> {
   const peak = (await benchMatmul(1024)).gflops_best as number;
   const noTorch = torchAvailable();
   const results: object[] = [];
   for (const c of TRAIN_CONFIGS.filter((x) => !names?.length || names.includes(x.name))) {
     const script = fileURLToPath(import.meta.url);
-    const ours = JSON.parse(execFileSync(process.execPath, [script, c.name], { encoding: 'utf8' }).trim()) as Record<string, number>;
+    const torchArgs = ['throughput', '--model', c.model, '--vocab', String(c.vocab), '--ctx', String(c.ctx), '--batch', String(c.batch), '--layers', String(c.layers), '--dim', String(c.dim), '--iters', String(Math.max(3, Math.ceil(c.steps / 2)))];
+    if (c.heads) torchArgs.push('--heads', String(c.heads));
+    if (c.hidden) torchArgs.push('--hidden', String(c.hidden));
+    const rounds = Array.from({ length: noTorch ? 1 : ROUNDS }, () => {
+      const ours = JSON.parse(execFileSync(process.execPath, [script, c.name], { encoding: 'utf8' }).trim()) as Record<string, number>;
+      return { ours, torch: noTorch ? undefined : bestTorch(torchArgs, 'train_tok_s') };
+    });
+    const ours = rounds.map((r) => r.ours).sort((a, b) => a.train_tok_s! - b.train_tok_s!)[Math.floor(rounds.length / 2)]!;
     const mfu = (ours.train_tok_s! * ours.flops_per_token!) / (peak * 1e9);
     const row: Record<string, unknown> = { bench: 'train', config: c.name, inkwell: ours, mfu, matmul_peak_gflops: peak };
     if (noTorch) row.pytorch = { skipped: noTorch };
     else {
-      const args = ['throughput', '--model', c.model, '--vocab', String(c.vocab), '--ctx', String(c.ctx), '--batch', String(c.batch), '--layers', String(c.layers), '--dim', String(c.dim), '--iters', String(Math.max(3, Math.ceil(c.steps / 2)))];
-      if (c.heads) args.push('--heads', String(c.heads));
-      if (c.hidden) args.push('--hidden', String(c.hidden));
-      const torch = bestTorch(args, 'train_tok_s');
-      row.pytorch = torch;
-      row.speedup = ours.train_tok_s! / (torch.train_tok_s as number);
+      const ratios = rounds.map((r) => r.ours.train_tok_s! / (r.torch!.train_tok_s as number));
+      row.pytorch = rounds.map((r) => r.torch!).sort((a, b) => (a.train_tok_s as number) - (b.train_tok_s as number))[Math.floor(rounds.length / 2)];
+      row.speedup = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
+      row.speedup_rounds = ratios.map((r) => Math.round(r * 100) / 100);
+      row.inkwell_tok_s_rounds = rounds.map((r) => Math.round(r.ours.train_tok_s!));
     }
     results.push(row);
   }
