@@ -136,10 +136,15 @@ function floatMatrix(t: TensorProto | undefined): Matrix | undefined {
  */
 export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
   const scale = new Float32Array(N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) scale[n] = Math.max(scale[n]!, Math.abs(data[k * N + n]!));
+  for (let k = 0; k < K; k++) {
+    for (let n = 0, row = k * N; n < N; n++) {
+      const a = Math.abs(data[row + n]!);
+      if (a > scale[n]!) scale[n] = a;
+    }
+  }
   for (let n = 0; n < N; n++) scale[n] = scale[n]! > 0 ? scale[n]! / Q8_MAX : 1;
   const q = new Int8Array(K * N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) q[k * N + n] = Math.round(data[k * N + n]! / scale[n]!);
+  for (let k = 0; k < K; k++) for (let n = 0, row = k * N; n < N; n++) q[row + n] = round(data[row + n]! / scale[n]!);
   return [
     { dataType: DT.INT8, dims: [K, N], rawData: bytesOf(q) },
     { dataType: DT.FLOAT, dims: [N], rawData: bytesOf(scale) },
@@ -147,30 +152,47 @@ export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
 }
 
 /**
+ * Math.round, but ~4× faster in V8 here (quantizing is on a quantized decoder's path to its first
+ * token); they differ only at 0.5 − 2^-54, which no code boundary cares about.
+ */
+const round = (x: number): number => Math.floor(x + 0.5);
+
+/**
  * MatMulNBits' layout: for each column n, blocks of 32 consecutive k, each
  * 16 bytes holding two 4-bit codes (the even k in the low nibble); code
  * c ∈ [0, 15] means (c − 8) · scale. K is padded with zeros to whole blocks.
+ * One block of rows at a time, so the matrix is read row by row (a column at a
+ * time thrashed the cache).
  */
 export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
   const blocks = Math.ceil(K / Q4_BLOCK);
   const blob = Q4_BLOCK / 2;
   const packed = new Uint8Array(N * blocks * blob);
   const scales = new Float32Array(N * blocks);
-  for (let n = 0; n < N; n++) {
-    for (let blk = 0; blk < blocks; blk++) {
-      const k0 = blk * Q4_BLOCK;
-      const k1 = Math.min(K, k0 + Q4_BLOCK);
-      let absMax = 0;
-      for (let k = k0; k < k1; k++) absMax = Math.max(absMax, Math.abs(data[k * N + n]!));
-      const scale = absMax > 0 ? absMax / 7 : 1;
-      scales[n * blocks + blk] = scale;
-      const base = (n * blocks + blk) * blob;
-      for (let k = k0; k < k1; k++) {
-        const code = Math.min(15, Math.max(0, Math.round(data[k * N + n]! / scale) + 8));
-        const j = k - k0;
-        packed[base + (j >> 1)]! |= j & 1 ? code << 4 : code;
+  const scale = new Float32Array(N); // this block's, per column
+  const codes = new Uint8Array(Q4_BLOCK * N);
+  for (let blk = 0; blk < blocks; blk++) {
+    const k0 = blk * Q4_BLOCK;
+    const k1 = Math.min(K, k0 + Q4_BLOCK);
+    scale.fill(0);
+    for (let k = k0; k < k1; k++) {
+      for (let n = 0, row = k * N; n < N; n++) {
+        const a = Math.abs(data[row + n]!);
+        if (a > scale[n]!) scale[n] = a;
       }
-      for (let j = k1 - k0; j < Q4_BLOCK; j++) packed[base + (j >> 1)]! |= j & 1 ? 8 << 4 : 8; // padding decodes to 0
+    }
+    for (let n = 0; n < N; n++) scales[n * blocks + blk] = scale[n] = scale[n]! > 0 ? scale[n]! / 7 : 1;
+    // This block's codes row by row (padding past K decodes to 0), then packed two rows to a byte per column.
+    codes.fill(8);
+    for (let k = k0; k < k1; k++) {
+      for (let n = 0, row = k * N, at = (k - k0) * N; n < N; n++) {
+        const c = round(data[row + n]! / scale[n]!) + 8;
+        codes[at + n] = c < 0 ? 0 : c > 15 ? 15 : c;
+      }
+    }
+    for (let n = 0; n < N; n++) {
+      const base = (n * blocks + blk) * blob;
+      for (let j = 0; j < Q4_BLOCK; j += 2) packed[base + (j >> 1)] = codes[j * N + n]! | (codes[(j + 1) * N + n]! << 4);
     }
   }
   return [
