@@ -163,8 +163,9 @@ export const noCandidate = (): InkwellError => new InkwellError('every next-toke
 
 /**
  * The candidate at which the running sum of `weights` first exceeds u = uniform · (their total). As
- * uniform ≤ 1 − 2^-32, u < total after rounding, so the last candidate is reached only then. (A running
- * sum, not u minus each weight in turn, so that a graph can compute it with CumSum and get the same bits.)
+ * uniform ≤ 1 − 2^-32, u < total even after rounding, so one always does: when no earlier one has, the
+ * last. (A running sum, not u minus each weight in turn, so that a graph can compute it with CumSum and
+ * get the same bits.)
  */
 function draw(weights: Float64Array, candidates: Int32Array, uniform: number): number {
   let total = 0;
