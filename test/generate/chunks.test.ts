@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RnnLm, type RnnCell } from '../../src/models/rnn.js';
 import { initWeights } from '../../src/nn/params.js';
-import { createDecoder } from '../../src/generate/decoders.js';
+import { createDecoder, type DecoderOptions } from '../../src/generate/decoders.js';
 import { generate, generateBatch, type GenerateOptions } from '../../src/generate/generate.js';
 import type { IncrementalDecoder } from '../../src/generate/incremental-decoder.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
@@ -38,12 +38,12 @@ function counting(d: IncrementalDecoder): { decoder: IncrementalDecoder; runs: (
   return { decoder, runs: () => runs };
 }
 
-async function withDecoders(cell: RnnCell, batch: number, body: (fast: IncrementalDecoder, slow: IncrementalDecoder) => Promise<void>): Promise<void> {
+async function withDecoders(cell: RnnCell, batch: number, body: (fast: IncrementalDecoder, slow: IncrementalDecoder) => Promise<void>, opts: DecoderOptions = {}): Promise<void> {
   const model = new RnnLm({ cell, vocabSize: tokenizer.vocabSize, embeddingDim: 12, hiddenSize: 24, numLayers: 2, dropout: 0, tieWeights: false });
   // Large weights: a lively, non-repeating greedy text, so a chunk boundary error would show.
   const weights = new Map([...initWeights(model.specs, 7)].map(([k, w]) => [k, w.map((x) => 3 * x)]));
   const bundle = { model, weights, tokenizer };
-  const [fast, slow] = [await createDecoder(bundle, batch, { threads: 1 }), await createDecoder(bundle, batch, { threads: 1 })];
+  const [fast, slow] = [await createDecoder(bundle, batch, { threads: 1, ...opts }), await createDecoder(bundle, batch, { threads: 1, ...opts })];
   try {
     assert.ok(fast.chunks && fast.chunks.steps > 1, 'a recurrent decoder offers chunks');
     await body(fast, oneStep(slow));
@@ -129,3 +129,18 @@ for (const cell of ['lstm', 'gru'] as const) {
     });
   });
 }
+
+test('lstm --quantize q8: the int8 gates inside a sampled chunk draw one-step sampling\'s tokens', async () => {
+  await withDecoders(
+    'lstm',
+    2,
+    async (fast, slow) => {
+      const opts: GenerateOptions = { temperature: 0.9, topK: 6, topP: 0.95, seed: 5, maxNewTokens: 40 };
+      const counted = counting(fast);
+      const got = await generateBatch({ decoder: counted.decoder, tokenizer }, ['hello', 'xy'], opts);
+      assert.ok(counted.runs() >= 2);
+      assert.deepEqual(got.map(strip), (await generateBatch({ decoder: slow, tokenizer }, ['hello', 'xy'], opts)).map(strip));
+    },
+    { quantize: 'q8' },
+  );
+});
