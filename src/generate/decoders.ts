@@ -206,7 +206,7 @@ class RecurrentDecoder implements IncrementalDecoder {
     private readonly sessions: CompiledStep,
     private readonly decoding: RecurrentDecoding,
   ) {
-    this.chunks = { steps: CHUNK_STEPS, run: (tokens, choice, draws) => this.runChunk(tokens, choice, draws) };
+    this.chunks = { steps: CHUNK_STEPS, run: (tokens, choice, draws) => this.runChunk(tokens, choice, draws), ready: (choice) => this.sessions.compiled(chunkKey(choice)) };
   }
 
   static async create(decoding: RecurrentDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<RecurrentDecoder> {
@@ -242,11 +242,10 @@ class RecurrentDecoder implements IncrementalDecoder {
     const [B, K] = [this.batch, CHUNK_STEPS];
     const step: StepChoice = choice.greedy ? 'greedy' : { temperature: choice.temperature, topK: choice.topK, topP: choice.topP };
     const feeds: Record<string, Feed> = { ids: BigInt64Array.from(tokens, (t) => BigInt(t)) };
-    let key = 'chunk:greedy';
+    const key = chunkKey(choice);
     if (step !== 'greedy') {
       if (draws?.length !== B * K) throw new InkwellError(`a sampled chunk needs ${B * K} draws, got ${draws?.length ?? 0}`);
       feeds.draws = BigInt64Array.from(draws, (d) => BigInt(d));
-      key = `chunk:${step.temperature}:${step.topK}:${step.topP}`;
       if (this.sampling !== key && this.sampling) await this.sessions.forget(this.sampling);
       this.sampling = key;
     }
@@ -265,5 +264,7 @@ class RecurrentDecoder implements IncrementalDecoder {
 /** The recurrent decoder's sessions besides its chunks': a prompt, and one token. */
 const PROMPT = 'prompt';
 const STEP = 'step';
+/** The session key of a chunk graph: sampling bakes its filters into the graph. */
+const chunkKey = (c: Filters): string => (c.greedy ? 'chunk:greedy' : `chunk:${c.temperature}:${c.topK}:${c.topP}`);
 /** Tokens per chunk: enough that per-call costs are spread thin, few enough that streaming stays smooth and a chunk run past a stop costs little. */
 const CHUNK_STEPS = 16;

@@ -44,4 +44,6 @@ export interface ChoiceChunks {
    * logit was -infinity or NaN (the steps after it are not meaningful).
    */
   run(tokens: Int32Array, choice: Filters, draws?: Uint32Array): Promise<Int32Array>;
+  /** Whether the graph for `choice` is compiled already (the first run compiles it: tens of milliseconds). */
+  ready(choice: Filters): boolean;
 }

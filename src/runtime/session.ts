@@ -194,6 +194,10 @@ export class SessionCache {
     return c;
   }
 
+  has(key: string): boolean {
+    return this.cache.has(key);
+  }
+
   async delete(key: string): Promise<void> {
     const c = this.cache.get(key);
     this.cache.delete(key);

@@ -64,6 +64,11 @@ export class CompiledStep {
     return out;
   }
 
+  /** Whether the session for `key` is compiled (or being compiled). */
+  compiled(key: string): boolean {
+    return this.plans.has(key) || this.sessions.has(key);
+  }
+
   /** Frees the session compiled for `key` (a later run with it compiles it again). */
   async forget(key: string): Promise<void> {
     this.plans.delete(key);

@@ -34,7 +34,7 @@ function oneStep(d: IncrementalDecoder): IncrementalDecoder {
 function counting(d: IncrementalDecoder): { decoder: IncrementalDecoder; runs: () => number } {
   let runs = 0;
   const c = d.chunks!;
-  const decoder: IncrementalDecoder = { ...oneStep(d), chunks: { steps: c.steps, run: (...a) => (runs++, c.run(...a)) } };
+  const decoder: IncrementalDecoder = { ...oneStep(d), chunks: { steps: c.steps, run: (...a) => (runs++, c.run(...a)), ready: (choice) => c.ready(choice) } };
   return { decoder, runs: () => runs };
 }
 
@@ -54,6 +54,11 @@ async function withDecoders(cell: RnnCell, batch: number, body: (fast: Increment
 
 const strip = (r: { timing: unknown; seed: unknown }) => ({ ...r, timing: undefined, seed: undefined });
 
+/** A generation long enough that the decoder compiles its chunk graph for these settings (see generate.ts's CHUNK_PAYBACK); shorter ones then use it too. */
+async function warm(d: IncrementalDecoder, opts: GenerateOptions): Promise<void> {
+  await generateBatch({ decoder: d, tokenizer }, Array(d.batch).fill('warm'), { ...opts, maxNewTokens: 300 });
+}
+
 for (const cell of ['lstm', 'gru'] as const) {
   test(`${cell}: greedy chunks give one-step greedy's tokens and text, batch 1 and a ragged batch of 3`, async () => {
     for (const batch of [1, 3]) {
@@ -61,6 +66,7 @@ for (const cell of ['lstm', 'gru'] as const) {
         const prompts = ['hello', 'a', 'quick brown'].slice(0, batch);
         // 37: not a multiple of the chunk, so the last chunk runs past the end.
         const opts: GenerateOptions = { greedy: true, maxNewTokens: 37, seed: 1 };
+        await warm(fast, opts);
         const counted = counting(fast);
         const got = await generateBatch({ decoder: counted.decoder, tokenizer }, prompts, opts);
         const want = await generateBatch({ decoder: slow, tokenizer }, prompts, opts);
@@ -79,6 +85,7 @@ for (const cell of ['lstm', 'gru'] as const) {
       const stop = full[0]!.text.slice(20, 23);
       const at = full[0]!.text.indexOf(stop);
       const opts: GenerateOptions = { greedy: true, maxNewTokens: 40, stop: [stop] };
+      await warm(fast, opts);
       const pieces: string[] = [];
       const it = generate({ decoder: fast, tokenizer }, 'hello', opts);
       let r = await it.next();
@@ -100,6 +107,7 @@ for (const cell of ['lstm', 'gru'] as const) {
           { temperature: 1.2, topP: 0.8, seed: 9 },
           { temperature: 0.9, topK: 8, topP: 0.9, seed: 11 },
         ] as GenerateOptions[]) {
+          await warm(fast, opts);
           const counted = counting(fast);
           const got = await generateBatch({ decoder: counted.decoder, tokenizer }, prompts, { ...opts, maxNewTokens: 45 });
           const want = await generateBatch({ decoder: slow, tokenizer }, prompts, { ...opts, maxNewTokens: 45 });
@@ -136,6 +144,7 @@ test('lstm --quantize q8: the int8 gates inside a sampled chunk draw one-step sa
     2,
     async (fast, slow) => {
       const opts: GenerateOptions = { temperature: 0.9, topK: 6, topP: 0.95, seed: 5, maxNewTokens: 40 };
+      await warm(fast, opts);
       const counted = counting(fast);
       const got = await generateBatch({ decoder: counted.decoder, tokenizer }, ['hello', 'xy'], opts);
       assert.ok(counted.runs() >= 2);
@@ -143,4 +152,20 @@ test('lstm --quantize q8: the int8 gates inside a sampled chunk draw one-step sa
     },
     { quantize: 'q8' },
   );
+});
+
+test('a cold decoder compiles its chunks only for a generation long enough to repay them; then any length uses them', async () => {
+  await withDecoders('lstm', 1, async (fast) => {
+    const opts: GenerateOptions = { temperature: 0.8, seed: 2 };
+    const runs = async (maxNewTokens: number) => {
+      const counted = counting(fast);
+      await generateBatch({ decoder: counted.decoder, tokenizer }, ['hello'], { ...opts, maxNewTokens });
+      return counted.runs();
+    };
+    assert.equal(await runs(40), 0, 'short and cold: one call per token');
+    assert.ok((await runs(300)) > 0, 'long: chunks');
+    assert.ok((await runs(40)) > 0, 'compiled: chunks at any length');
+    assert.ok(fast.chunks!.ready({ greedy: false, temperature: 0.8, topK: 0, topP: 1 }));
+    assert.ok(!fast.chunks!.ready({ greedy: true, temperature: 1, topK: 0, topP: 1 }), 'greedy has its own graph, not compiled yet');
+  });
 });
