@@ -46,9 +46,9 @@ export { resolveSpec, trainTokenizer, createModel, DEFAULT_SPECIAL_TOKENS } from
 
 // Generation and evaluation
 export { createDecoder } from './generate/decoders.js';
-export type { IncrementalDecoder } from './generate/incremental-decoder.js';
+export type { IncrementalDecoder, ChoiceChunks } from './generate/incremental-decoder.js';
 export { generate, generateEvents, generateText, generateBatch, type GenerateOptions, type GenerationResult } from './generate/generate.js';
-export { TokenSampler, type SamplingOptions } from './generate/sampling.js';
+export { TokenSampler, chooseToken, type SamplingOptions, type Filters } from './generate/sampling.js';
 export { createSlotDecoder, type SlotDecoder, type SlotFeed } from './generate/slot-decoder.js';
 export { evaluatePerplexity, type PerplexityResult } from './eval/perplexity.js';
 export { evaluateModelDir } from './eval/evaluate.js';
