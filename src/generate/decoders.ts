@@ -240,10 +240,10 @@ class RecurrentDecoder implements IncrementalDecoder {
 
   private async runChunk(tokens: Int32Array, choice: Filters, draws?: Uint32Array): Promise<Int32Array> {
     const [B, K] = [this.batch, CHUNK_STEPS];
-    const step: StepChoice = choice.greedy ? 'greedy' : { temperature: choice.temperature, topK: choice.topK, topP: choice.topP };
+    const step: StepChoice = choice.greedy ? 'greedy' : choice;
     const feeds: Record<string, Feed> = { ids: BigInt64Array.from(tokens, (t) => BigInt(t)) };
     const key = chunkKey(choice);
-    if (step !== 'greedy') {
+    if (!choice.greedy) {
       if (draws?.length !== B * K) throw new InkwellError(`a sampled chunk needs ${B * K} draws, got ${draws?.length ?? 0}`);
       feeds.draws = BigInt64Array.from(draws, (d) => BigInt(d));
       if (this.sampling !== key && this.sampling) await this.sessions.forget(this.sampling);

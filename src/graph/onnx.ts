@@ -22,6 +22,13 @@ export interface GraphOutputs {
   readonly [name: string]: Tensor;
 }
 
+/** A graph as models build it and sessions compile it: what it computes, and (a decoder's chunk) the Loop it is the body of. */
+export interface BuiltGraph {
+  graph: Graph;
+  outputs: GraphOutputs;
+  loop?: LoopSpec;
+}
+
 /** The pruned graph: which inputs the compiled model reads, in order, and what it returns. */
 export interface EmittedModel {
   readonly bytes: Uint8Array;
@@ -121,6 +128,16 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
   const initializers: onnxProto.onnx.ITensorProto[] = [];
   const int64Cache = new Map<string, string>();
   const floatCache = new Map<string, string>();
+  /** A float initializer, one per distinct value and type. */
+  const constant = (key: string, dataType: number, dims: number[], data: Float32Array | Float64Array): string => {
+    let n = floatCache.get(key);
+    if (!n) {
+      n = `_f${data.BYTES_PER_ELEMENT * 8}_${floatCache.size}`;
+      floatCache.set(key, n);
+      initializers.push({ name: n, dataType, dims, rawData: bytesOf(data) });
+    }
+    return n;
+  };
   const onceCache = new Map<string, string>();
   let tmpId = 0;
   const emitter: Emitter = {
@@ -156,27 +173,8 @@ export function toOnnx(graph: Graph, outputs: GraphOutputs, opts: EmitOptions = 
       }
       return n;
     },
-    float(value) {
-      const key = typeof value === 'number' ? `s${value}` : `v${value.join(',')}`;
-      let n = floatCache.get(key);
-      if (!n) {
-        n = `_f32_${floatCache.size}`;
-        floatCache.set(key, n);
-        const data = new Float32Array(typeof value === 'number' ? [value] : value);
-        initializers.push({ name: n, dataType: ONNX_DTYPE.float32, dims: typeof value === 'number' ? [] : [value.length], rawData: bytesOf(data) });
-      }
-      return n;
-    },
-    double(value) {
-      const key = `d${value}`;
-      let n = floatCache.get(key);
-      if (!n) {
-        n = `_f64_${floatCache.size}`;
-        floatCache.set(key, n);
-        initializers.push({ name: n, dataType: ONNX_FLOAT64, dims: [], rawData: bytesOf(new Float64Array([value])) });
-      }
-      return n;
-    },
+    float: (value) => constant(typeof value === 'number' ? `fs${value}` : `fv${value.join(',')}`, ONNX_DTYPE.float32, typeof value === 'number' ? [] : [value.length], new Float32Array(typeof value === 'number' ? [value] : value)),
+    double: (value) => constant(`d${value}`, ONNX_FLOAT64, [], new Float64Array([value])),
     shape(dims) {
       if (isStatic(dims)) return emitter.int64(dims);
       // Runs of static sizes become constants, each symbol a Shape slice of a tensor that has it; Concat joins them.

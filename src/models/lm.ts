@@ -6,7 +6,7 @@
 import { Graph, shapeSize, staticShape, type Dim, type Tensor } from '../graph/tensor.js';
 import * as F from '../graph/ops/index.js';
 import { gradients } from '../graph/autodiff.js';
-import type { GraphOutputs, LoopSpec } from '../graph/onnx.js';
+import type { BuiltGraph, GraphOutputs } from '../graph/onnx.js';
 import type { SampleFilters } from '../graph/ops/sample.js';
 import { ParamScope, type ParamSpecs } from '../nn/params.js';
 
@@ -33,12 +33,7 @@ export interface HiddenStates {
 }
 
 /** A graph and the outputs to emit from it. */
-export interface BuiltGraph {
-  graph: Graph;
-  outputs: GraphOutputs;
-  /** The graph is one step of a Loop (a recurrent decoder's chunk: see buildChoiceGraph). */
-  loop?: LoopSpec;
-}
+export type { BuiltGraph } from '../graph/onnx.js';
 
 export interface DecodeGraphOptions {
   /** How the key/value cache is taken and returned (see Gpt.buildDecodeGraph). */

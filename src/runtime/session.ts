@@ -10,7 +10,7 @@
  */
 import type { InferenceSession } from 'onnxruntime-common';
 import { backend } from './ort-backend.js';
-import { toOnnx, type ExternalWeights, type GraphOutputs, type LoopSpec } from '../graph/onnx.js';
+import { toOnnx, type BuiltGraph, type ExternalWeights, type GraphOutputs, type LoopSpec } from '../graph/onnx.js';
 import type { QuantizeMode } from '../graph/quantize.js';
 import { type DType, type Graph, type InputKind, type Shape, fmt, isStatic, shapeSize, staticShape } from '../graph/tensor.js';
 import { InkwellError } from '../utils/errors.js';
@@ -37,12 +37,6 @@ export interface CompileOptions {
   loop?: LoopSpec;
 }
 
-/** A graph to compile, as models build them: what it computes, and (a decoder's chunk) the Loop it is the body of. */
-export interface GraphToCompile {
-  graph: Graph;
-  outputs: GraphOutputs;
-  loop?: LoopSpec;
-}
 
 export interface RunOptions {
   /** Uniform [0, 1) source for dropout masks; required when the graph has dropout. */
@@ -184,7 +178,7 @@ export class SessionCache {
   private readonly cache = new Map<string, Promise<CompiledGraph>>();
   constructor(private readonly opts: CompileOptions = {}) {}
 
-  get(key: string, build: () => GraphToCompile): Promise<CompiledGraph> {
+  get(key: string, build: () => BuiltGraph): Promise<CompiledGraph> {
     let c = this.cache.get(key);
     if (!c) {
       const { graph, outputs, loop } = build();

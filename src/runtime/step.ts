@@ -5,7 +5,8 @@
  * compiled once per shape (SessionCache) and reused.
  */
 import { shapeSize, staticShape } from '../graph/tensor.js';
-import { SessionCache, type CompiledGraph, type CompileOptions, type Feed, type GraphToCompile, type RunOptions, type TypedArray } from './session.js';
+import type { BuiltGraph } from '../graph/onnx.js';
+import { SessionCache, type CompiledGraph, type CompileOptions, type Feed, type RunOptions, type TypedArray } from './session.js';
 
 export interface StepOptions extends CompileOptions {
   /** Parameters fed on every run, by name (read at each run, so in-place updates are seen); only those a graph reads are fed. */
@@ -44,7 +45,7 @@ export class CompiledStep {
   }
 
   /** Compiles the graph for `key` now rather than on its first run (so that a decoder's set-up cost is paid when it is created). */
-  async prepare(key: string, build: () => GraphToCompile): Promise<void> {
+  async prepare(key: string, build: () => BuiltGraph): Promise<void> {
     await this.plan(key, build);
   }
 
@@ -52,7 +53,7 @@ export class CompiledStep {
    * Runs the graph `build` makes (compiled on the first run with this `key`, which
    * names its shape, e.g. 'train:12x64') on `batch` plus the weights and state it reads.
    */
-  async run(key: string, build: () => GraphToCompile, batch: Readonly<Record<string, Feed>>, o: StepRunOptions = {}): Promise<Record<string, TypedArray>> {
+  async run(key: string, build: () => BuiltGraph, batch: Readonly<Record<string, Feed>>, o: StepRunOptions = {}): Promise<Record<string, TypedArray>> {
     // Decoders run this once per token: the plan is looked up without awaiting anything.
     const plan = this.plans.get(key) ?? (await this.plan(key, build));
     const feeds: Record<string, Feed> = { ...batch };
@@ -66,7 +67,7 @@ export class CompiledStep {
 
   /** Whether the session for `key` is compiled (or being compiled). */
   compiled(key: string): boolean {
-    return this.plans.has(key) || this.sessions.has(key);
+    return this.sessions.has(key);
   }
 
   /** Frees the session compiled for `key` (a later run with it compiles it again). */
@@ -80,7 +81,7 @@ export class CompiledStep {
     await this.sessions.clear();
   }
 
-  private async plan(key: string, build: () => GraphToCompile): Promise<FeedPlan> {
+  private async plan(key: string, build: () => BuiltGraph): Promise<FeedPlan> {
     const session = await this.sessions.get(key, build);
     let plan = this.plans.get(key);
     if (!plan) {
