@@ -85,12 +85,13 @@ const GELU_K = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
 const geluRef = (x: number) => 0.5 * x * (1 + Math.tanh(GELU_K * (x + GELU_C * x * x * x)));
 export const gelu = unaryBuilder('gelu', 'Gelu', geluRef, (n, dy) => {
-  // d/dx = 0.5·(1 + t) + 0.5·x·(1 - t²)·K·(1 + 3C·x²),  t = tanh(K·(x + C·x³))
+  // With s = σ(2u) = (1 + tanh u)/2, u = K·(x + C·x³):  d/dx = s + 2K·x·(1 + 3C·x²)·s·(1 − s).
+  // 13 elementwise passes where the tanh form takes 17 (this backward is ~6% of a GPT's training step).
   const x = x0(n);
   const x2 = mul(x, x);
-  const t = tanh(mul(mul(x, add(mul(x2, GELU_C), 1)), GELU_K));
-  const dt = mul(mul(sub(1, mul(t, t)), add(mul(x2, 3 * GELU_C * GELU_K), GELU_K)), mul(x, 0.5));
-  return mul(dy, add(mul(add(t, 1), 0.5), dt));
+  const s = sigmoid(mul(x, add(mul(x2, 2 * GELU_K * GELU_C), 2 * GELU_K)));
+  const r = mul(x, add(mul(x2, 6 * GELU_K * GELU_C), 2 * GELU_K));
+  return mul(dy, add(mul(r, sub(s, mul(s, s))), s));
 }, { approximate: 'tanh' });
 
 // ---------------------------------------------------------------- comparisons (no gradient)
