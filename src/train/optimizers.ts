@@ -84,7 +84,7 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
             const decoupled = config.name === 'adamw' && decay ? 1 - lr * wd : 1;
             const l2 = config.name === 'adam' ? wd : 0;
             // √(v̂) = √v / √(1 − β2^t): a multiply by the reciprocal, one division per element instead of two.
-            memory.adam(w, g, slot(name, 'exp_avg'), slot(name, 'exp_avg_sq'), [b1, b2, 1 - b1, 1 - b2, l2, decoupled, lr / (1 - b1 ** t), 1 / Math.sqrt(1 - b2 ** t), eps]);
+            memory.adam(name, w, g, slot(name, 'exp_avg'), slot(name, 'exp_avg_sq'), [b1, b2, 1 - b1, 1 - b2, l2, decoupled, lr / (1 - b1 ** t), 1 / Math.sqrt(1 - b2 ** t), eps]);
             break;
           }
           case 'sgd': {
@@ -125,49 +125,83 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
 }
 
 /**
- * Every state slot of every parameter, and room for one tensor's weights and gradient, in one
- * WebAssembly memory sized once (so the Float32Array views on it stay valid); Adam's kernel runs on it.
+ * Every state slot of every parameter, and room for one tensor's weights and gradient, in WebAssembly
+ * memories sized once (so the Float32Array views on them stay valid), each with its instance of Adam's
+ * kernel. A memory holds at most ARENA_BYTES: a model whose state needs more gets several.
  */
-class SlotMemory {
-  private readonly offsets = new Map<string, { at: number; n: number }>();
-  private readonly memory: WebAssembly.Memory;
-  private readonly buffer: ArrayBuffer;
-  private readonly scratch: { w: number; g: number };
-  private kernel?: (...args: number[]) => void;
+export class SlotMemory {
+  private readonly slots = new Map<string, { arena: Arena; at: number; n: number }>();
 
-  constructor(specs: ParamSpecs, slots: readonly string[]) {
-    let bytes = 0;
+  /** `arenaBytes`: the most one memory holds (smaller in tests). */
+  constructor(specs: ParamSpecs, slotNames: readonly string[], arenaBytes = ARENA_BYTES) {
+    const sizes = Object.entries(specs).map(([param, spec]) => [param, spec.shape.reduce((a, b) => a * b, 1)] as const);
     // 16-byte aligned, so the kernel's four-lane loads line up.
-    const take = (n: number) => ((bytes += Math.ceil(n / 4) * 16), bytes - Math.ceil(n / 4) * 16);
-    let largest = 0;
-    for (const [param, spec] of Object.entries(specs)) {
-      const n = spec.shape.reduce((a, b) => a * b, 1);
-      largest = Math.max(largest, n);
-      for (const s of slots) this.offsets.set(`${param}.${s}`, { at: take(n), n });
+    const bytes = (n: number) => Math.ceil(n / 4) * 16;
+    let plan: { params: (typeof sizes)[number][]; used: number; largest: number } = { params: [], used: 0, largest: 0 };
+    const plans = [plan];
+    for (const entry of sizes) {
+      const need = slotNames.length * bytes(entry[1]);
+      const scratch = 2 * bytes(Math.max(plan.largest, entry[1]));
+      if (plan.params.length > 0 && plan.used + need + scratch > arenaBytes) plans.push((plan = { params: [], used: 0, largest: 0 }));
+      plan.params.push(entry);
+      plan.used += need;
+      plan.largest = Math.max(plan.largest, entry[1]);
     }
-    this.scratch = { w: take(largest), g: take(largest) };
-    const pages = Math.ceil(bytes / 65536) || 1;
-    if (pages > 65536) throw new InkwellError(`optimizer state for these ${Object.keys(specs).length} parameters needs ${(bytes / 2 ** 30).toFixed(1)} GiB, over WebAssembly's 4 GiB`, 'train fewer parameters at once (a smaller model, or --trainable / LoRA when fine-tuning)');
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    this.buffer = this.memory.buffer;
+    for (const p of plans) {
+      const arena = new Arena(p.used + 2 * bytes(p.largest), p.used);
+      let at = 0;
+      for (const [param, n] of p.params) {
+        for (const s of slotNames) {
+          this.slots.set(`${param}.${s}`, { arena, at, n });
+          at += bytes(n);
+        }
+      }
+    }
   }
 
   slot(param: string, s: string): Float32Array {
-    const { at, n } = this.offsets.get(`${param}.${s}`)!;
-    return new Float32Array(this.buffer, at, n);
+    const { arena, at, n } = this.slots.get(`${param}.${s}`)!;
+    return new Float32Array(arena.buffer, at, n);
   }
 
   /** One Adam/AdamW update of `w` in place (see adam.wat for `k`'s nine constants); m and v are this memory's own slots. */
-  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: readonly number[]): void {
-    this.kernel ??= (new WebAssembly.Instance(new WebAssembly.Module(fromBase64(ADAM_WASM)), { env: { memory: this.memory } }).exports as { adam: (...args: number[]) => void }).adam;
-    const { w: W, g: G } = this.scratch;
-    const n = w.length;
-    new Float32Array(this.buffer, W, n).set(w);
-    new Float32Array(this.buffer, G, n).set(g);
-    this.kernel(W, G, m.byteOffset, v.byteOffset, n, ...k);
-    w.set(new Float32Array(this.buffer, W, n));
+  adam(param: string, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: readonly number[]): void {
+    this.slots.get(`${param}.exp_avg`)!.arena.adam(w, g, m, v, k);
   }
 }
+
+/** One WebAssembly memory of a SlotMemory: its slots from byte 0, then room for one tensor's w and g at `scratch`. */
+class Arena {
+  private readonly memory: WebAssembly.Memory;
+  readonly buffer: ArrayBuffer;
+  private kernel?: (...args: number[]) => void;
+
+  constructor(
+    bytes: number,
+    private readonly scratch: number,
+  ) {
+    const pages = Math.ceil(bytes / 65536) || 1;
+    try {
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    } catch (err) {
+      throw new InkwellError(`cannot allocate ${(bytes / 2 ** 30).toFixed(2)} GiB for the optimizer's state: ${err instanceof Error ? err.message : String(err)}`, 'train fewer parameters at once (a smaller model, or LoRA when fine-tuning), or free memory');
+    }
+    this.buffer = this.memory.buffer;
+  }
+
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: readonly number[]): void {
+    this.kernel ??= (new WebAssembly.Instance(new WebAssembly.Module(fromBase64(ADAM_WASM)), { env: { memory: this.memory } }).exports as { adam: (...args: number[]) => void }).adam;
+    const n = w.length;
+    const G = this.scratch + Math.ceil(n / 4) * 16;
+    new Float32Array(this.buffer, this.scratch, n).set(w);
+    new Float32Array(this.buffer, G, n).set(g);
+    this.kernel(this.scratch, G, m.byteOffset, v.byteOffset, n, ...k);
+    w.set(new Float32Array(this.buffer, this.scratch, n));
+  }
+}
+
+/** The most one WebAssembly memory of optimizer state holds (wasm32 allows 4 GiB; browsers do not always). */
+const ARENA_BYTES = 2 ** 31;
 
 function fromBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
 import { normal, type ParamSpecs } from '../../src/nn/params.js';
 import { ADAM_WASM } from '../../src/train/adam-kernel.js';
-import { createOptimizer, type OptimizerConfig } from '../../src/train/optimizers.js';
+import { createOptimizer, SlotMemory, type OptimizerConfig } from '../../src/train/optimizers.js';
 import { Rng } from '../../src/utils/rng.js';
 
 test('adam-kernel.ts holds the compilation of adam.wat (run scripts/build-wasm.mjs after editing it)', async () => {
@@ -68,3 +68,23 @@ for (const config of [{ name: 'adamw', betas: [0.9, 0.99], weightDecay: 0.1 }, {
     assert.deepEqual(w2, w1);
   });
 }
+
+test('optimizer state over several WebAssembly memories updates as in one', () => {
+  const specs: ParamSpecs = Object.fromEntries(['a', 'b', 'c', 'd'].map((k, i) => [k, { shape: [1000 + 37 * i], init: normal(1), decay: true }]));
+  const one = new SlotMemory(specs, ['exp_avg', 'exp_avg_sq']);
+  const split = new SlotMemory(specs, ['exp_avg', 'exp_avg_sq'], 20_000); // two tensors' state and scratch to a memory
+  const buffers = new Set(Object.keys(specs).map((k) => split.slot(k, 'exp_avg').buffer));
+  assert.ok(buffers.size >= 2, `${buffers.size} memory for four tensors`);
+  const rng = new Rng(3);
+  const k = [0.9, 0.99, 0.1, 0.01, 0, 0.999, 0.01, 1.2, 1e-8];
+  for (const [name, spec] of Object.entries(specs)) {
+    const n = spec.shape[0]!;
+    const w = Float32Array.from({ length: n }, () => rng.float() - 0.5);
+    const g = Float32Array.from({ length: n }, () => rng.float() - 0.5);
+    const [w1, w2] = [Float32Array.from(w), Float32Array.from(w)];
+    one.adam(name, w1, g, one.slot(name, 'exp_avg'), one.slot(name, 'exp_avg_sq'), k);
+    split.adam(name, w2, g, split.slot(name, 'exp_avg'), split.slot(name, 'exp_avg_sq'), k);
+    assert.deepEqual(w2, w1, name);
+    assert.deepEqual(split.slot(name, 'exp_avg_sq'), one.slot(name, 'exp_avg_sq'), `${name}.exp_avg_sq`);
+  }
+});
