@@ -6,7 +6,7 @@
  * loops. Semantics follow torch.optim, so a run can be compared step by step
  * with PyTorch.
  */
-import type { ParamSpecs, Weights } from '../nn/params.js';
+import { size, type ParamSpecs, type Weights } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
 import { ADAM_WASM } from './adam-kernel.js';
 
@@ -84,7 +84,7 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
             const decoupled = config.name === 'adamw' && decay ? 1 - lr * wd : 1;
             const l2 = config.name === 'adam' ? wd : 0;
             // √(v̂) = √v / √(1 − β2^t): a multiply by the reciprocal, one division per element instead of two.
-            memory.adam(name, w, g, slot(name, 'exp_avg'), slot(name, 'exp_avg_sq'), [b1, b2, 1 - b1, 1 - b2, l2, decoupled, lr / (1 - b1 ** t), 1 / Math.sqrt(1 - b2 ** t), eps]);
+            memory.adam(w, g, slot(name, 'exp_avg'), slot(name, 'exp_avg_sq'), [b1, b2, 1 - b1, 1 - b2, l2, decoupled, lr / (1 - b1 ** t), 1 / Math.sqrt(1 - b2 ** t), eps]);
             break;
           }
           case 'sgd': {
@@ -114,7 +114,7 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
         const [param, s] = splitKey(key);
         const spec = specs[param];
         if (!spec || !slots.includes(s)) throw new InkwellError(`optimizer state: unexpected tensor '${key}' for ${config.name}`);
-        if (value.length !== spec.shape.reduce((a, b) => a * b, 1)) throw new InkwellError(`optimizer state: '${key}' has the wrong size`);
+        if (value.length !== size(spec.shape)) throw new InkwellError(`optimizer state: '${key}' has the wrong size`);
       }
       buffers.clear();
       for (const [k, v] of state) slot(...splitKey(k)).set(v);
@@ -131,29 +131,29 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
  */
 export class SlotMemory {
   private readonly slots = new Map<string, { arena: Arena; at: number; n: number }>();
+  private readonly arenas = new Map<ArrayBufferLike, Arena>();
 
   /** `arenaBytes`: the most one memory holds (smaller in tests). */
   constructor(specs: ParamSpecs, slotNames: readonly string[], arenaBytes = ARENA_BYTES) {
-    const sizes = Object.entries(specs).map(([param, spec]) => [param, spec.shape.reduce((a, b) => a * b, 1)] as const);
-    // 16-byte aligned, so the kernel's four-lane loads line up.
-    const bytes = (n: number) => Math.ceil(n / 4) * 16;
-    let plan: { params: (typeof sizes)[number][]; used: number; largest: number } = { params: [], used: 0, largest: 0 };
-    const plans = [plan];
-    for (const entry of sizes) {
-      const need = slotNames.length * bytes(entry[1]);
-      const scratch = 2 * bytes(Math.max(plan.largest, entry[1]));
-      if (plan.params.length > 0 && plan.used + need + scratch > arenaBytes) plans.push((plan = { params: [], used: 0, largest: 0 }));
-      plan.params.push(entry);
-      plan.used += need;
-      plan.largest = Math.max(plan.largest, entry[1]);
+    // Parameters in order, a new memory whenever the next one's slots (and room for its w and g) would not fit.
+    const groups: { params: [string, number][]; used: number; largest: number }[] = [];
+    for (const [param, spec] of Object.entries(specs)) {
+      const n = size(spec.shape);
+      const need = slotNames.length * alignedBytes(n);
+      let last = groups.at(-1);
+      if (!last || last.used + need + 2 * alignedBytes(Math.max(last.largest, n)) > arenaBytes) groups.push((last = { params: [], used: 0, largest: 0 }));
+      last.params.push([param, n]);
+      last.used += need;
+      last.largest = Math.max(last.largest, n);
     }
-    for (const p of plans) {
-      const arena = new Arena(p.used + 2 * bytes(p.largest), p.used);
+    for (const { params, used, largest } of groups) {
+      const arena = new Arena(used + 2 * alignedBytes(largest), used);
+      this.arenas.set(arena.buffer, arena);
       let at = 0;
-      for (const [param, n] of p.params) {
+      for (const [param, n] of params) {
         for (const s of slotNames) {
           this.slots.set(`${param}.${s}`, { arena, at, n });
-          at += bytes(n);
+          at += alignedBytes(n);
         }
       }
     }
@@ -164,9 +164,9 @@ export class SlotMemory {
     return new Float32Array(arena.buffer, at, n);
   }
 
-  /** One Adam/AdamW update of `w` in place (see adam.wat for `k`'s nine constants); m and v are this memory's own slots. */
-  adam(param: string, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: readonly number[]): void {
-    this.slots.get(`${param}.exp_avg`)!.arena.adam(w, g, m, v, k);
+  /** One Adam/AdamW update of `w` in place (see adam.wat for `k`'s nine constants); m and v are slots of this memory. */
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: readonly number[]): void {
+    this.arenas.get(m.buffer)!.adam(w, g, m, v, k);
   }
 }
 
@@ -192,13 +192,16 @@ class Arena {
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: readonly number[]): void {
     this.kernel ??= (new WebAssembly.Instance(new WebAssembly.Module(fromBase64(ADAM_WASM)), { env: { memory: this.memory } }).exports as { adam: (...args: number[]) => void }).adam;
     const n = w.length;
-    const G = this.scratch + Math.ceil(n / 4) * 16;
-    new Float32Array(this.buffer, this.scratch, n).set(w);
+    const [W, G] = [this.scratch, this.scratch + alignedBytes(n)];
+    new Float32Array(this.buffer, W, n).set(w);
     new Float32Array(this.buffer, G, n).set(g);
-    this.kernel(this.scratch, G, m.byteOffset, v.byteOffset, n, ...k);
-    w.set(new Float32Array(this.buffer, this.scratch, n));
+    this.kernel(W, G, m.byteOffset, v.byteOffset, n, ...k);
+    w.set(new Float32Array(this.buffer, W, n));
   }
 }
+
+/** Bytes for n float32 values, rounded up to 16 so every slot starts where the kernel's four-lane loads line up. */
+const alignedBytes = (n: number) => Math.ceil(n / 4) * 16;
 
 /** The most one WebAssembly memory of optimizer state holds (wasm32 allows 4 GiB; browsers do not always). */
 const ARENA_BYTES = 2 ** 31;

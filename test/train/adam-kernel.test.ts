@@ -82,8 +82,8 @@ test('optimizer state over several WebAssembly memories updates as in one', () =
     const w = Float32Array.from({ length: n }, () => rng.float() - 0.5);
     const g = Float32Array.from({ length: n }, () => rng.float() - 0.5);
     const [w1, w2] = [Float32Array.from(w), Float32Array.from(w)];
-    one.adam(name, w1, g, one.slot(name, 'exp_avg'), one.slot(name, 'exp_avg_sq'), k);
-    split.adam(name, w2, g, split.slot(name, 'exp_avg'), split.slot(name, 'exp_avg_sq'), k);
+    one.adam(w1, g, one.slot(name, 'exp_avg'), one.slot(name, 'exp_avg_sq'), k);
+    split.adam(w2, g, split.slot(name, 'exp_avg'), split.slot(name, 'exp_avg_sq'), k);
     assert.deepEqual(w2, w1, name);
     assert.deepEqual(split.slot(name, 'exp_avg_sq'), one.slot(name, 'exp_avg_sq'), `${name}.exp_avg_sq`);
   }
