@@ -571,14 +571,14 @@ def learning_rate(c, step):
 
 
 @torch.no_grad()
-def clip_grad_norm(params, max_norm):
-    """Global L2 norm (in float64, as inkwell sums), scaled down to max_norm when above it; returns the norm before."""
-    norm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in params))
-    if max_norm > 0 and norm > max_norm:
-        k = max_norm / (norm + 1e-6)
-        for p in params:
-            p.grad.mul_(k)
-    return norm
+def grad_norm(params):
+    """Global L2 norm of the gradients (in float64, as inkwell sums)."""
+    return math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in params))
+
+
+def clip_coefficient(norm, max_norm):
+    """What clipping to max_norm multiplies the gradients by (1 within it, or when max_norm is 0)."""
+    return max_norm / (norm + 1e-6) if max_norm > 0 and norm > max_norm else 1.0
 
 
 # ---------------------------------------------------------------- the trainer (src/train/trainer.ts)
@@ -691,11 +691,13 @@ class Trainer:
                     self.carry = {k: v.detach() for k, v in state.items()}
                 loss_sum += loss.detach().double()
             params = list(self.opt.params.values())
-            if c["gradAccum"] > 1:
+            # The micro-batches' mean gradient, clipped: one scaling by both, as inkwell's optimizer applies it.
+            norm = grad_norm(params) / c["gradAccum"]
+            scale = clip_coefficient(norm, c["gradClip"]) / c["gradAccum"]
+            if scale != 1:
                 for p in params:
-                    p.grad.div_(c["gradAccum"])
-            grad_norm = clip_grad_norm(params, c["gradClip"])
-            if not math.isfinite(grad_norm) or not math.isfinite(float(loss_sum)):
+                    p.grad.mul_(scale)
+            if not math.isfinite(norm) or not math.isfinite(float(loss_sum)):
                 raise SystemExit(f"error: training diverged: the loss or gradients became NaN/inf at step {self.step + 1}; the last good checkpoint is in {self.run_dir}")
             self.opt.step(lr)
             for p in params:
@@ -709,7 +711,7 @@ class Trainer:
                 elapsed = self.elapsed_before + now - t0
                 tps = window_tokens / max(now - window_start, 1e-9)
                 window_start, window_tokens = now, 0
-                self.append_metrics({"step": self.step, "loss": last_loss, "lr": lr, "grad_norm": grad_norm, "tokens_per_s": tps, "elapsed_s": elapsed})
+                self.append_metrics({"step": self.step, "loss": last_loss, "lr": lr, "grad_norm": norm, "tokens_per_s": tps, "elapsed_s": elapsed})
                 log(self.rank, f"step {self.step}/{c['maxSteps']} loss {last_loss:.4f} lr {lr:.3g} {tps:,.0f} tok/s")
             if self.val_tokens is not None and ((c["evalInterval"] > 0 and self.step % c["evalInterval"] == 0) or last):
                 last_val = self.evaluate()

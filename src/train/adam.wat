@@ -4,7 +4,8 @@
 ;; Compiled by scripts/build-wasm.mjs into adam-kernel.ts, which optimizers.ts loads.
 ;;
 ;; adam(w, g, m, v, n, ...) updates n elements at byte offsets w, g, m, v of the imported memory:
-;;   gᵢ ← g + l2·w                      (Adam's L2 penalty; 0 for AdamW)
+;;   gᵢ ← s·g + l2·w                    (s: gradient clipping's coefficient, 1 when none, as torch's
+;;                                        clip_grad_norm_ scales g first; l2: Adam's L2 penalty, 0 for AdamW)
 ;;   m  ← β1·m + (1−β1)·gᵢ
 ;;   v  ← β2·v + (1−β2)·gᵢ·gᵢ
 ;;   w  ← w·decay − (step·m) / (√v·inv + ε)   (decay = 1 − lr·wd for AdamW, step = lr/(1−β1ᵗ), inv = 1/√(1−β2ᵗ))
@@ -12,13 +13,14 @@
   (import "env" "memory" (memory 1))
   (func (export "adam")
     (param $w i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
-    (param $b1 f32) (param $b2 f32) (param $c1 f32) (param $c2 f32) (param $l2 f32)
+    (param $s f32) (param $b1 f32) (param $b2 f32) (param $c1 f32) (param $c2 f32) (param $l2 f32)
     (param $decay f32) (param $step f32) (param $inv f32) (param $eps f32)
     (local $o i32) (local $end i32)
-    (local $B1 v128) (local $B2 v128) (local $C1 v128) (local $C2 v128) (local $L2 v128)
+    (local $S v128) (local $B1 v128) (local $B2 v128) (local $C1 v128) (local $C2 v128) (local $L2 v128)
     (local $DECAY v128) (local $STEP v128) (local $INV v128) (local $EPS v128)
     (local $wv v128) (local $gv v128) (local $mv v128) (local $vv v128)
     (local $ws f32) (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $S (f32x4.splat (local.get $s)))
     (local.set $B1 (f32x4.splat (local.get $b1)))
     (local.set $B2 (f32x4.splat (local.get $b2)))
     (local.set $C1 (f32x4.splat (local.get $c1)))
@@ -34,7 +36,7 @@
       (loop $four
         (br_if $done4 (i32.ge_u (local.get $o) (local.get $end)))
         (local.set $wv (v128.load (i32.add (local.get $w) (local.get $o))))
-        (local.set $gv (f32x4.add (v128.load (i32.add (local.get $g) (local.get $o))) (f32x4.mul (local.get $L2) (local.get $wv))))
+        (local.set $gv (f32x4.add (f32x4.mul (local.get $S) (v128.load (i32.add (local.get $g) (local.get $o)))) (f32x4.mul (local.get $L2) (local.get $wv))))
         (local.set $mv (f32x4.add (f32x4.mul (local.get $B1) (v128.load (i32.add (local.get $m) (local.get $o)))) (f32x4.mul (local.get $C1) (local.get $gv))))
         (local.set $vv (f32x4.add (f32x4.mul (local.get $B2) (v128.load (i32.add (local.get $v) (local.get $o))))
                                   (f32x4.mul (f32x4.mul (local.get $C2) (local.get $gv)) (local.get $gv))))
@@ -52,7 +54,7 @@
       (loop $one
         (br_if $done1 (i32.ge_u (local.get $o) (local.get $end)))
         (local.set $ws (f32.load (i32.add (local.get $w) (local.get $o))))
-        (local.set $gs (f32.add (f32.load (i32.add (local.get $g) (local.get $o))) (f32.mul (local.get $l2) (local.get $ws))))
+        (local.set $gs (f32.add (f32.mul (local.get $s) (f32.load (i32.add (local.get $g) (local.get $o)))) (f32.mul (local.get $l2) (local.get $ws))))
         (local.set $ms (f32.add (f32.mul (local.get $b1) (f32.load (i32.add (local.get $m) (local.get $o)))) (f32.mul (local.get $c1) (local.get $gs))))
         (local.set $vs (f32.add (f32.mul (local.get $b2) (f32.load (i32.add (local.get $v) (local.get $o))))
                                 (f32.mul (f32.mul (local.get $c2) (local.get $gs)) (local.get $gs))))

@@ -32,7 +32,11 @@ export interface Optimizer {
   readonly config: OptimizerConfig;
   /** Number of updates applied (Adam's bias correction uses it). */
   steps: number;
-  step(weights: Weights, grads: ReadonlyMap<string, Float32Array>, lr: number): void;
+  /**
+   * One update from `grads`, each multiplied by `gradScale` first (clipping's coefficient, 1/n for n
+   * accumulated micro-batches): the scaling happens inside the update's own pass, the gradients are left as they are.
+   */
+  step(weights: Weights, grads: ReadonlyMap<string, Float32Array>, lr: number, gradScale?: number): void;
   state(): OptimizerState;
   loadState(state: OptimizerState, steps: number): void;
 }
@@ -69,7 +73,8 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
   const opt: Optimizer = {
     config,
     steps: 0,
-    step(weights, grads, baseLr) {
+    step(weights, grads, baseLr, gradScale = 1) {
+      const s = Math.fround(gradScale); // torch scales a float32 gradient by a float32 coefficient
       opt.steps++;
       const t = opt.steps;
       for (const [name, g] of grads) {
@@ -84,13 +89,13 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
             const decoupled = config.name === 'adamw' && decay ? 1 - lr * wd : 1;
             const l2 = config.name === 'adam' ? wd : 0;
             // √(v̂) = √v / √(1 − β2^t): a multiply by the reciprocal, one division per element instead of two.
-            memory.adam(w, g, slot(name, 'exp_avg'), slot(name, 'exp_avg_sq'), [b1, b2, 1 - b1, 1 - b2, l2, decoupled, lr / (1 - b1 ** t), 1 / Math.sqrt(1 - b2 ** t), eps]);
+            memory.adam(w, g, slot(name, 'exp_avg'), slot(name, 'exp_avg_sq'), [s, b1, b2, 1 - b1, 1 - b2, l2, decoupled, lr / (1 - b1 ** t), 1 / Math.sqrt(1 - b2 ** t), eps]);
             break;
           }
           case 'sgd': {
             const buf = momentum ? slot(name, 'momentum_buffer') : null;
             for (let i = 0; i < n; i++) {
-              let gi = g[i]! + wd * w[i]!;
+              let gi = Math.fround(s * g[i]!) + wd * w[i]!;
               if (buf) gi = buf[i] = t === 1 ? gi : momentum * buf[i]! + gi;
               w[i] = w[i]! - lr * gi;
             }
@@ -99,9 +104,9 @@ export function createOptimizer(config: OptimizerConfig, specs: ParamSpecs, lrSc
           case 'rmsprop': {
             const sq = slot(name, 'square_avg');
             for (let i = 0; i < n; i++) {
-              const gi = g[i]! + wd * w[i]!;
-              const s = (sq[i] = alpha * sq[i]! + (1 - alpha) * gi * gi);
-              w[i] = w[i]! - (lr * gi) / (Math.sqrt(s) + eps);
+              const gi = Math.fround(s * g[i]!) + wd * w[i]!;
+              const a = (sq[i] = alpha * sq[i]! + (1 - alpha) * gi * gi);
+              w[i] = w[i]! - (lr * gi) / (Math.sqrt(a) + eps);
             }
             break;
           }
@@ -164,7 +169,7 @@ export class SlotMemory {
     return new Float32Array(arena.buffer, at, n);
   }
 
-  /** One Adam/AdamW update of `w` in place (see adam.wat for `k`'s nine constants); m and v are slots of this memory. */
+  /** One Adam/AdamW update of `w` in place (see adam.wat for `k`'s ten constants); m and v are slots of this memory. */
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: readonly number[]): void {
     this.arenas.get(m.buffer)!.adam(w, g, m, v, k);
   }
@@ -216,8 +221,8 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, dot), key.slice(dot + 1)];
 }
 
-/** Scales all gradients in place so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
-export function clipGradNorm(grads: ReadonlyMap<string, Float32Array>, maxNorm: number): number {
+/** The global L2 norm of all gradients, as torch's clip_grad_norm_ measures it before clipping. */
+export function gradNorm(grads: ReadonlyMap<string, Float32Array>): number {
   let sq = 0;
   for (const g of grads.values()) {
     // Four running sums: one would wait on the previous addition at every element (twice as slow).
@@ -232,10 +237,18 @@ export function clipGradNorm(grads: ReadonlyMap<string, Float32Array>, maxNorm: 
     for (let i = n4; i < g.length; i++) a += g[i]! * g[i]!;
     sq += a + b + c + d;
   }
-  const norm = Math.sqrt(sq);
-  if (maxNorm > 0 && norm > maxNorm) {
-    const k = maxNorm / (norm + 1e-6);
-    for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= k;
-  }
+  return Math.sqrt(sq);
+}
+
+/** What clipping to `maxNorm` multiplies gradients of norm `norm` by (1 when within it, or when maxNorm is 0: no clipping). */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  return maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+}
+
+/** Scales all gradients in place so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
+export function clipGradNorm(grads: ReadonlyMap<string, Float32Array>, maxNorm: number): number {
+  const norm = gradNorm(grads);
+  const k = clipCoefficient(norm, maxNorm);
+  if (k !== 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= k;
   return norm;
 }

@@ -21,7 +21,7 @@ import { CompiledStep } from '../runtime/step.js';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { checkTrainerState } from './spec-check.js';
 import { Rng } from '../utils/rng.js';
-import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
+import { clipCoefficient, createOptimizer, gradNorm, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { METRICS_FILE, MetricsLog, truncateMetrics } from './metrics-log.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
 import { LanguageModelTask, type Evaluation, type Sample, type TrainTask } from './task.js';
@@ -310,10 +310,10 @@ export class Trainer {
           }
         }
       }
-      if (c.gradAccum > 1) for (const g of grads!.values()) for (let i = 0; i < g.length; i++) g[i]! /= c.gradAccum;
-      const gradNorm = clipGradNorm(grads!, c.gradClip);
-      if (!Number.isFinite(gradNorm)) throw this.divergedError('the loss or gradients', this.step + 1);
-      this.optimizer.step(task.weights, grads!, lr);
+      // The micro-batches' mean gradient, clipped: both scalings applied inside the optimizer's own pass.
+      const norm = gradNorm(grads!) / c.gradAccum;
+      if (!Number.isFinite(norm)) throw this.divergedError('the loss or gradients', this.step + 1);
+      this.optimizer.step(task.weights, grads!, lr, clipCoefficient(norm, c.gradClip) / c.gradAccum);
       this.step++;
       lastLoss = lossSum / c.gradAccum;
 
@@ -324,13 +324,13 @@ export class Trainer {
           step: this.step,
           loss: lastLoss,
           lr,
-          gradNorm,
+          gradNorm: norm,
           tokensPerSecond: windowTokens / ((now - windowStart) / 1000),
           elapsedSeconds: this.elapsedBefore + (now - t0) / 1000,
         };
         windowStart = now;
         windowTokens = 0;
-        this.appendMetrics({ step: info.step, loss: info.loss, lr: info.lr, grad_norm: gradNorm, tokens_per_s: info.tokensPerSecond, elapsed_s: info.elapsedSeconds });
+        this.appendMetrics({ step: info.step, loss: info.loss, lr: info.lr, grad_norm: norm, tokens_per_s: info.tokensPerSecond, elapsed_s: info.elapsedSeconds });
         this.o.events?.onStep?.(info);
       }
       if (task.hasValidation && ((c.evalInterval > 0 && this.step % c.evalInterval === 0) || last)) {
