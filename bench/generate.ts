@@ -44,7 +44,7 @@ interface GenerateBenchConfig {
 /** 65 tokens, as tiny shakespeare's vocabulary: 64 distinct characters and the `<unk>` every char vocabulary has. */
 const tokenizer = trainWordLevel([Array.from({ length: VOCAB - 1 }, (_, i) => String.fromCharCode(0x21 + i)).join('')], 'char', { specialTokens: [] });
 
-const CONFIGS: GenerateBenchConfig[] = [
+export const GENERATE_CONFIGS: GenerateBenchConfig[] = [
   {
     name: 'gpt-6x384-ctx256',
     bundle: () => {
@@ -68,7 +68,7 @@ const CONFIGS: GenerateBenchConfig[] = [
 export async function benchGenerate(): Promise<object[]> {
   const results: object[] = [];
   const skipTorch = torchAvailable();
-  for (const c of CONFIGS) {
+  for (const c of GENERATE_CONFIGS) {
     const bundle = c.bundle();
     const torchArgs = ['generate', ...c.torchArgs, '--prompt-len', String(PROMPT), '--new-tokens', String(NEW_TOKENS)];
     const torch = skipTorch ? undefined : () => bestTorch(torchArgs, 'gen_tok_s').gen_tok_s as number;

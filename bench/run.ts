@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <name>...`: runs the named benchmarks (all by default) and
- * prints one JSON object per result on stdout. Speeds are compared with the
+ * prints one JSON object per result on stdout; `profile` says where a training
+ * step's and a decoding token's time goes (ONNX Runtime's per-node profile). Speeds are compared with the
  * PyTorch reference (../shared/bench/torch_ref.py) in the same run, as ratios.
  * `quality` (char-gpt against torch_ref.py train, minutes per seed) and `serve`
  * (inkwell serve under load, minutes) run only when named.
@@ -10,6 +11,7 @@ import { benchData } from './data.js';
 import { benchExport } from './export.js';
 import { benchGenerate } from './generate.js';
 import { benchMatmul } from './matmul.js';
+import { benchProfile } from './profile.js';
 import { benchQuality } from './quality.js';
 import { benchServe } from './serve.js';
 import { benchTrain, TRAIN_CONFIGS } from './train.js';
@@ -19,6 +21,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<unknown>> = {
   data: () => benchData(),
   train: (args) => benchTrain(args),
   generate: () => benchGenerate(),
+  profile: (args) => benchProfile(args),
   quality: (args) => benchQuality(args),
   serve: () => benchServe(),
   browser: () => benchBrowser(),

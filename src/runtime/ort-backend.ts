@@ -9,8 +9,9 @@ export const backend: RuntimeBackend = {
   name: 'onnxruntime-node',
   ort,
   defaultThreads: () => os.availableParallelism(),
-  // The CPU execution provider, ORT's default.
-  sessionOptions: () => ({}),
+  // The CPU execution provider, ORT's default. INKWELL_ORT_PROFILE=<path prefix>: every session writes ORT's
+  // per-node profile to <prefix>_<time>.json when released (summarised by profile.ts; bench/profile.ts).
+  sessionOptions: () => (process.env.INKWELL_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.INKWELL_ORT_PROFILE } : {}),
   writeFile: (file, bytes) => fs.writeFileSync(file, bytes),
   resolveDir: (dir) => path.resolve(dir),
 };
