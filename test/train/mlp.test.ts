@@ -74,3 +74,19 @@ test('seeded training is reproducible', async () => {
   const b = await train({ name: 'adamw' }, 0.01, 10);
   assert.deepEqual(a, b);
 });
+
+test("an optimizer's gradScale is the gradient pre-multiplied in float32, for every optimizer", () => {
+  const rng = new Rng(4);
+  const draw = (n: number) => Float32Array.from({ length: n }, () => rng.float() - 0.5);
+  for (const config of [{ name: 'adamw', weightDecay: 0.1 }, { name: 'adam', weightDecay: 0.01 }, { name: 'sgd', momentum: 0.9, weightDecay: 0.01 }, { name: 'rmsprop', weightDecay: 0.01 }] as OptimizerConfig[]) {
+    const start = initWeights(specs, 3);
+    const [scaled, premultiplied] = [new Map([...start].map(([k, w]) => [k, Float32Array.from(w)])), new Map([...start].map(([k, w]) => [k, Float32Array.from(w)]))];
+    const [a, b] = [createOptimizer(config, specs), createOptimizer(config, specs)];
+    for (const s of [1, 0.37, 1 / 3]) {
+      const grads = new Map([...start].map(([k, w]) => [k, draw(w.length)]));
+      a.step(scaled, grads, 0.01, s);
+      b.step(premultiplied, new Map([...grads].map(([k, g]) => [k, g.map((x) => Math.fround(s) * x)])), 0.01);
+    }
+    assert.deepEqual(scaled, premultiplied, config.name);
+  }
+});
