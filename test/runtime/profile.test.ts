@@ -35,6 +35,17 @@ test('a session compiled with INKWELL_ORT_PROFILE set writes a profile that summ
   }
 });
 
+test('INKWELL_ORT_PROFILE outside an existing folder is refused in one line naming the variable', async () => {
+  process.env.INKWELL_ORT_PROFILE = path.join(os.tmpdir(), 'no-such-folder-for-inkwell', 'ort');
+  try {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [2]);
+    await assert.rejects(CompiledGraph.compile(g, { y: F.tanh(x) }), (e: unknown) => e instanceof InkwellError && /INKWELL_ORT_PROFILE=.*does not exist/.test(e.message));
+  } finally {
+    delete process.env.INKWELL_ORT_PROFILE;
+  }
+});
+
 test("a product's K is found from its shapes whether or not A is transposed", () => {
   const shape = (...dims: number[][]) => dims.map((d) => ({ float: d }));
   const node = (op: string, ts: number, dur: number, ins: number[][], out: number[]) => ({
