@@ -23,9 +23,10 @@ export const backend: RuntimeBackend = {
  */
 function profiling(prefix: string | undefined): InferenceSession.SessionOptions {
   if (!prefix) return {};
-  const dir = path.dirname(path.resolve(prefix));
+  const file = path.resolve(prefix);
+  const dir = path.dirname(file);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new InkwellError(`INKWELL_ORT_PROFILE=${prefix}: the folder ${dir} does not exist`, 'set it to a path prefix in an existing folder, e.g. /tmp/ort, or unset it');
   }
-  return { enableProfiling: true, profileFilePrefix: path.resolve(prefix) };
+  return { enableProfiling: true, profileFilePrefix: file };
 }

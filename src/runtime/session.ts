@@ -37,7 +37,6 @@ export interface CompileOptions {
   loop?: LoopSpec;
 }
 
-
 export interface RunOptions {
   /** Uniform [0, 1) source for dropout masks; required when the graph has dropout. */
   random?: () => number;
