@@ -28,7 +28,7 @@ const TARGETS: Record<string, Target> = {
   'decode-lstm-float32': { kind: 'decode', config: 'lstm-2x256-emb128', weights: 'float32' },
 };
 
-/** Generations a decoding child times (batch 1, greedy, 16-token prompt, 200 new tokens, one call a token). */
+/** Generations a decoding child times (batch 1, greedy, 16-token prompt, 200 new tokens, as `npm run bench -- generate`). */
 const GENERATIONS = 6;
 
 export async function benchProfile(names: string[]): Promise<object[]> {
@@ -41,15 +41,22 @@ export async function benchProfile(names: string[]): Promise<object[]> {
     try {
       const [script, args] = t.kind === 'train' ? [join(here, 'train.js'), [t.config]] : [fileURLToPath(import.meta.url), [t.config, t.weights]];
       const child = JSON.parse(execFileSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, INKWELL_ORT_PROFILE: join(dir, 'ort') } })) as Record<string, number>;
-      // The session that ran most: the training step's, or the decoder's one-token step.
+      // The session that ran most: the training step's, or the decoder's one-token step or chunk.
       const p = readdirSync(dir).map((f) => summarizeProfile(readProfile(join(dir, f)))).sort((a, b) => b.runs * b.runMs - a.runs * a.runMs)[0];
       if (!p) throw new Error(`${name}: the child wrote no profile`);
       const whole = t.kind === 'train' ? child.step_ms! : 1000 / child.tok_s!;
-      return { bench: 'profile', target: name, [t.kind === 'train' ? 'step_ms' : 'token_ms']: round(whole), ...report(p, whole) };
+      const perRun = t.kind === 'train' ? 1 : child.tokens_per_run!;
+      return { bench: 'profile', target: name, [t.kind === 'train' ? 'step_ms' : 'token_ms']: round(whole), ...(perRun > 1 ? { tokens_per_run: perRun } : {}), ...report(per(p, perRun), whole) };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+}
+
+/** A profile's per-run figures per token, for a decoder whose one run yields `n` (a chunk). */
+function per(p: ProfileSummary, n: number): ProfileSummary {
+  const ops = p.ops.map((o) => ({ ...o, ms: o.ms / n, nodes: o.nodes / n }));
+  return { ...p, runMs: p.runMs / n, kernelMs: p.kernelMs / n, betweenNodesMs: p.betweenNodesMs / n, nodes: p.nodes / n, matmulMs: p.matmulMs / n, ops };
 }
 
 function report(p: ProfileSummary, whole: number): object {
@@ -78,12 +85,12 @@ async function decodeChild(config: string, weights: string): Promise<void> {
   const prompt = [Array.from({ length: 16 }, (_, i) => (i * 7) % bundle.model.vocabSize)];
   const speeds: number[] = [];
   for (let r = 0; r < GENERATIONS + 2; r++) {
-    // 200 tokens: fewer than a recurrent decoder's chunks pay back (generate.ts), so one ORT call a token, as the GPT's.
     const [res] = await generateBatch({ decoder, tokenizer: bundle.tokenizer }, prompt, { greedy: true, maxNewTokens: 200, stopAtEos: false });
     if (r >= 2) speeds.push(res!.timing.tokensPerSecond);
   }
   await decoder.release(); // ORT writes the profile as the session is released
-  console.log(JSON.stringify({ tok_s: speeds.sort((a, b) => a - b)[speeds.length >> 1] }));
+  // A recurrent decoder takes its greedy tokens in chunks (one ORT run each), a GPT one run a token.
+  console.log(JSON.stringify({ tok_s: speeds.sort((a, b) => a - b)[speeds.length >> 1], tokens_per_run: decoder.chunks?.steps ?? 1 }));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await decodeChild(process.argv[2]!, process.argv[3]!);

@@ -157,11 +157,13 @@ export async function* generateEvents(m: GenerationModel, prompts: readonly Prom
 }
 
 /**
- * Tokens still to generate before chunks (IncrementalDecoder.chunks) repay compiling their graph: a first
- * chunk compiles for ~35 ms and each later token saves ~60 µs. Measured cold (a new decoder, then N sampled
- * LSTM tokens): N = 100 took ~10 ms longer with chunks, N = 200 about the same, N = 1,000 ~110 ms less.
+ * Tokens still to generate before chunks (IncrementalDecoder.chunks) repay compiling their graph. A generation
+ * of more than one token compiles a graph either way (the one-token step's, ~20-30 ms, or a chunk's, ~5-10 ms
+ * more), and each token a chunk takes saves ~60-100 µs, so chunks pay from a few dozen tokens. Measured cold (a
+ * new 2×256 LSTM decoder, then N tokens, medians of 5 processes, greedy / sampled): N = 10 about the same,
+ * N = 50 37-40 / 45 ms with chunks against 55 / 53 ms without, N = 200 57 / 82 ms against 74 / 104 ms.
  */
-const CHUNK_PAYBACK = 256;
+const CHUNK_PAYBACK = 32;
 
 /** The most tokens any live sequence may still generate. */
 function remaining(lanes: readonly Lane[], maxNew: number): number {

@@ -39,6 +39,8 @@ export interface ProfileSummary {
 }
 
 const MATMULS = new Set(['MatMul', 'Gemm', 'FusedMatMul', 'MatMulNBits', 'MatMulInteger', 'DynamicQuantizeMatMul']);
+/** Nodes whose time is their subgraph's: its nodes are profiled one by one too (a decoder's Loop over its steps). */
+const CONTROL_FLOW = new Set(['Loop', 'If', 'Scan']);
 
 /** Reads one profile file ORT wrote. */
 export function readProfile(file: string): ProfileEvent[] {
@@ -62,7 +64,7 @@ export function summarizeProfile(events: ProfileEvent[], skip = 0.25): ProfileSu
   let flops = 0;
   let matmulUs = 0;
   for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from || !e.args?.op_name) continue;
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from || !e.args?.op_name || CONTROL_FLOW.has(e.args.op_name)) continue;
     const op = e.args.op_name;
     const t = byOp.get(op) ?? { us: 0, nodes: 0 };
     byOp.set(op, { us: t.us + e.dur, nodes: t.nodes + 1 });

@@ -71,6 +71,19 @@ test("a product's K is found from its shapes whether or not A is transposed", ()
   assert.deepEqual(p.ops.map((o) => [o.op, o.nodes]), [['FusedMatMul', 1], ['Gemm', 1], ['MatMul', 1], ['MatMulNBits', 1], ['Softmax', 1]]);
 });
 
+test("a Loop's time is not counted on top of its body's nodes", () => {
+  const node = (op: string, ts: number, dur: number) => ({ cat: 'Node', name: `${op}_kernel_time`, ts, dur, args: { op_name: op } });
+  const events = [
+    { cat: 'Session', name: 'model_run', ts: 0, dur: 40 },
+    node('Loop', 1, 38),
+    ...[0, 1].flatMap((step) => [node('LSTM', 2 + 18 * step, 12), node('ArgMax', 15 + 18 * step, 3)]),
+  ];
+  const p = summarizeProfile(events, 0);
+  assert.equal(p.kernelMs, 0.03);
+  assert.equal(p.betweenNodesMs, 0.01);
+  assert.deepEqual(p.ops.map((o) => [o.op, o.nodes]), [['LSTM', 2], ['ArgMax', 2]]);
+});
+
 test('a file that is not a profile is refused in one line naming it', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-profile-test-')), 'p.json');
   fs.writeFileSync(file, '{"traceEvents": []}');
