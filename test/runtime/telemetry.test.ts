@@ -1,0 +1,37 @@
+/** ONNX Runtime's telemetry is off in inkwell's processes unless the user turns it on (ort-backend.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const SESSION = pathToFileURL(path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'runtime', 'session.js')).href;
+const GRAPH = pathToFileURL(path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'graph', 'index.js')).href;
+
+/** Runs one session in a fresh process whose home and temp folder are `dir`; returns what ORT left there. */
+function filesLeftBy(env: Record<string, string | undefined>): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-telemetry-'));
+  try {
+    const code = `const { CompiledGraph } = await import(${JSON.stringify(SESSION)}); const { Graph, F } = await import(${JSON.stringify(GRAPH)});
+      const g = new Graph(); const c = await CompiledGraph.compile(g, { y: F.tanh(g.input('x', 'float32', [2])) });
+      console.log((await c.run({ x: new Float32Array([1, 2]) })).y.length);`;
+    const childEnv: Record<string, string | undefined> = { ...process.env, HOME: dir, TMPDIR: dir, ...env };
+    for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: childEnv as NodeJS.ProcessEnv });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '2');
+    return fs.readdirSync(dir, { recursive: true }).map(String).sort();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("a session leaves no telemetry store or log behind; ORT_DISABLE_TELEMETRY=0 (the user's choice) lets ORT's telemetry run", () => {
+  assert.deepEqual(filesLeftBy({ ORT_DISABLE_TELEMETRY: undefined }), []);
+  // The same check sees ORT's telemetry when it runs: its event store under ~/.cache and its per-process log in the temp folder.
+  const on = filesLeftBy({ ORT_DISABLE_TELEMETRY: '0' });
+  assert.ok(on.some((f) => f.startsWith(path.join('.cache', 'Microsoft'))), `files: ${on.join(', ')}`);
+  assert.ok(on.some((f) => /^mat-debug-\d+\.log$/.test(f)), `files: ${on.join(', ')}`);
+});
