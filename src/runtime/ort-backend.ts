@@ -9,7 +9,7 @@ import type { RuntimeBackend } from './backend.js';
 /**
  * onnxruntime-node 1.29+ ships Microsoft's telemetry on Linux: at its first session it opens an event
  * store in ~/.cache/Microsoft, leaves a /tmp/mat-debug-<pid>.log behind for every process, uploads over
- * HTTPS when it can, and flushes at exit (~40 ms a process, measured). A local tool sends nothing: it is
+ * HTTPS when it can, and flushes at exit (~20 ms a process, measured). A local tool sends nothing: it is
  * off unless the user set ORT_DISABLE_TELEMETRY themselves (ORT reads it when its first session starts).
  */
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
