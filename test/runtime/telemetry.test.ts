@@ -10,14 +10,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const SESSION = pathToFileURL(path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'runtime', 'session.js')).href;
 const GRAPH = pathToFileURL(path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'graph', 'index.js')).href;
 
-/** Runs one session in a fresh process whose home and temp folder are `dir`; returns what ORT left there. */
+/** Variables under which ORT's telemetry stays off by itself (a CI machine's; the names its library checks). */
+const CI_VARIABLES = ['CI', 'TF_BUILD', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'JENKINS_URL', 'CODEBUILD_BUILD_ID', 'BUILDKITE', 'TEAMCITY_VERSION', 'BITBUCKET_BUILD_NUMBER'];
+
+/** Runs one session in a fresh process whose home and temp folder are `dir`, as on a user's machine (no CI variables); returns what ORT left there. */
 function filesLeftBy(env: Record<string, string | undefined>): string[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-telemetry-'));
   try {
     const code = `const { CompiledGraph } = await import(${JSON.stringify(SESSION)}); const { Graph, F } = await import(${JSON.stringify(GRAPH)});
       const g = new Graph(); const c = await CompiledGraph.compile(g, { y: F.tanh(g.input('x', 'float32', [2])) });
       console.log((await c.run({ x: new Float32Array([1, 2]) })).y.length);`;
-    const childEnv: Record<string, string | undefined> = { ...process.env, HOME: dir, TMPDIR: dir, ...env };
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...Object.fromEntries(CI_VARIABLES.map((k) => [k, undefined])), HOME: dir, TMPDIR: dir, ...env };
     for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: childEnv as NodeJS.ProcessEnv });
     assert.equal(r.status, 0, r.stderr);
