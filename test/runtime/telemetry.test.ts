@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const SESSION = pathToFileURL(path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'runtime', 'session.js')).href;
-const GRAPH = pathToFileURL(path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'graph', 'index.js')).href;
+/** A module of the compiled source, as a URL the child can import. */
+const src = (...parts: string[]) => pathToFileURL(path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', ...parts)).href;
+const [SESSION, GRAPH] = [src('runtime', 'session.js'), src('graph', 'index.js')];
 
 /** Variables under which ORT's telemetry stays off by itself (a CI machine's; the names its library checks). */
 const CI_VARIABLES = ['CI', 'TF_BUILD', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'JENKINS_URL', 'CODEBUILD_BUILD_ID', 'BUILDKITE', 'TEAMCITY_VERSION', 'BITBUCKET_BUILD_NUMBER'];
@@ -20,9 +21,9 @@ function filesLeftBy(env: Record<string, string | undefined>): string[] {
     const code = `const { CompiledGraph } = await import(${JSON.stringify(SESSION)}); const { Graph, F } = await import(${JSON.stringify(GRAPH)});
       const g = new Graph(); const c = await CompiledGraph.compile(g, { y: F.tanh(g.input('x', 'float32', [2])) });
       console.log((await c.run({ x: new Float32Array([1, 2]) })).y.length);`;
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...Object.fromEntries(CI_VARIABLES.map((k) => [k, undefined])), HOME: dir, TMPDIR: dir, ...env };
-    for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: childEnv as NodeJS.ProcessEnv });
+    const merged = { ...process.env, ...Object.fromEntries(CI_VARIABLES.map((k) => [k, undefined])), HOME: dir, TMPDIR: dir, ...env };
+    const childEnv = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined));
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: childEnv });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), '2');
     return fs.readdirSync(dir, { recursive: true }).map(String).sort();
