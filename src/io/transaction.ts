@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { AtomicFileWriter, makeDirs, writeJsonAtomic } from '../utils/fs.js';
+import { readBuffer } from '../utils/float-scan.js';
 
 const MARKER = '.commit';
 export const MANIFEST = 'manifest.json';
@@ -137,11 +138,15 @@ export function committedManifest(dir: string): Record<string, ManifestEntry> | 
 /**
  * What a caller reads of a committed file in the pass that hashes it, so that a large file is read once:
  * given the open descriptor first (e.g. to read a header), it returns what sees every chunk in order
- * (or nothing, to only hash). Chunks are whole reads of CHUNK bytes but the last, at multiples of CHUNK.
+ * (or nothing, to only hash). Chunks are whole reads of CHUNK bytes but the last, at multiples of CHUNK;
+ * each is valid during its call only (the next read reuses the buffer).
  */
 export type FileScan = (fd: number, file: string) => ((chunk: Uint8Array, position: number) => void) | undefined;
 
-/** Read size of the streamed pass: a multiple of 4, so float32 data at 4-aligned offsets never straddles two chunks. */
+/**
+ * Read size of the streamed pass, into float-scan.ts's read buffer (a weights file's finite check then runs
+ * where it was read): a multiple of 4, so float32 data at 4-aligned offsets never straddles two chunks.
+ */
 const CHUNK = 1 << 22;
 
 /**
@@ -195,7 +200,7 @@ function streamCommitted(dir: string, name: string, scan: FileScan | undefined, 
     try {
       const visit = scan?.(fd, file);
       const sha = hash ? createHash('sha256') : undefined;
-      const buf = new Uint8Array(CHUNK);
+      const buf = readBuffer(CHUNK);
       let size = 0;
       for (let n; (n = fillChunk(fd, buf, size)) > 0; size += n) {
         const chunk = buf.subarray(0, n);

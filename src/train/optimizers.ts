@@ -8,6 +8,8 @@
  */
 import { size, type ParamSpecs, type Weights } from '../nn/params.js';
 import { InkwellError } from '../utils/errors.js';
+import { fromBase64 } from '../utils/bytes.js';
+import { sumOfSquares } from '../utils/float-scan.js';
 import { ADAM_WASM } from './adam-kernel.js';
 
 export type OptimizerName = 'adamw' | 'adam' | 'sgd' | 'rmsprop';
@@ -211,11 +213,6 @@ const alignedBytes = (n: number) => Math.ceil(n / 4) * 16;
 /** The most one WebAssembly memory of optimizer state holds (wasm32 allows 4 GiB; browsers do not always). */
 const ARENA_BYTES = 2 ** 31;
 
-function fromBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
 function splitKey(key: string): [string, string] {
   const dot = key.lastIndexOf('.');
   return [key.slice(0, dot), key.slice(dot + 1)];
@@ -224,19 +221,7 @@ function splitKey(key: string): [string, string] {
 /** The global L2 norm of all gradients, as torch's clip_grad_norm_ measures it before clipping. */
 export function gradNorm(grads: ReadonlyMap<string, Float32Array>): number {
   let sq = 0;
-  for (const g of grads.values()) {
-    // Four running sums: one would wait on the previous addition at every element (twice as slow).
-    let a = 0, b = 0, c = 0, d = 0;
-    const n4 = g.length - (g.length % 4);
-    for (let i = 0; i < n4; i += 4) {
-      a += g[i]! * g[i]!;
-      b += g[i + 1]! * g[i + 1]!;
-      c += g[i + 2]! * g[i + 2]!;
-      d += g[i + 3]! * g[i + 3]!;
-    }
-    for (let i = n4; i < g.length; i++) a += g[i]! * g[i]!;
-    sq += a + b + c + d;
-  }
+  for (const g of grads.values()) sq += sumOfSquares(g);
   return Math.sqrt(sq);
 }
 
