@@ -21,6 +21,8 @@ import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
 import { bytesOf } from '../utils/bytes.js';
 import { quantizeLstms } from './quantize-lstm.js';
+import { INT4_WASM } from './int4-kernel.js';
+import { fromBase64 } from '../utils/bytes.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
@@ -160,41 +162,27 @@ const round = (x: number): number => Math.floor(x + 0.5);
 /**
  * MatMulNBits' layout: for each column n, blocks of 32 consecutive k, each
  * 16 bytes holding two 4-bit codes (the even k in the low nibble); code
- * c ∈ [0, 15] means (c − 8) · scale. K is padded with zeros to whole blocks.
- * One block of rows at a time, so the matrix is read row by row (a column at a
- * time thrashed the cache).
+ * c ∈ [0, 15] means (c − 8) · scale, scale = the block's largest |w| / 7. K is
+ * padded with zeros to whole blocks. Computed by int4.wat a block of rows at a
+ * time, the rows copied into its memory at a stride of whole four-lane groups.
  */
 export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
   const blocks = Math.ceil(K / Q4_BLOCK);
   const blob = Q4_BLOCK / 2;
-  const packed = new Uint8Array(N * blocks * blob);
-  const scales = new Float32Array(N * blocks);
-  const scale = new Float32Array(N); // this block's, per column
-  const codes = new Uint8Array(Q4_BLOCK * N);
+  const np = Math.ceil(N / 4) * 4;
+  const [inAt, sclAt, workAt, scalesAt, packedAt, end] = offsets([Q4_BLOCK * np * 4, np * 4, 640, N * blocks * 4, N * blocks * blob]);
+  const { kernel, buffer } = int4Kernel(end!);
+  const rows = new Float32Array(buffer, inAt, Q4_BLOCK * np);
+  rows.fill(0);
   for (let blk = 0; blk < blocks; blk++) {
-    const k0 = blk * Q4_BLOCK;
-    const k1 = Math.min(K, k0 + Q4_BLOCK);
-    scale.fill(0);
-    for (let k = k0; k < k1; k++) {
-      for (let n = 0, row = k * N; n < N; n++) {
-        const a = Math.abs(data[row + n]!);
-        if (a > scale[n]!) scale[n] = a;
-      }
-    }
-    for (let n = 0; n < N; n++) scales[n * blocks + blk] = scale[n] = scale[n]! > 0 ? scale[n]! / 7 : 1;
-    // This block's codes row by row (padding past K decodes to 0), then packed two rows to a byte per column.
-    codes.fill(8);
-    for (let k = k0; k < k1; k++) {
-      for (let n = 0, row = k * N, at = (k - k0) * N; n < N; n++) {
-        const c = round(data[row + n]! / scale[n]!) + 8;
-        codes[at + n] = c < 0 ? 0 : c > 15 ? 15 : c;
-      }
-    }
-    for (let n = 0; n < N; n++) {
-      const base = (n * blocks + blk) * blob;
-      for (let j = 0; j < Q4_BLOCK; j += 2) packed[base + (j >> 1)] = codes[j * N + n]! | (codes[(j + 1) * N + n]! << 4);
-    }
+    const [k0, k1] = [blk * Q4_BLOCK, Math.min(K, (blk + 1) * Q4_BLOCK)];
+    if (np === N) rows.set(data.subarray(k0 * N, k1 * N));
+    else for (let k = k0; k < k1; k++) rows.set(data.subarray(k * N, (k + 1) * N), (k - k0) * np);
+    if (k1 - k0 < Q4_BLOCK) rows.fill(0, (k1 - k0) * np);
+    kernel(inAt, np, N, blocks, blk, sclAt, scalesAt, packedAt, workAt);
   }
+  const packed = new Uint8Array(buffer.slice(packedAt, packedAt + N * blocks * blob));
+  const scales = new Float32Array(buffer.slice(scalesAt, scalesAt + N * blocks * 4));
   return [
     { dataType: DT.UINT8, dims: [N, blocks, blob], rawData: packed },
     { dataType: DT.FLOAT, dims: [N * blocks], rawData: bytesOf(scales) },
@@ -214,4 +202,27 @@ function dropUnused(nodes: NodeProto[], initializers: TensorProto[], keep: Reado
   }
   const stillRead = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
   for (let i = initializers.length - 1; i >= 0; i--) if (!stillRead.has(initializers[i]!.name!)) initializers.splice(i, 1);
+}
+
+/** Where regions of these byte counts start, one after another at multiples of 16, and where the last ends. */
+function offsets(sizes: readonly number[]): number[] {
+  const starts = [0];
+  for (const n of sizes) starts.push(starts.at(-1)! + Math.ceil(n / 16) * 16);
+  return starts;
+}
+
+type Int4Block = (inAt: number, np: number, n: number, blocks: number, blk: number, sclAt: number, scalesAt: number, packedAt: number, workAt: number) => void;
+let int4: { memory: WebAssembly.Memory; kernel: Int4Block } | undefined;
+
+/** int4.wat's block function over a memory of at least `bytes` (grown as a larger matrix needs; its buffer then changes). */
+function int4Kernel(bytes: number): { kernel: Int4Block; buffer: ArrayBuffer } {
+  if (!int4) {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(fromBase64(INT4_WASM)), { env: { memory } });
+    int4 = { memory, kernel: (instance.exports as { block: Int4Block }).block };
+  }
+  const { memory, kernel } = int4;
+  const short = bytes - memory.buffer.byteLength;
+  if (short > 0) memory.grow(Math.ceil(short / 65536));
+  return { kernel, buffer: memory.buffer };
 }

@@ -1,7 +1,11 @@
 /** Weight-only quantization: ORT's contrib kernels read our int8/int4 layouts as we decode them, and a quantized decoder stays close to float32. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
+import initWabt from 'wabt';
 import { Graph, F } from '../../src/graph/index.js';
 import { quantizeInt4, quantizeInt8, Q4_BLOCK, type QuantizeMode } from '../../src/graph/quantize.js';
 import { toOnnx } from '../../src/graph/onnx.js';
@@ -13,6 +17,7 @@ import { initWeights } from '../../src/nn/params.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { Rng } from '../../src/utils/rng.js';
+import { INT4_WASM } from '../../src/graph/int4-kernel.js';
 
 const DT = onnxProto.onnx.TensorProto.DataType;
 
@@ -56,6 +61,47 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return Math.sqrt(num / den);
 }
+
+test('int4-kernel.ts holds the compilation of int4.wat (run scripts/build-wasm.mjs after editing it)', async () => {
+  const wabt = await initWabt();
+  const m = wabt.parseWat('int4.wat', fs.readFileSync(path.resolve(fileURLToPath(import.meta.url), '../../../../src/graph/int4.wat'), 'utf8'), { simd: true });
+  const bytes = Buffer.from(m.toBinary({}).buffer);
+  m.destroy();
+  assert.equal(INT4_WASM, bytes.toString('base64'));
+});
+
+/** quantizeInt4's definition as plain JavaScript, one weight at a time: float64 division, Math.floor(x + 0.5). */
+function int4Reference(data: Float32Array, K: number, N: number): { packed: Uint8Array; scales: Float32Array } {
+  const blocks = Math.ceil(K / Q4_BLOCK);
+  const packed = new Uint8Array(N * blocks * (Q4_BLOCK / 2));
+  const scales = new Float32Array(N * blocks);
+  for (let n = 0; n < N; n++) {
+    for (let blk = 0; blk < blocks; blk++) {
+      let max = 0;
+      for (let k = blk * Q4_BLOCK; k < Math.min(K, (blk + 1) * Q4_BLOCK); k++) max = Math.max(max, Math.abs(data[k * N + n]!));
+      const scale = (scales[n * blocks + blk] = max > 0 ? max / 7 : 1);
+      for (let j = 0; j < Q4_BLOCK; j++) {
+        const k = blk * Q4_BLOCK + j;
+        const code = k < K ? Math.min(15, Math.max(0, Math.floor(data[k * N + n]! / Math.fround(scale) + 0.5) + 8)) : 8;
+        packed[(n * blocks + blk) * (Q4_BLOCK / 2) + (j >> 1)]! |= j % 2 ? code << 4 : code;
+      }
+    }
+  }
+  return { packed, scales };
+}
+
+test('q4: the WebAssembly kernel writes the reference codes and scales bit for bit (partial blocks, column tails, zero columns, halfway values)', () => {
+  const rng = new Rng(21);
+  for (const [K, N] of [[32, 4], [40, 7], [1, 1], [64, 65], [100, 384], [33, 130]] as const) {
+    const data = Float32Array.from({ length: K * N }, () => (rng.float() - 0.5) * 10 ** Math.floor(rng.float() * 6 - 4));
+    for (let k = 0; k < K; k++) data[k * N + (N - 1)] = 0; // an all-zero column: scale 1, codes 8
+    if (N > 2) for (let k = 0; k < K; k++) data[k * N + 1] = ((k % 15) - 7) * 0.5 + (k % 2 ? 0.25 : 0); // exact halves of its scale
+    const [q, s] = quantizeInt4({ data, K, N });
+    const want = int4Reference(data, K, N);
+    assert.deepEqual(q!.rawData, want.packed, `codes of [${K},${N}]`);
+    assert.deepEqual(new Float32Array(s!.rawData!.slice().buffer), want.scales, `scales of [${K},${N}]`);
+  }
+});
 
 for (const mode of ['q8', 'q4'] as const) {
   for (const transB of [false, true]) {
