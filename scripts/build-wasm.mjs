@@ -1,6 +1,6 @@
 // Compiles the WebAssembly text kernels into TypeScript modules holding their bytes as base64, so Node and
 // the browser bundle load them alike with no file to find at run time: src/train/adam.wat →
-// adam-kernel.ts, src/utils/float-scan.wat → float-scan-kernel.ts, src/graph/int4.wat → int4-kernel.ts.
+// adam-kernel.ts, src/utils/float-scan.wat → float-scan-kernel.ts, src/graph/quantize.wat → quantize-kernel.ts.
 // Run after editing a .wat: `node scripts/build-wasm.mjs`; each kernel's test (test/train/adam-kernel,
 // test/utils/float-scan, test/graph/quantize) checks that the committed bytes are this compilation of the
 // committed text.
@@ -12,7 +12,7 @@ import initWabt from 'wabt';
 const KERNELS = [
   { wat: 'src/train/adam.wat', out: 'src/train/adam-kernel.ts', name: 'ADAM_WASM' },
   { wat: 'src/utils/float-scan.wat', out: 'src/utils/float-scan-kernel.ts', name: 'FLOAT_SCAN_WASM' },
-  { wat: 'src/graph/int4.wat', out: 'src/graph/int4-kernel.ts', name: 'INT4_WASM' },
+  { wat: 'src/graph/quantize.wat', out: 'src/graph/quantize-kernel.ts', name: 'QUANTIZE_WASM' },
 ];
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -21,7 +21,7 @@ import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
 import { bytesOf } from '../utils/bytes.js';
 import { quantizeLstms } from './quantize-lstm.js';
-import { INT4_WASM } from './int4-kernel.js';
+import { QUANTIZE_WASM } from './quantize-kernel.js';
 import { fromBase64 } from '../utils/bytes.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -31,6 +31,8 @@ export type QuantizeMode = 'q8' | 'q4';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['q8', 'q4'];
 export const Q4_BLOCK = 32;
 const Q8_MAX = 63;
+/** Bytes of float rows quantizeInt8 copies in at a time. */
+const RUN_BYTES = 1 << 20;
 
 /** A [K, N] float matrix, row-major, as MatMul's B. */
 interface Matrix {
@@ -134,19 +136,38 @@ function floatMatrix(t: TensorProto | undefined): Matrix | undefined {
 /**
  * int8 [K, N] and one scale per column N: w ≈ q · scale, |q| ≤ 63. Seven bits, not
  * eight ("reduce_range", as ORT's own quantizer does on x86): AVX2's u8·s8 kernel adds
- * pairs of products in int16, and 255·127·2 would saturate it.
+ * pairs of products in int16, and 255·127·2 would saturate it. Computed by quantize.wat,
+ * the rows copied into its memory a run at a time, twice: for the columns' largest
+ * magnitudes, then for the codes.
  */
 export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
-  const scale = new Float32Array(N);
-  for (let k = 0; k < K; k++) {
-    for (let n = 0, row = k * N; n < N; n++) {
-      const a = Math.abs(data[row + n]!);
-      if (a > scale[n]!) scale[n] = a;
-    }
+  const np = Math.ceil(N / 4) * 4;
+  const run = Math.max(1, Math.min(K, Math.floor(RUN_BYTES / (np * 4))));
+  const [inAt, sclAt, outAt, end] = offsets([run * np * 4, np * 4, run * np]);
+  const { kernel, buffer } = quantizeKernel(end!);
+  const rows = new Float32Array(buffer, inAt, run * np);
+  const scl = new Float32Array(buffer, sclAt, np);
+  const out = new Int8Array(buffer, outAt, run * np);
+  // (Whatever the padding columns hold only reaches their own lanes, which are never copied out.)
+  scl.fill(0);
+  const copyIn = (k0: number, k1: number) => {
+    if (np === N) rows.set(data.subarray(k0 * N, k1 * N));
+    else for (let k = k0; k < k1; k++) rows.set(data.subarray(k * N, (k + 1) * N), (k - k0) * np);
+  };
+  for (let k0 = 0; k0 < K; k0 += run) {
+    copyIn(k0, Math.min(K, k0 + run));
+    kernel.absmax(inAt, Math.min(run, K - k0), np, sclAt);
   }
-  for (let n = 0; n < N; n++) scale[n] = scale[n]! > 0 ? scale[n]! / Q8_MAX : 1;
+  const scale = Float32Array.from(scl.subarray(0, N), (m) => (m > 0 ? m / Q8_MAX : 1));
+  scl.set(scale);
   const q = new Int8Array(K * N);
-  for (let k = 0; k < K; k++) for (let n = 0, row = k * N; n < N; n++) q[row + n] = round(data[row + n]! / scale[n]!);
+  for (let k0 = 0; k0 < K; k0 += run) {
+    const k1 = Math.min(K, k0 + run);
+    copyIn(k0, k1);
+    kernel.int8_rows(inAt, k1 - k0, np, sclAt, outAt);
+    if (np === N) q.set(out.subarray(0, (k1 - k0) * N), k0 * N);
+    else for (let k = k0; k < k1; k++) q.set(out.subarray((k - k0) * np, (k - k0) * np + N), k * N);
+  }
   return [
     { dataType: DT.INT8, dims: [K, N], rawData: bytesOf(q) },
     { dataType: DT.FLOAT, dims: [N], rawData: bytesOf(scale) },
@@ -154,16 +175,10 @@ export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
 }
 
 /**
- * Math.round, but ~4× faster in V8 here (quantizing is on a quantized decoder's path to its first
- * token); they differ only at 0.5 − 2^-54, which no code boundary cares about.
- */
-const round = (x: number): number => Math.floor(x + 0.5);
-
-/**
  * MatMulNBits' layout: for each column n, blocks of 32 consecutive k, each
  * 16 bytes holding two 4-bit codes (the even k in the low nibble); code
  * c ∈ [0, 15] means (c − 8) · scale, scale = the block's largest |w| / 7. K is
- * padded with zeros to whole blocks. Computed by int4.wat a block of rows at a
+ * padded with zeros to whole blocks. Computed by quantize.wat a block of rows at a
  * time, the rows copied into its memory at a stride of whole four-lane groups.
  */
 export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
@@ -171,7 +186,7 @@ export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
   const blob = Q4_BLOCK / 2;
   const np = Math.ceil(N / 4) * 4;
   const [inAt, sclAt, workAt, scalesAt, packedAt, end] = offsets([Q4_BLOCK * np * 4, np * 4, 640, N * blocks * 4, N * blocks * blob]);
-  const { kernel, buffer } = int4Kernel(end!);
+  const { kernel, buffer } = quantizeKernel(end!);
   const rows = new Float32Array(buffer, inAt, Q4_BLOCK * np);
   rows.fill(0);
   for (let blk = 0; blk < blocks; blk++) {
@@ -179,7 +194,7 @@ export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
     if (np === N) rows.set(data.subarray(k0 * N, k1 * N));
     else for (let k = k0; k < k1; k++) rows.set(data.subarray(k * N, (k + 1) * N), (k - k0) * np);
     if (k1 - k0 < Q4_BLOCK) rows.fill(0, (k1 - k0) * np);
-    kernel(inAt, np, N, blocks, blk, sclAt, scalesAt, packedAt, workAt);
+    kernel.int4_block(inAt, np, N, blocks, blk, sclAt, scalesAt, packedAt, workAt);
   }
   const packed = new Uint8Array(buffer.slice(packedAt, packedAt + N * blocks * blob));
   const scales = new Float32Array(buffer.slice(scalesAt, scalesAt + N * blocks * 4));
@@ -211,17 +226,21 @@ function offsets(sizes: readonly number[]): number[] {
   return starts;
 }
 
-type Int4Block = (inAt: number, np: number, n: number, blocks: number, blk: number, sclAt: number, scalesAt: number, packedAt: number, workAt: number) => void;
-let int4: { memory: WebAssembly.Memory; kernel: Int4Block } | undefined;
+interface QuantizeKernel {
+  absmax(inAt: number, rows: number, np: number, accAt: number): void;
+  int8_rows(inAt: number, rows: number, np: number, sclAt: number, outAt: number): void;
+  int4_block(inAt: number, np: number, n: number, blocks: number, blk: number, sclAt: number, scalesAt: number, packedAt: number, workAt: number): void;
+}
+let quantizer: { memory: WebAssembly.Memory; kernel: QuantizeKernel } | undefined;
 
-/** int4.wat's block function over a memory of at least `bytes` (grown as a larger matrix needs; its buffer then changes). */
-function int4Kernel(bytes: number): { kernel: Int4Block; buffer: ArrayBuffer } {
-  if (!int4) {
+/** quantize.wat's functions over a memory of at least `bytes` (grown as a larger matrix needs; its buffer then changes). */
+function quantizeKernel(bytes: number): { kernel: QuantizeKernel; buffer: ArrayBuffer } {
+  if (!quantizer) {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(fromBase64(INT4_WASM)), { env: { memory } });
-    int4 = { memory, kernel: (instance.exports as { block: Int4Block }).block };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(fromBase64(QUANTIZE_WASM)), { env: { memory } });
+    quantizer = { memory, kernel: instance.exports as unknown as QuantizeKernel };
   }
-  const { memory, kernel } = int4;
+  const { memory, kernel } = quantizer;
   const short = bytes - memory.buffer.byteLength;
   if (short > 0) memory.grow(Math.ceil(short / 65536));
   return { kernel, buffer: memory.buffer };

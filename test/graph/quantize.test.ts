@@ -17,7 +17,7 @@ import { initWeights } from '../../src/nn/params.js';
 import { createDecoder } from '../../src/generate/decoders.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { Rng } from '../../src/utils/rng.js';
-import { INT4_WASM } from '../../src/graph/int4-kernel.js';
+import { QUANTIZE_WASM } from '../../src/graph/quantize-kernel.js';
 
 const DT = onnxProto.onnx.TensorProto.DataType;
 
@@ -62,12 +62,12 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / den);
 }
 
-test('int4-kernel.ts holds the compilation of int4.wat (run scripts/build-wasm.mjs after editing it)', async () => {
+test('quantize-kernel.ts holds the compilation of quantize.wat (run scripts/build-wasm.mjs after editing it)', async () => {
   const wabt = await initWabt();
-  const m = wabt.parseWat('int4.wat', fs.readFileSync(path.resolve(fileURLToPath(import.meta.url), '../../../../src/graph/int4.wat'), 'utf8'), { simd: true });
+  const m = wabt.parseWat('quantize.wat', fs.readFileSync(path.resolve(fileURLToPath(import.meta.url), '../../../../src/graph/quantize.wat'), 'utf8'), { simd: true });
   const bytes = Buffer.from(m.toBinary({}).buffer);
   m.destroy();
-  assert.equal(INT4_WASM, bytes.toString('base64'));
+  assert.equal(QUANTIZE_WASM, bytes.toString('base64'));
 });
 
 /** quantizeInt4's definition as plain JavaScript, one weight at a time: float64 division, Math.floor(x + 0.5). */
@@ -90,12 +90,44 @@ function int4Reference(data: Float32Array, K: number, N: number): { packed: Uint
   return { packed, scales };
 }
 
-test('q4: the WebAssembly kernel writes the reference codes and scales bit for bit (partial blocks, column tails, zero columns, halfway values)', () => {
+/** quantizeInt8's definition as plain JavaScript: float64 division, Math.floor(x + 0.5). */
+function int8Reference(data: Float32Array, K: number, N: number): { codes: Int8Array; scales: Float32Array } {
+  const scales = new Float32Array(N);
+  for (let n = 0; n < N; n++) {
+    let max = 0;
+    for (let k = 0; k < K; k++) max = Math.max(max, Math.abs(data[k * N + n]!));
+    scales[n] = max > 0 ? max / 63 : 1;
+  }
+  const codes = Int8Array.from({ length: K * N }, (_, i) => Math.floor(data[i]! / scales[i % N]! + 0.5));
+  return { codes, scales };
+}
+
+/** Shapes for the kernels' bit-for-bit tests: partial blocks and runs, column tails, one-row and one-column matrices. */
+const KERNEL_SHAPES = [[32, 4], [40, 7], [1, 1], [64, 65], [100, 384], [33, 130], [700, 384]] as const;
+
+/** Random weights of mixed magnitudes, with an all-zero last column and (N > 2) a column of exact halves of its scale. */
+function kernelInput(K: number, N: number, rng: Rng): Float32Array {
+  const data = Float32Array.from({ length: K * N }, () => (rng.float() - 0.5) * 10 ** Math.floor(rng.float() * 6 - 4));
+  for (let k = 0; k < K; k++) data[k * N + (N - 1)] = 0;
+  if (N > 2) for (let k = 0; k < K; k++) data[k * N + 1] = ((k % 15) - 7) * 0.5 + (k % 2 ? 0.25 : 0);
+  return data;
+}
+
+test('q8: the WebAssembly kernel writes the reference codes and scales bit for bit', () => {
+  const rng = new Rng(22);
+  for (const [K, N] of KERNEL_SHAPES) {
+    const data = kernelInput(K, N, rng);
+    const [q, s] = quantizeInt8({ data, K, N });
+    const want = int8Reference(data, K, N);
+    assert.deepEqual(new Int8Array(q!.rawData!.slice().buffer), want.codes, `codes of [${K},${N}]`);
+    assert.deepEqual(new Float32Array(s!.rawData!.slice().buffer), want.scales, `scales of [${K},${N}]`);
+  }
+});
+
+test('q4: the WebAssembly kernel writes the reference codes and scales bit for bit', () => {
   const rng = new Rng(21);
-  for (const [K, N] of [[32, 4], [40, 7], [1, 1], [64, 65], [100, 384], [33, 130]] as const) {
-    const data = Float32Array.from({ length: K * N }, () => (rng.float() - 0.5) * 10 ** Math.floor(rng.float() * 6 - 4));
-    for (let k = 0; k < K; k++) data[k * N + (N - 1)] = 0; // an all-zero column: scale 1, codes 8
-    if (N > 2) for (let k = 0; k < K; k++) data[k * N + 1] = ((k % 15) - 7) * 0.5 + (k % 2 ? 0.25 : 0); // exact halves of its scale
+  for (const [K, N] of KERNEL_SHAPES) {
+    const data = kernelInput(K, N, rng);
     const [q, s] = quantizeInt4({ data, K, N });
     const want = int4Reference(data, K, N);
     assert.deepEqual(q!.rawData, want.packed, `codes of [${K},${N}]`);
