@@ -81,7 +81,6 @@ class KvCacheDecoder implements IncrementalDecoder {
   private capacity = 0;
   /** Per layer, keys then values. */
   private cache: Float32Array[] = [];
-  private readonly fetch: string[];
 
   private constructor(
     private readonly shape: KvCacheDecoding,
@@ -92,7 +91,6 @@ class KvCacheDecoder implements IncrementalDecoder {
   ) {
     this.vocabSize = vocabSize;
     this.maxLength = contextLength;
-    this.fetch = ['logits', ...Array.from({ length: shape.layers }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
   }
 
   static async create(decoding: KvCacheDecoding, bundle: ModelBundle, batch: number, opts: DecoderOptions): Promise<KvCacheDecoder> {
@@ -143,9 +141,11 @@ class KvCacheDecoder implements IncrementalDecoder {
           : { data: cache.subarray(0, P * C), dims: [1, P, C] };
       });
     }
-    const out = await this.session.run(feeds, { fetch: this.fetch });
+    const out = await this.session.run(feeds, { fetch: ['logits', 'new'] });
     this.reserve(P + T);
-    for (let i = 0; i < nLayer; i++) kinds.forEach((kind, j) => this.write(this.cache[2 * i + j]!, out[`new.${i}.${kind}`] as Float32Array, P, T));
+    // [2·n_layer, B, T, C]: cache i (layer i >> 1's keys, then its values) gets rows [i·B·T, (i + 1)·B·T).
+    const rows = out.new as Float32Array;
+    for (let i = 0; i < 2 * nLayer; i++) this.write(this.cache[i]!, rows.subarray(i * B * T * C, (i + 1) * B * T * C), P, T);
     this.length = P + T;
     return lastPosition(out.logits as Float32Array, B, T, V);
   }

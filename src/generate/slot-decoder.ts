@@ -78,7 +78,6 @@ class KvCacheSlotDecoder implements SlotDecoder {
   private capacity = 0;
   /** Per layer, keys then values. */
   private cache: Float32Array[] = [];
-  private readonly fetch: string[];
 
   private constructor(
     private readonly decoding: KvCacheDecoding,
@@ -88,7 +87,6 @@ class KvCacheSlotDecoder implements SlotDecoder {
     private readonly session: CompiledGraph,
   ) {
     this.lengths = new Int32Array(slots);
-    this.fetch = ['logits', ...Array.from({ length: decoding.layers }, (_, i) => [`new.${i}.key`, `new.${i}.value`]).flat()];
   }
 
   static async create(decoding: KvCacheDecoding, bundle: ModelBundle, slots: number, opts: DecoderOptions): Promise<KvCacheSlotDecoder> {
@@ -146,11 +144,12 @@ class KvCacheSlotDecoder implements SlotDecoder {
         feeds[`past_key_values.${i}.${kind}`] = { data: cache.subarray(lo * span, (hi + 1) * span), dims: [R, H, N, D] };
       }
     }
-    const out = await this.session.run(feeds, { fetch: this.fetch });
+    const out = await this.session.run(feeds, { fetch: ['logits', 'new'] });
     // Room for the new rows, keeping every slot's (fed or not).
     this.relayout(Math.max(...this.lengths, ...rows.map((r) => this.lengths[r.slot]! + T)));
+    const added = out.new as Float32Array; // [2·n_layer, R, T, C]: layer i's keys at 2i, values at 2i + 1
     for (let i = 0; i < 2 * nLayer; i++) {
-      const fresh = out[`new.${i >> 1}.${i % 2 === 0 ? 'key' : 'value'}`] as Float32Array; // [R, T, C]
+      const fresh = added.subarray(i * R * T * C, (i + 1) * R * T * C); // [R, T, C]
       const cache = this.cache[i]!;
       for (const { slot } of rows) {
         const [r, P] = [rowOf.get(slot)!, this.lengths[slot]!];

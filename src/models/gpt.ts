@@ -182,11 +182,13 @@ export class Gpt implements LanguageModel {
    *   `attention_bias` [batch, 1, seq, past+seq] (see attentionBias) in place of the mask: its
    *   caller (a batch-1 decoder, every slot filled) makes it in JavaScript, as the ~15 small nodes
    *   that derive it from a mask cost ~8% of a decoding step.
-   * Both also return `new.{i}.key|value` [batch, seq, n_embd], the new tokens' rows
-   * alone, for a caller that keeps the cache itself (GptDecoder) and fetches only
-   * those: onnxruntime-node copies every returned output into a fresh JavaScript
-   * buffer, and copying the whole cache out costs more per token than attending
-   * over it (2.4× the time at a past of 100).
+   * Both also return `new` [2·n_layer, batch, seq, n_embd], the new tokens' rows alone
+   * (layer i's keys at 2i, its values at 2i + 1), for a caller that keeps the cache
+   * itself (KvCacheDecoder, SlotDecoder) and fetches only those: onnxruntime-node
+   * copies every returned output into a fresh JavaScript buffer, and copying the
+   * whole cache out costs more per token than attending over it (2.4× the time at a
+   * past of 100). One output, not two a layer: each fetched output costs its own
+   * crossing (13 → 2 outputs: a q4 6-layer GPT token 7–9% faster, float32 ~2%).
    * `scope` lets a wrapper (LoRA) substitute its view of the weights.
    */
   buildDecodeGraph(opts: DecodeGraphOptions = {}): BuiltGraph {
@@ -208,16 +210,20 @@ export class Gpt implements LanguageModel {
     }));
 
     const outputs: Record<string, Tensor> = {};
+    const fresh: Tensor[] = []; // each layer's new key and value rows, batch,seq,C
     const attend = (i: number, qkv: Tensor) => {
       const [q, k, v] = F.split(qkv, -1, 3) as [Tensor, Tensor, Tensor]; // batch,seq,C each
       const heads = (t: Tensor) => F.transpose(F.reshape(t, ['batch', 'seq', H, D]), [0, 2, 1, 3]); // batch,H,seq,D
       const key = perHead ? F.concat([past[i]!.key, heads(k)], 2) : F.concat([past[i]!.key, k], 1);
       const value = perHead ? F.concat([past[i]!.value, heads(v)], 2) : F.concat([past[i]!.value, v], 1);
-      Object.assign(outputs, { [`new.${i}.key`]: k, [`new.${i}.value`]: v }, perHead ? { [`present.${i}.key`]: key, [`present.${i}.value`]: value } : {});
+      fresh.push(k, v);
+      if (perHead) Object.assign(outputs, { [`present.${i}.key`]: key, [`present.${i}.value`]: value });
       return F.multiHeadAttention(q, key, value, bias, H);
     };
     const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));
-    return { graph: g, outputs: { logits: this.lmHead(p, this.trunk(p, x, attend, (t) => t)), ...outputs } };
+    const logits = this.lmHead(p, this.trunk(p, x, attend, (t) => t));
+    const rows = F.concat(fresh.map((t) => F.reshape(t, [1, 'batch', 'seq', c.nEmbd])), 0); // 2·n_layer,batch,seq,C
+    return { graph: g, outputs: { logits, new: rows, ...outputs } };
   }
 
   /** The blocks and final LayerNorm, shared by training and decoding: B,T,C → B,T,C. */
