@@ -184,11 +184,11 @@ export class Gpt implements LanguageModel {
    *   that derive it from a mask cost ~8% of a decoding step.
    * Both also return `new` [2·n_layer, batch, seq, n_embd], the new tokens' rows alone
    * (layer i's keys at 2i, its values at 2i + 1), for a caller that keeps the cache
-   * itself (KvCacheDecoder, SlotDecoder) and fetches only those: onnxruntime-node
+   * itself (KvCacheDecoder, KvCacheSlotDecoder) and fetches only those: onnxruntime-node
    * copies every returned output into a fresh JavaScript buffer, and copying the
    * whole cache out costs more per token than attending over it (2.4× the time at a
    * past of 100). One output, not two a layer: each fetched output costs its own
-   * crossing (13 → 2 outputs: a q4 6-layer GPT token 7–9% faster, float32 ~2%).
+   * crossing (13 → 2 outputs for 6 layers: q4 and q8 tokens 2.5–9% faster, float32 1–2.5%).
    * `scope` lets a wrapper (LoRA) substitute its view of the weights.
    */
   buildDecodeGraph(opts: DecodeGraphOptions = {}): BuiltGraph {
