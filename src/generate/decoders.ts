@@ -143,24 +143,28 @@ class KvCacheDecoder implements IncrementalDecoder {
     }
     const out = await this.session.run(feeds, { fetch: ['logits', 'new'] });
     this.reserve(P + T);
-    // [2·n_layer, B, T, C]: cache i (layer i >> 1's keys, then its values) gets rows [i·B·T, (i + 1)·B·T).
-    const rows = out.new as Float32Array;
-    for (let i = 0; i < 2 * nLayer; i++) this.write(this.cache[i]!, rows.subarray(i * B * T * C, (i + 1) * B * T * C), P, T);
+    for (let i = 0; i < 2 * nLayer; i++) this.write(this.cache[i]!, out.new as Float32Array, i, P, T);
     this.length = P + T;
     return lastPosition(out.logits as Float32Array, B, T, V);
   }
 
-  /** Writes the new rows [batch, T, n_embd] (heads merged) into one cache after its first P. */
-  private write(cache: Float32Array, rows: Float32Array, P: number, T: number): void {
-    const [B, N, { heads: H, width: C }] = [this.batch, this.capacity, this.shape];
+  /**
+   * Writes cache i's new rows into it after its first P: in `added` ([batch, 2·n_layer·T, n_embd], heads
+   * merged, see Gpt.buildDecodeGraph) they are each sequence's rows [i·T, (i + 1)·T).
+   */
+  private write(cache: Float32Array, added: Float32Array, i: number, P: number, T: number): void {
+    const [B, N, { heads: H, width: C, layers: L }] = [this.batch, this.capacity, this.shape];
     if (!this.perHead) {
-      cache.set(rows, P * C);
+      cache.set(added.subarray(i * T * C, (i + 1) * T * C), P * C);
       return;
     }
     const D = C / H;
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
-        for (let t = 0; t < T; t++) cache.set(rows.subarray((b * T + t) * C + h * D, (b * T + t) * C + (h + 1) * D), ((b * H + h) * N + P + t) * D);
+        for (let t = 0; t < T; t++) {
+          const from = ((b * 2 * L + i) * T + t) * C + h * D;
+          cache.set(added.subarray(from, from + D), ((b * H + h) * N + P + t) * D);
+        }
       }
     }
   }

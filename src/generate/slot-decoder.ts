@@ -147,14 +147,17 @@ class KvCacheSlotDecoder implements SlotDecoder {
     const out = await this.session.run(feeds, { fetch: ['logits', 'new'] });
     // Room for the new rows, keeping every slot's (fed or not).
     this.relayout(Math.max(...this.lengths, ...rows.map((r) => this.lengths[r.slot]! + T)));
-    const added = out.new as Float32Array; // [2·n_layer, R, T, C]: layer i's keys at 2i, values at 2i + 1
+    // [R, 2·n_layer·T, C]: cache i's new rows are each row's [i·T, (i + 1)·T) (see Gpt.buildDecodeGraph).
+    const added = out.new as Float32Array;
     for (let i = 0; i < 2 * nLayer; i++) {
-      const fresh = added.subarray(i * R * T * C, (i + 1) * R * T * C); // [R, T, C]
       const cache = this.cache[i]!;
       for (const { slot } of rows) {
         const [r, P] = [rowOf.get(slot)!, this.lengths[slot]!];
         for (let h = 0; h < H; h++) {
-          for (let t = 0; t < T; t++) cache.set(fresh.subarray((r * T + t) * C + h * D, (r * T + t) * C + (h + 1) * D), ((slot * H + h) * this.capacity + P + t) * D);
+          for (let t = 0; t < T; t++) {
+            const from = ((r * 2 * nLayer + i) * T + t) * C + h * D;
+            cache.set(added.subarray(from, from + D), ((slot * H + h) * this.capacity + P + t) * D);
+          }
         }
       }
     }

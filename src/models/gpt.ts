@@ -182,13 +182,14 @@ export class Gpt implements LanguageModel {
    *   `attention_bias` [batch, 1, seq, past+seq] (see attentionBias) in place of the mask: its
    *   caller (a batch-1 decoder, every slot filled) makes it in JavaScript, as the ~15 small nodes
    *   that derive it from a mask cost ~8% of a decoding step.
-   * Both also return `new` [2·n_layer, batch, seq, n_embd], the new tokens' rows alone
-   * (layer i's keys at 2i, its values at 2i + 1), for a caller that keeps the cache
-   * itself (KvCacheDecoder, KvCacheSlotDecoder) and fetches only those: onnxruntime-node
-   * copies every returned output into a fresh JavaScript buffer, and copying the
-   * whole cache out costs more per token than attending over it (2.4× the time at a
-   * past of 100). One output, not two a layer: each fetched output costs its own
-   * crossing (13 → 2 outputs for 6 layers: q4 and q8 tokens 2.5–9% faster, float32 1–2.5%).
+   * Both also return `new` [batch, 2·n_layer·seq, n_embd], the new tokens' rows alone
+   * (per sequence, layer i's keys as rows [2i·seq, (2i+1)·seq), its values next), for a
+   * caller that keeps the cache itself (KvCacheDecoder, KvCacheSlotDecoder) and fetches
+   * only those: onnxruntime-node copies every returned output into a fresh JavaScript
+   * buffer, and copying the whole cache out costs more per token than attending over it
+   * (2.4× the time at a past of 100). One output, not two a layer: each fetched output
+   * costs its own crossing (13 → 2 outputs for 6 layers: q4 and q8 tokens 2.5–9% faster,
+   * float32 1–2.5%).
    * `scope` lets a wrapper (LoRA) substitute its view of the weights.
    */
   buildDecodeGraph(opts: DecodeGraphOptions = {}): BuiltGraph {
@@ -210,7 +211,7 @@ export class Gpt implements LanguageModel {
     }));
 
     const outputs: Record<string, Tensor> = {};
-    const fresh: Tensor[] = []; // each layer's new key and value rows, batch,seq,C
+    const fresh: Tensor[] = []; // each layer's new key and value rows, batch,seq,C each
     const attend = (i: number, qkv: Tensor) => {
       const [q, k, v] = F.split(qkv, -1, 3) as [Tensor, Tensor, Tensor]; // batch,seq,C each
       const heads = (t: Tensor) => F.transpose(F.reshape(t, ['batch', 'seq', H, D]), [0, 2, 1, 3]); // batch,H,seq,D
@@ -222,8 +223,8 @@ export class Gpt implements LanguageModel {
     };
     const x = F.add(F.gather(p.get('transformer.wte.weight'), ids), F.gather(p.get('transformer.wpe.weight'), positionIds));
     const logits = this.lmHead(p, this.trunk(p, x, attend, (t) => t));
-    const rows = F.concat(fresh.map((t) => F.reshape(t, [1, 'batch', 'seq', c.nEmbd])), 0); // 2·n_layer,batch,seq,C
-    return { graph: g, outputs: { logits, new: rows, ...outputs } };
+    // Along seq, so that one Concat is the only node added (a leading layer axis needs a Reshape for each input).
+    return { graph: g, outputs: { logits, new: F.concat(fresh, 1), ...outputs } };
   }
 
   /** The blocks and final LayerNorm, shared by training and decoding: B,T,C → B,T,C. */
