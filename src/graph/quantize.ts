@@ -233,7 +233,10 @@ interface QuantizeKernel {
 }
 let quantizer: { memory: WebAssembly.Memory; kernel: QuantizeKernel } | undefined;
 
-/** quantize.wat's functions over a memory of at least `bytes` (grown as a larger matrix needs; its buffer then changes). */
+/**
+ * quantize.wat's functions over a memory of at least `bytes`: one for the process, grown when a larger matrix
+ * needs it (its buffer then changes) and kept (a WebAssembly memory cannot shrink; ~31 MB after GPT-2's q4 lm_head).
+ */
 function quantizeKernel(bytes: number): { kernel: QuantizeKernel; buffer: ArrayBuffer } {
   if (!quantizer) {
     const memory = new WebAssembly.Memory({ initial: 1 });
