@@ -1,11 +1,7 @@
 /** Weight-only quantization: ORT's contrib kernels read our int8/int4 layouts as we decode them, and a quantized decoder stays close to float32. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
-import initWabt from 'wabt';
 import { Graph, F } from '../../src/graph/index.js';
 import { quantizeInt4, quantizeInt8, Q4_BLOCK, type QuantizeMode } from '../../src/graph/quantize.js';
 import { toOnnx } from '../../src/graph/onnx.js';
@@ -18,6 +14,7 @@ import { createDecoder } from '../../src/generate/decoders.js';
 import { trainWordLevel } from '../../src/tokenizers/word-level.js';
 import { Rng } from '../../src/utils/rng.js';
 import { QUANTIZE_WASM } from '../../src/graph/quantize-kernel.js';
+import { compiledWat } from '../helpers/wasm.js';
 
 const DT = onnxProto.onnx.TensorProto.DataType;
 
@@ -63,15 +60,11 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 test('quantize-kernel.ts holds the compilation of quantize.wat (run scripts/build-wasm.mjs after editing it)', async () => {
-  const wabt = await initWabt();
-  const m = wabt.parseWat('quantize.wat', fs.readFileSync(path.resolve(fileURLToPath(import.meta.url), '../../../../src/graph/quantize.wat'), 'utf8'), { simd: true });
-  const bytes = Buffer.from(m.toBinary({}).buffer);
-  m.destroy();
-  assert.equal(QUANTIZE_WASM, bytes.toString('base64'));
+  assert.equal(QUANTIZE_WASM, await compiledWat('src/graph/quantize.wat'));
 });
 
 /** quantizeInt4's definition as plain JavaScript, one weight at a time: float64 division, Math.floor(x + 0.5). */
-function int4Reference(data: Float32Array, K: number, N: number): { packed: Uint8Array; scales: Float32Array } {
+function int4Reference(data: Float32Array, K: number, N: number): { codes: Uint8Array; scales: Float32Array } {
   const blocks = Math.ceil(K / Q4_BLOCK);
   const packed = new Uint8Array(N * blocks * (Q4_BLOCK / 2));
   const scales = new Float32Array(N * blocks);
@@ -87,7 +80,7 @@ function int4Reference(data: Float32Array, K: number, N: number): { packed: Uint
       }
     }
   }
-  return { packed, scales };
+  return { codes: packed, scales };
 }
 
 /** quantizeInt8's definition as plain JavaScript: float64 division, Math.floor(x + 0.5). */
@@ -113,27 +106,18 @@ function kernelInput(K: number, N: number, rng: Rng): Float32Array {
   return data;
 }
 
-test('q8: the WebAssembly kernel writes the reference codes and scales bit for bit', () => {
-  const rng = new Rng(22);
-  for (const [K, N] of KERNEL_SHAPES) {
-    const data = kernelInput(K, N, rng);
-    const [q, s] = quantizeInt8({ data, K, N });
-    const want = int8Reference(data, K, N);
-    assert.deepEqual(new Int8Array(q!.rawData!.slice().buffer), want.codes, `codes of [${K},${N}]`);
-    assert.deepEqual(new Float32Array(s!.rawData!.slice().buffer), want.scales, `scales of [${K},${N}]`);
-  }
-});
-
-test('q4: the WebAssembly kernel writes the reference codes and scales bit for bit', () => {
-  const rng = new Rng(21);
-  for (const [K, N] of KERNEL_SHAPES) {
-    const data = kernelInput(K, N, rng);
-    const [q, s] = quantizeInt4({ data, K, N });
-    const want = int4Reference(data, K, N);
-    assert.deepEqual(q!.rawData, want.packed, `codes of [${K},${N}]`);
-    assert.deepEqual(new Float32Array(s!.rawData!.slice().buffer), want.scales, `scales of [${K},${N}]`);
-  }
-});
+for (const mode of ['q8', 'q4'] as const) {
+  test(`${mode}: the WebAssembly kernel writes the reference codes and scales bit for bit`, () => {
+    const rng = new Rng(mode === 'q8' ? 22 : 21);
+    for (const [K, N] of KERNEL_SHAPES) {
+      const data = kernelInput(K, N, rng);
+      const [q, s] = mode === 'q8' ? quantizeInt8({ data, K, N }) : quantizeInt4({ data, K, N });
+      const want = mode === 'q8' ? int8Reference(data, K, N) : int4Reference(data, K, N);
+      assert.deepEqual(new Uint8Array(q!.rawData!), new Uint8Array(want.codes.buffer), `codes of [${K},${N}]`);
+      assert.deepEqual(new Float32Array(s!.rawData!.slice().buffer), want.scales, `scales of [${K},${N}]`);
+    }
+  });
+}
 
 for (const mode of ['q8', 'q4'] as const) {
   for (const transB of [false, true]) {

@@ -2,21 +2,14 @@
 // its update is torch.optim's in float32 arithmetic bit for bit, in its four-lane loop and its tail alike.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import initWabt from 'wabt';
 import { normal, type ParamSpecs } from '../../src/nn/params.js';
 import { ADAM_WASM } from '../../src/train/adam-kernel.js';
 import { createOptimizer, SlotMemory, type OptimizerConfig } from '../../src/train/optimizers.js';
 import { Rng } from '../../src/utils/rng.js';
+import { compiledWat } from '../helpers/wasm.js';
 
 test('adam-kernel.ts holds the compilation of adam.wat (run scripts/build-wasm.mjs after editing it)', async () => {
-  const wabt = await initWabt();
-  const m = wabt.parseWat('adam.wat', fs.readFileSync(path.resolve(fileURLToPath(import.meta.url), '../../../../src/train/adam.wat'), 'utf8'), { simd: true });
-  const bytes = Buffer.from(m.toBinary({}).buffer);
-  m.destroy();
-  assert.equal(ADAM_WASM, bytes.toString('base64'));
+  assert.equal(ADAM_WASM, await compiledWat('src/train/adam.wat'));
 });
 
 /** torch.optim's Adam/AdamW step for one element, every operation rounded to float32 as the kernel's. */

@@ -3,24 +3,17 @@
 // read buffer); sumOfSquares is JavaScript's four-sum float64 loop bit for bit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import initWabt from 'wabt';
 import { FLOAT_SCAN_WASM } from '../../src/utils/float-scan-kernel.js';
 import { allFinite, readBuffer, sumOfSquares } from '../../src/utils/float-scan.js';
 import { Rng } from '../../src/utils/rng.js';
+import { compiledWat } from '../helpers/wasm.js';
 
 /** float-scan.ts's piece: arrays longer than it cross a boundary. */
 const PIECE = 1 << 16;
 const LENGTHS = [0, 1, 3, 4, 7, 8, 9, 31, PIECE - 1, PIECE, PIECE + 13, 3 * PIECE + 5];
 
 test('float-scan-kernel.ts holds the compilation of float-scan.wat (run scripts/build-wasm.mjs after editing it)', async () => {
-  const wabt = await initWabt();
-  const m = wabt.parseWat('float-scan.wat', fs.readFileSync(path.resolve(fileURLToPath(import.meta.url), '../../../../src/utils/float-scan.wat'), 'utf8'), { simd: true });
-  const bytes = Buffer.from(m.toBinary({}).buffer);
-  m.destroy();
-  assert.equal(FLOAT_SCAN_WASM, bytes.toString('base64'));
+  assert.equal(FLOAT_SCAN_WASM, await compiledWat('src/utils/float-scan.wat'));
 });
 
 function randomArray(n: number, rng: Rng): Float32Array {
