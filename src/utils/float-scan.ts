@@ -56,9 +56,9 @@ const scanMemory = (): ScanMemory => (shared ??= new ScanMemory());
 
 /** Whether every value of `a` is finite (no NaN, no ±infinity). */
 export function allFinite(a: Float32Array): boolean {
-  const { kernel } = scanMemory();
+  const memory = scanMemory();
   let finite = true;
-  scanMemory().each(a, (p, n) => (finite = kernel.finite(p, n) === 1));
+  memory.each(a, (p, n) => (finite = memory.kernel.finite(p, n) === 1));
   return finite;
 }
 
@@ -67,10 +67,10 @@ export function allFinite(a: Float32Array): boolean {
  * to sum i mod 4, the last length mod 4 to the first, then ((s0 + s1) + s2) + s3).
  */
 export function sumOfSquares(a: Float32Array): number {
-  const { kernel } = scanMemory();
-  kernel.sumsq_begin();
-  scanMemory().each(a, (p, n) => (kernel.sumsq(p, n), true));
-  return kernel.sumsq_end();
+  const memory = scanMemory();
+  memory.kernel.sumsq_begin();
+  memory.each(a, (p, n) => (memory.kernel.sumsq(p, n), true));
+  return memory.kernel.sumsq_end();
 }
 
 /**
