@@ -8,6 +8,7 @@ import { attrInts, attrNum, defineOp } from '../registry.js';
 import type { Dim, Node, Tensor, Shape } from '../tensor.js';
 import { broadcastShapes, fmt, normAxis, shapeEq, GraphError } from '../tensor.js';
 import { nd, unravel, broadcastOffset, type NDArray, shapeOf } from '../ndarray.js';
+import { matmul } from './matmul.js';
 import { reshape } from './shape.js';
 import { expectFloat, range } from './util.js';
 
@@ -68,8 +69,30 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   if (shapeEq(g.shape, shape)) return g;
   const lead = g.rank - shape.length;
   const axes = range(g.rank).filter((i) => i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1));
+  // A bias's gradient: every axis but the last (the common case, given its fast path).
+  if (axes.length === g.rank - 1 && !axes.includes(g.rank - 1)) return reshape(sumLeading(g), shape);
   const summed = axes.length ? reduceSum(g, axes, true) : g;
   return reshape(summed, shape);
+}
+
+/** Rows at least this wide are summed by a ones-row matmul (see sumLeading). */
+const MATMUL_SUM_WIDTH = 256;
+
+/**
+ * Σ over every axis but the last, [..., C] → [C] (bias and LayerNorm gradients). With static sizes and C ≥
+ * 256 it is ones[1, rows] · x[rows, C]: ORT's ReduceSum over leading axes runs this 2–3× slower than a
+ * GEMV (a 6×384 GPT's [2048, 1536] bias gradient 719 → 230 µs, [2048, 384] 163 → 82 µs); at C = 128
+ * the two are even.
+ */
+export function sumLeading(x: Tensor): Tensor {
+  const C = x.shape.at(-1)!;
+  const rows = x.shape.slice(0, -1);
+  if (typeof C !== 'number' || C < MATMUL_SUM_WIDTH || !rows.every((d) => typeof d === 'number') || rows.length === 0) {
+    return rows.length ? reduceSum(x, range(x.rank - 1)) : x;
+  }
+  const R = (rows as number[]).reduce((a, b) => a * b, 1);
+  const ones = x.graph.constant(new Float32Array(R).fill(1), 'float32', [1, R]);
+  return reshape(matmul(ones, reshape(x, [R, C])), [C]);
 }
 
 defineOp('expand', {

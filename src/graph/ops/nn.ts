@@ -4,11 +4,11 @@ import type { Tensor } from '../tensor.js';
 import { fmt, normAxis, shapeEq, staticDim, GraphError } from '../tensor.js';
 import { lanes, nd, type NDArray, shapeOf } from '../ndarray.js';
 import { cast, equal, exp, mul, sub, div, where } from './elementwise.js';
-import { reduceSum } from './broadcast.js';
+import { reduceSum, sumLeading } from './broadcast.js';
 import { reduceMean } from './reduce.js';
 import { reshape } from './shape.js';
 import { oneHot } from './indexing.js';
-import { expectFloat, expectDtype, range } from './util.js';
+import { expectFloat, expectDtype } from './util.js';
 
 // ---------------------------------------------------------------- softmax / log-softmax
 
@@ -82,13 +82,12 @@ defineOp('layerNorm', {
   grad: (n, [dy]) => {
     const [x, scale, bias] = n.inputs;
     const [, mean, invStd] = n.outputs;
-    const lead = range(x!.rank - 1);
     const xhat = mul(sub(x!, mean!), invStd!);
     const dxhat = mul(dy!, scale!);
     // dx = invStd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂))
     const dx = mul(invStd!, sub(sub(dxhat, reduceMean(dxhat, -1, true)), mul(xhat, reduceMean(mul(dxhat, xhat), -1, true))));
-    const dscale = reduceSum(mul(dy!, xhat), lead);
-    return bias ? [dx, dscale, reduceSum(dy!, lead)] : [dx, dscale];
+    const dscale = sumLeading(mul(dy!, xhat));
+    return bias ? [dx, dscale, sumLeading(dy!)] : [dx, dscale];
   },
 });
 
