@@ -150,12 +150,8 @@ export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
   const out = new Int8Array(buffer, outAt, run * np);
   // (Whatever the padding columns hold only reaches their own lanes, which are never copied out.)
   scl.fill(0);
-  const copyIn = (k0: number, k1: number) => {
-    if (np === N) rows.set(data.subarray(k0 * N, k1 * N));
-    else for (let k = k0; k < k1; k++) rows.set(data.subarray(k * N, (k + 1) * N), (k - k0) * np);
-  };
   for (let k0 = 0; k0 < K; k0 += run) {
-    copyIn(k0, Math.min(K, k0 + run));
+    copyRows(data, N, k0, Math.min(K, k0 + run), rows, np);
     kernel.absmax(inAt, Math.min(run, K - k0), np, sclAt);
   }
   const scale = Float32Array.from(scl.subarray(0, N), (m) => (m > 0 ? m / Q8_MAX : 1));
@@ -163,7 +159,7 @@ export function quantizeInt8({ data, K, N }: Matrix): TensorProto[] {
   const q = new Int8Array(K * N);
   for (let k0 = 0; k0 < K; k0 += run) {
     const k1 = Math.min(K, k0 + run);
-    copyIn(k0, k1);
+    copyRows(data, N, k0, k1, rows, np);
     kernel.int8_rows(inAt, k1 - k0, np, sclAt, outAt);
     if (np === N) q.set(out.subarray(0, (k1 - k0) * N), k0 * N);
     else for (let k = k0; k < k1; k++) q.set(out.subarray((k - k0) * np, (k - k0) * np + N), k * N);
@@ -191,8 +187,7 @@ export function quantizeInt4({ data, K, N }: Matrix): TensorProto[] {
   rows.fill(0);
   for (let blk = 0; blk < blocks; blk++) {
     const [k0, k1] = [blk * Q4_BLOCK, Math.min(K, (blk + 1) * Q4_BLOCK)];
-    if (np === N) rows.set(data.subarray(k0 * N, k1 * N));
-    else for (let k = k0; k < k1; k++) rows.set(data.subarray(k * N, (k + 1) * N), (k - k0) * np);
+    copyRows(data, N, k0, k1, rows, np);
     if (k1 - k0 < Q4_BLOCK) rows.fill(0, (k1 - k0) * np);
     kernel.int4_block(inAt, np, N, blocks, blk, sclAt, scalesAt, packedAt, workAt);
   }
@@ -217,6 +212,12 @@ function dropUnused(nodes: NodeProto[], initializers: TensorProto[], keep: Reado
   }
   const stillRead = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
   for (let i = initializers.length - 1; i >= 0; i--) if (!stillRead.has(initializers[i]!.name!)) initializers.splice(i, 1);
+}
+
+/** Rows [k0, k1) of a [K, N] matrix into `rows` from its start, at a row stride of np ≥ N floats. */
+function copyRows(data: Float32Array, N: number, k0: number, k1: number, rows: Float32Array, np: number): void {
+  if (np === N) rows.set(data.subarray(k0 * N, k1 * N));
+  else for (let k = k0; k < k1; k++) rows.set(data.subarray(k * N, (k + 1) * N), (k - k0) * np);
 }
 
 /** Where regions of these byte counts start, one after another at multiples of 16, and where the last ends. */
