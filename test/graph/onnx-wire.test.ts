@@ -56,3 +56,25 @@ test('a model with every field inkwell writes encodes as onnx-proto encodes it',
 test('a field the writer does not know is refused, not dropped', () => {
   assert.throws(() => encodeModel({ graph: { node: [{ opType: 'Relu', docString: 'hi' }] } }), /NodeProto\.docString is not written by onnx-wire\.ts/);
 });
+
+test('a graph larger than the writer\'s first buffer, with nested graphs and byte strings either side of the inline limit, encodes as onnx-proto encodes it', () => {
+  const node = (i: number): onnxProto.onnx.INodeProto => ({
+    opType: 'Add',
+    name: `node_${i}_${'é'.repeat(i % 3)}`,
+    input: [`x${i}`, `a_rather_long_input_name_that_goes_on_for_a_while_${i}`],
+    output: [`y${i}`],
+    attribute: [{ name: 'k', type: ATTRIBUTE_TYPE.INTS, ints: [i, -i, 2 ** 40 + i] }],
+  });
+  const body: onnxProto.onnx.IGraphProto = { name: 'body', node: Array.from({ length: 50 }, (_, i) => node(i)) };
+  const model: onnxProto.onnx.IModelProto = {
+    irVersion: 8,
+    graph: {
+      name: 'big',
+      node: [...Array.from({ length: 600 }, (_, i) => node(i)), { opType: 'Loop', name: 'Loop', attribute: [{ name: 'body', type: ATTRIBUTE_TYPE.GRAPH, g: body }] }],
+      initializer: [63, 64, 65, 4096].map((n) => ({ name: `raw${n}`, dataType: DATA_TYPE.UINT8, dims: [n], rawData: new Uint8Array(n).map((_, i) => i) })),
+    },
+  };
+  const ours = encodeModel(model);
+  assert.ok(ours.length > 1 << 15);
+  assert.deepEqual(ours, new Uint8Array(onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()));
+});
