@@ -74,7 +74,7 @@ export async function benchGenerate(): Promise<object[]> {
     const torch = skipTorch ? undefined : () => bestTorch(torchArgs, 'gen_tok_s').gen_tok_s as number;
     const rows: Row[] = [row(1, 'greedy'), row(1, 'sampled'), row(8, 'greedy')];
     rows.push(...c.quantized.map((q) => row(1, 'greedy', q)));
-    results.push(ttftFromDisk(bundle, c.name));
+    results.push(...[undefined, ...c.quantized].map((q) => ttftFromDisk(bundle, c.name, q)));
     const { rows: measured, torchTokS } = await measure(bundle, rows, torch);
     for (const { batch, decoding, quantize, ttftMs, speeds } of measured) {
       const compared = batch === 1 && decoding === 'greedy' && torchTokS.length > 0;
@@ -109,17 +109,18 @@ interface Row {
 
 const row = (batch: number, decoding: Row['decoding'], quantize?: QuantizeMode): Row => ({ batch, decoding, quantize });
 
-/** Median over RUNS fresh processes of the time from loading a saved model to its first token (bench/ttft.ts). */
-function ttftFromDisk(bundle: ModelBundle, name: string): object {
+/** Median over RUNS fresh processes of the time from loading a saved model to its first token, float32 or `quantize`d as it loads (bench/ttft.ts). */
+function ttftFromDisk(bundle: ModelBundle, name: string, quantize?: QuantizeMode): object {
   const dir = mkdtempSync(join(tmpdir(), 'inkwell-ttft-'));
   try {
     saveModel(dir, bundle);
     const script = join(dirname(fileURLToPath(import.meta.url)), 'ttft.js');
     const prompt = Array.from({ length: PROMPT }, (_, i) => String.fromCharCode(0x21 + (i % (VOCAB - 1)))).join('');
-    const runs = Array.from({ length: RUNS }, () => JSON.parse(execFileSync(process.execPath, [script, dir, prompt], { encoding: 'utf8' })) as Record<string, number>);
+    const runs = Array.from({ length: RUNS }, () => JSON.parse(execFileSync(process.execPath, [script, dir, prompt, ...(quantize ? [quantize] : [])], { encoding: 'utf8' })) as Record<string, number>);
     const med = (k: string) => median(runs.map((r) => r[k]!));
     return {
       bench: `ttft-from-disk-${name}`,
+      weights: quantize ?? 'float32',
       prompt_tokens: PROMPT,
       ttft_ms: med('ttft_ms'),
       load_ms: med('load_ms'),

@@ -1,8 +1,9 @@
 /**
  * Time to first token for a saved model, in a fresh process (as `inkwell
  * generate` meets it): loading the model directory, creating the decoder's
- * session, reading the prompt and sampling one token. `node dist/bench/ttft.js
- * DIR PROMPT` prints one JSON line; module imports are reported apart.
+ * session (quantizing its matrices first when asked), reading the prompt and
+ * sampling one token. `node dist/bench/ttft.js DIR PROMPT [q8|q4]` prints one
+ * JSON line; module imports are reported apart.
  */
 const t0 = performance.now();
 const { loadModel } = await import('../src/io/model-dir.js');
@@ -10,11 +11,11 @@ const { createDecoder } = await import('../src/generate/decoders.js');
 const { generateText } = await import('../src/generate/generate.js');
 const t1 = performance.now();
 
-const [dir, prompt] = process.argv.slice(2);
-if (!dir || prompt === undefined) throw new Error('usage: ttft.js MODEL_DIR PROMPT');
+const [dir, prompt, quantize] = process.argv.slice(2);
+if (!dir || prompt === undefined || (quantize !== undefined && quantize !== 'q8' && quantize !== 'q4')) throw new Error('usage: ttft.js MODEL_DIR PROMPT [q8|q4]');
 const bundle = loadModel(dir);
 const t2 = performance.now();
-const decoder = await createDecoder(bundle, 1);
+const decoder = await createDecoder(bundle, 1, { quantize });
 const t3 = performance.now();
 await generateText({ decoder, tokenizer: bundle.tokenizer }, prompt, { greedy: true, maxNewTokens: 1, stopAtEos: false });
 const t4 = performance.now();
