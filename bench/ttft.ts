@@ -13,7 +13,7 @@ const t1 = performance.now();
 
 const [dir, prompt, quantize] = process.argv.slice(2);
 if (!dir || prompt === undefined || (quantize !== undefined && quantize !== 'q8' && quantize !== 'q4')) throw new Error('usage: ttft.js MODEL_DIR PROMPT [q8|q4]');
-const bundle = loadModel(dir);
+const bundle = loadModel(dir, { keepWeights: quantize !== undefined });
 const t2 = performance.now();
 const decoder = await createDecoder(bundle, 1, { quantize });
 const t3 = performance.now();

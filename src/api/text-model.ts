@@ -87,7 +87,7 @@ export class TextModel {
 
   /** Loads a model directory written by `save`, `inkwell train` or a Hugging Face GPT-2 export of inkwell. */
   static load(dir: string): TextModel {
-    const b = loadModel(dir);
+    const b = loadModel(dir, { keepWeights: true });
     return new TextModel(b.model, b.weights, b.tokenizer);
   }
 

@@ -52,7 +52,8 @@ export function register(program: Command): void {
       if (flags.quantize !== undefined && !QUANTIZE_MODES.includes(flags.quantize as QuantizeMode)) {
         throw new InkwellError(`--quantize must be one of ${QUANTIZE_MODES.join(', ')}, got '${flags.quantize}'`);
       }
-      const bundle = loadModel(flags.model);
+      // Quantizing reads the weights: from the manifest check's own read (otherwise ORT reads the file itself).
+      const bundle = loadModel(flags.model, { keepWeights: flags.quantize !== undefined });
       if (flags.prompt === '' && bundle.tokenizer.special.bos === undefined) {
         throw new InkwellError('--prompt is empty and this model has no bos token to start from', 'give a prompt of at least one character');
       }

@@ -67,7 +67,7 @@ export interface EvalReport {
 export async function evaluateModelDir(dir: string, o: EvaluateOptions = {}): Promise<EvalReport> {
   const started = performance.now();
   const stage = o.onStage ?? (() => {});
-  const bundle = loadModel(dir);
+  const bundle = loadModel(dir, { keepWeights: true });
   const { model, tokenizer } = bundle;
   const notes: string[] = [];
   const dataDir = o.dataDir ?? findRunData(dir);

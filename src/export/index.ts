@@ -55,7 +55,7 @@ export async function exportModel(dir: string, o: ExportOptions): Promise<Export
     pickDtypes(o.dtypes, ['fp32'] as const, ['fp32']);
     return written(o.out, torchRunFiles(dir, o.out).files, o.force ?? false);
   }
-  const bundle = loadModel(dir);
+  const bundle = loadModel(dir, { keepWeights: true });
   const name = modelName(dir);
   let files: ExportFiles;
   switch (o.format) {

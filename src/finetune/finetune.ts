@@ -96,7 +96,7 @@ export function finetuneConfig(r: FinetuneRecipe): TrainConfig {
 /** loadModel, with a missing directory reported against the --from flag. */
 export function loadBase(from: string): ModelBundle {
   if (!fs.existsSync(from)) throw new InkwellError(`--from ${from} does not exist`, 'pass a trained model directory (a run, its best/, or a Hugging Face GPT-2 directory)');
-  return loadModel(from);
+  return loadModel(from, { keepWeights: true });
 }
 
 export async function finetune(o: FinetuneOptions & { force?: boolean }): Promise<FinetuneReport> {
@@ -232,7 +232,7 @@ async function finish(outDir: string, run: FinetuneRun, data: FinetuneData, trai
     await trainer.release();
   }
   const bestDir = path.join(outDir, 'best');
-  const best = loadModel(bestDir);
+  const best = loadModel(bestDir, { keepWeights: true });
   stage('measuring validation loss of the best model');
   const [newAfter, origAfter] = await losses(best, [data.val, data.original], run.eval, threads);
 

@@ -27,12 +27,12 @@ export function saveModel(dir: string, b: ModelBundle): void {
  * checked against the manifest saved with them. A mismatch met while a writer
  * renames is retried; one that stays is refused.
  */
-export function loadModel(dir: string): ModelBundle & { metadata: Record<string, string> } {
+export function loadModel(dir: string, opts: LoadOptions = {}): ModelBundle & { metadata: Record<string, string> } {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InkwellError(`model directory ${dir} does not exist`);
   for (let attempt = 0; ; attempt++) {
     try {
       // One pass over the weights checks them against the manifest and, where ORT will read the file itself, for non-finite values.
-      const scan = new WeightsScan();
+      const scan = new WeightsScan(opts.keepWeights ?? false);
       verifyManifest(dir, [MODEL_FILE], new Map([[MODEL_FILE, scan.begin]]));
       return loadCommitted(dir, scan);
     } catch (err) {
@@ -42,6 +42,15 @@ export function loadModel(dir: string): ModelBundle & { metadata: Record<string,
       pause(20);
     }
   }
+}
+
+export interface LoadOptions {
+  /**
+   * Keep the weights in memory from the manifest check's own read, for a caller that will need them
+   * (quantizing for decoding): the file is read once, and the values used are the values verified.
+   * Without it a float32 file is left for ONNX Runtime to read, and `weights` reads it when first asked.
+   */
+  keepWeights?: boolean;
 }
 
 function loadCommitted(dir: string, scan: WeightsScan): ModelBundle & { metadata: Record<string, string> } {
@@ -72,7 +81,13 @@ function loadCommitted(dir: string, scan: WeightsScan): ModelBundle & { metadata
   const file: WeightsFile | undefined = external
     ? { dir, file: MODEL_FILE, tensors: new Map([...names].map(([ours, theirs]) => [ours, { offset: entries.get(theirs)!.offset, length: entries.get(theirs)!.length }])) }
     : undefined;
+  // Kept bytes hold every tensor at its file offset, 4-aligned (WeightsScan scans only such files), each value checked.
+  const kept = scan.kept();
   let weights: Weights | undefined;
+  if (kept) {
+    const loaded: Weights = new Map([...entries].map(([k, e]) => [k, new Float32Array(kept.buffer, kept.byteOffset + e.offset, e.length / 4)]));
+    weights = gpt2 ? normalizeGpt2Weights(loaded, weightsPath) : loaded;
+  }
   // `weights` before `weightsFile`: a spread copy reads them in this order, so it never claims an unread file.
   const bundle = {
     model,
@@ -107,7 +122,12 @@ function loadCommitted(dir: string, scan: WeightsScan): ModelBundle & { metadata
  * file is reported as corrupt, not as holding NaN.
  */
 class WeightsScan {
+  constructor(private readonly keep: boolean) {}
+
   private got?: SafetensorsHeader;
+  /** With `keep`: the whole file as read, and how many of its bytes have arrived. */
+  private bytes?: Uint8Array;
+  private filled = 0;
   private headerError?: unknown;
   private file = '';
   private tensors: [string, TensorEntry][] = [];
@@ -126,6 +146,7 @@ class WeightsScan {
     const scannable = os.endianness() === 'LE' && !this.got.entries.has('lm_head.weight') && all.every(([, e]) => e.dtype === 'F32' && e.offset % 4 === 0);
     if (!scannable) return undefined;
     this.tensors = all;
+    if (this.keep) this.bytes = new Uint8Array(fs.fstatSync(fd).size);
     return (chunk, position) => this.visit(chunk, position);
   };
 
@@ -149,7 +170,16 @@ class WeightsScan {
     return this.tensors.length > 0 && this.checked === this.tensors.reduce((n, [, e]) => n + e.length, 0);
   }
 
+  /** With `keep`, the file's bytes, every value checked (as `scanned`); undefined when the file changed size while read. */
+  kept(): Uint8Array | undefined {
+    return this.bytes && this.scanned() && this.filled === this.bytes.length ? this.bytes : undefined;
+  }
+
   private visit(chunk: Uint8Array, position: number): void {
+    if (this.bytes && position + chunk.length <= this.bytes.length) {
+      this.bytes.set(chunk, position);
+      this.filled += chunk.length;
+    }
     if (this.failure) return;
     const end = position + chunk.length;
     for (const [name, e] of this.tensors) {

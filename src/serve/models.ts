@@ -50,7 +50,7 @@ export interface ModelLoadOptions {
 }
 
 export async function loadServedModel(spec: ModelSpec, o: ModelLoadOptions): Promise<ServedModel> {
-  const bundle = loadModel(spec.dir);
+  const bundle = loadModel(spec.dir, { keepWeights: o.quantize !== undefined });
   const defaults = generationDefaults(spec.dir);
   try {
     resolveSampling(defaults);

@@ -200,7 +200,7 @@ export class Trainer {
    * order. `overrides` may extend the run (e.g. a larger maxSteps).
    */
   static resume(outDir: string, data: { train: TokenSource; val?: TokenSource }, events?: TrainerEvents, overrides: Partial<TrainConfig> = {}, lock?: RunLock, samples?: SampleOptions): Trainer {
-    return Trainer.resumeTask((config) => languageModelTask({ bundle: loadModel(outDir), ...data }, withDefaults(config)), { outDir, events, lock, samples }, overrides);
+    return Trainer.resumeTask((config) => languageModelTask({ bundle: loadModel(outDir, { keepWeights: true }), ...data }, withDefaults(config)), { outDir, events, lock, samples }, overrides);
   }
 
   /** Continues any task's run from its checkpoint: `task` is rebuilt (weights from the checkpoint) for the saved config with `overrides`. */

@@ -96,3 +96,29 @@ test('one pass over the weights: a NaN several chunks in is refused by index, a 
     }
   }
 });
+
+// Quantizing decoders, fine-tuning and export need the weights in memory: kept from the pass that verified them.
+test('keepWeights: the weights come from the verified read (past several chunks), the file is not read again, and a NaN is still refused', () => {
+  const model = new RnnLm({ cell: 'lstm', vocabSize: 10, embeddingDim: 8, hiddenSize: 600, numLayers: 2, dropout: 0, tieWeights: false });
+  const weights = initWeights(model.specs, 4);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-md-'));
+  try {
+    saveModel(dir, { model, weights, tokenizer });
+    const kept = loadModel(dir, { keepWeights: true });
+    assert.equal(kept.weightsFile, undefined, 'kept weights are baked from memory, not read by ORT');
+    // Another save replaces the file (and its manifest) after the load: what was verified is what is used.
+    saveModel(dir, { model, weights: initWeights(model.specs, 5), tokenizer });
+    assert.deepEqual([...kept.weights.keys()].sort(), [...weights.keys()].sort());
+    for (const [name, w] of weights) assert.deepEqual(kept.weights.get(name), w, name);
+    assert.notDeepEqual(loadModel(dir, { keepWeights: true }).weights.get('rnn.weight_hh_l1'), weights.get('rnn.weight_hh_l1'));
+
+    const bad = new Map(weights);
+    const nan = Float32Array.from(weights.get('rnn.weight_hh_l1')!);
+    nan[nan.length - 3] = Number.POSITIVE_INFINITY;
+    bad.set('rnn.weight_hh_l1', nan);
+    saveModel(dir, { model, weights: bad, tokenizer });
+    assert.throws(() => loadModel(dir, { keepWeights: true }), new RegExp(`tensor 'rnn.weight_hh_l1' holds Infinity at index ${nan.length - 3}`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
