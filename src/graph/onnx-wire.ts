@@ -48,7 +48,7 @@ class Message {
   private end = -1;
   size = 0;
 
-  constructor(readonly arena: Arena) {}
+  constructor(private readonly arena: Arena) {}
 
   /** A varint field (int32/int64/enum); undefined or null is absent. */
   int(field: number, v: number | Long | null | undefined): void {

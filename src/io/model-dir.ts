@@ -47,7 +47,8 @@ export function loadModel(dir: string, opts: LoadOptions = {}): ModelBundle & { 
 export interface LoadOptions {
   /**
    * Keep the weights in memory from the manifest check's own read, for a caller that will need them
-   * (quantizing for decoding): the file is read once, and the values used are the values verified.
+   * (quantized decoding, training, evaluation, export): the file is read once, and the values used are
+   * the values verified.
    * Without it a float32 file is left for ONNX Runtime to read, and `weights` reads it when first asked.
    */
   keepWeights?: boolean;
@@ -119,7 +120,8 @@ function loadCommitted(dir: string, scan: WeightsScan): ModelBundle & { metadata
  * from the descriptor being hashed (so both describe one file even while a writer renames), and, when
  * every tensor is 4-aligned little-endian float32 and no lm_head copy needs comparing, a check of every
  * value for NaN/±infinity, chunk by chunk. Failures wait until the manifest has had its say: a corrupt
- * file is reported as corrupt, not as holding NaN.
+ * file is reported as corrupt, not as holding NaN. With `keep`, the bytes streamed are kept: they become
+ * the weights, so nothing unverified is read later.
  */
 class WeightsScan {
   constructor(private readonly keep: boolean) {}
