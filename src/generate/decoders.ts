@@ -25,7 +25,7 @@ export async function createDecoder(bundle: ModelBundle, batch: number, opts: De
   return (DECODERS[decoding.type] as DecoderFactory<Decoding>)(decoding, bundle, batch, opts);
 }
 
-type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
+export type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
 type RecurrentDecoding = Extract<Decoding, { type: 'recurrent' }>;
 type DecoderFactory<D extends Decoding> = (decoding: D, bundle: ModelBundle, batch: number, opts: DecoderOptions) => Promise<IncrementalDecoder>;
 
@@ -60,13 +60,29 @@ function checkTokens(tokens: Int32Array, batch: number, vocab: number): number {
 /** Whether a key/value-cache decoder of this batch keeps its cache per head (see KvCacheDecoder). */
 const perHeadCache = (batch: number): boolean => batch > 1;
 
+/**
+ * Writes cache i's new rows of row `r` of `added` (a decode graph's `new`, [rows, 2·n_layer·T, n_embd], heads
+ * merged: row r's [(2·n_layer·r + i)·T, …+T), see Gpt.buildDecodeGraph) into a per-head cache
+ * [sequences, n_head, capacity, head_dim] at sequence `s`, after its first P.
+ */
+export function writeHeadRows(shape: KvCacheDecoding, added: Float32Array, i: number, r: number, T: number, cache: Float32Array, s: number, capacity: number, P: number): void {
+  const { heads: H, width: C, layers: L } = shape;
+  const D = C / H;
+  for (let h = 0; h < H; h++) {
+    for (let t = 0; t < T; t++) {
+      const from = ((r * 2 * L + i) * T + t) * C + h * D;
+      cache.set(added.subarray(from, from + D), ((s * H + h) * capacity + P + t) * D);
+    }
+  }
+}
+
 /** Cache capacity grows by this many tokens per sequence at a time (so it is re-laid out once per 64 tokens). */
 const CACHE_STEP = 64;
 
 /**
  * GPT with its key/value cache kept here between runs; each run fetches only the
- * new tokens' rows (`new.{i}.*`) and writes them in, since onnxruntime-node would
- * copy a whole returned cache into a fresh buffer on every token.
+ * new tokens' rows (`new`) and writes them in, since onnxruntime-node would copy a
+ * whole returned cache into a fresh buffer on every token.
  * - batch 1: the cache is [capacity, n_embd] per layer, heads merged (the 'append'
  *   graph), fed to ORT as a zero-copy view of its first `length` rows;
  * - batch > 1: such views would not be contiguous, so the cache is per head,
@@ -153,20 +169,12 @@ class KvCacheDecoder implements IncrementalDecoder {
    * merged, see Gpt.buildDecodeGraph) they are each sequence's rows [i·T, (i + 1)·T).
    */
   private write(cache: Float32Array, added: Float32Array, i: number, P: number, T: number): void {
-    const [B, N, { heads: H, width: C, layers: L }] = [this.batch, this.capacity, this.shape];
+    const C = this.shape.width;
     if (!this.perHead) {
       cache.set(added.subarray(i * T * C, (i + 1) * T * C), P * C);
       return;
     }
-    const D = C / H;
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        for (let t = 0; t < T; t++) {
-          const from = ((b * 2 * L + i) * T + t) * C + h * D;
-          cache.set(added.subarray(from, from + D), ((b * H + h) * N + P + t) * D);
-        }
-      }
-    }
+    for (let b = 0; b < this.batch; b++) writeHeadRows(this.shape, added, i, b, T, cache, b, this.capacity, P);
   }
 
   /** Grows every cache to hold `tokens` per sequence, keeping its first `length` rows. */

@@ -13,7 +13,7 @@ import type { ModelBundle } from '../io/model-dir.js';
 import { stateNames, type BuiltGraph, type Decoding } from '../models/lm.js';
 import { CompiledGraph, type Feeds, type InputSpec } from '../runtime/session.js';
 import { InkwellError } from '../utils/errors.js';
-import { fixedWeights, type DecoderOptions } from './decoders.js';
+import { fixedWeights, writeHeadRows, type DecoderOptions, type KvCacheDecoding } from './decoders.js';
 
 export interface SlotFeed {
   slot: number;
@@ -46,7 +46,6 @@ export async function createSlotDecoder(bundle: ModelBundle, slots: number, opts
   return decoding.type === 'kv-cache' ? KvCacheSlotDecoder.create(decoding, bundle, slots, opts) : RecurrentSlotDecoder.create(decoding, bundle, slots, opts);
 }
 
-type KvCacheDecoding = Extract<Decoding, { type: 'kv-cache' }>;
 
 /** Checks rows against the slots and vocabulary; returns their common token count. */
 function checkRows(rows: readonly SlotFeed[], slots: number, vocab: number): number {
@@ -147,19 +146,8 @@ class KvCacheSlotDecoder implements SlotDecoder {
     const out = await this.session.run(feeds, { fetch: ['logits', 'new'] });
     // Room for the new rows, keeping every slot's (fed or not).
     this.relayout(Math.max(...this.lengths, ...rows.map((r) => this.lengths[r.slot]! + T)));
-    // [R, 2·n_layer·T, C]: cache i's new rows are each row's [i·T, (i + 1)·T) (see Gpt.buildDecodeGraph).
-    const added = out.new as Float32Array;
     for (let i = 0; i < 2 * nLayer; i++) {
-      const cache = this.cache[i]!;
-      for (const { slot } of rows) {
-        const [r, P] = [rowOf.get(slot)!, this.lengths[slot]!];
-        for (let h = 0; h < H; h++) {
-          for (let t = 0; t < T; t++) {
-            const from = ((r * 2 * nLayer + i) * T + t) * C + h * D;
-            cache.set(added.subarray(from, from + D), ((slot * H + h) * this.capacity + P + t) * D);
-          }
-        }
-      }
+      for (const { slot } of rows) writeHeadRows(this.decoding, out.new as Float32Array, i, rowOf.get(slot)!, T, this.cache[i]!, slot, this.capacity, this.lengths[slot]!);
     }
     const logits = out.logits as Float32Array; // [R, T, V]
     const last = new Float32Array(rows.length * V);

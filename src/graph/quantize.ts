@@ -19,10 +19,9 @@ import type onnxProto from 'onnx-proto';
 import { ATTRIBUTE_TYPE as ATTR, DATA_TYPE as DT } from './onnx-wire.js';
 import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
-import { bytesOf } from '../utils/bytes.js';
+import { bytesOf, fromBase64 } from '../utils/bytes.js';
 import { quantizeLstms } from './quantize-lstm.js';
 import { QUANTIZE_WASM } from './quantize-kernel.js';
-import { fromBase64 } from '../utils/bytes.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
