@@ -5,7 +5,8 @@
  * (hidden 256, embedding 128), prompt 16 tokens, 200 new tokens — the shape
  * of `torch_ref.py generate`, which runs before each timed round when PyTorch
  * is available (the ratio is the median of the rounds' ratios) — and the time
- * to first token of each model saved to disk, in a fresh process.
+ * to first token of each model saved to disk, in a fresh process (started as the `inkwell` command
+ * starts node, and as a plain `node`).
  * PyTorch decodes greedily at batch 1 with float32 weights, so the ratio compares
  * greedy batch 1; the q8/q4 rows (weight-only int8/int4, see graph/quantize.ts)
  * give their ratio against the same float32 PyTorch figure.
@@ -15,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliEnvironment } from '../src/cli/launcher.js';
 import { createDecoder } from '../src/generate/decoders.js';
 import type { QuantizeMode } from '../src/graph/quantize.js';
 import { generateBatch, type GenerateOptions } from '../src/generate/generate.js';
@@ -74,7 +76,7 @@ export async function benchGenerate(): Promise<object[]> {
     const torch = skipTorch ? undefined : () => bestTorch(torchArgs, 'gen_tok_s').gen_tok_s as number;
     const rows: Row[] = [row(1, 'greedy'), row(1, 'sampled'), row(8, 'greedy')];
     rows.push(...c.quantized.map((q) => row(1, 'greedy', q)));
-    results.push(...[undefined, ...c.quantized].map((q) => ttftFromDisk(bundle, c.name, q)));
+    results.push(...[undefined, ...c.quantized].flatMap((q) => ttftFromDisk(bundle, c.name, q)));
     const { rows: measured, torchTokS } = await measure(bundle, rows, torch);
     for (const { batch, decoding, quantize, ttftMs, speeds } of measured) {
       const compared = batch === 1 && decoding === 'greedy' && torchTokS.length > 0;
@@ -109,25 +111,39 @@ interface Row {
 
 const row = (batch: number, decoding: Row['decoding'], quantize?: QuantizeMode): Row => ({ batch, decoding, quantize });
 
-/** Median over RUNS fresh processes of the time from loading a saved model to its first token, float32 or `quantize`d as it loads (bench/ttft.ts). */
-function ttftFromDisk(bundle: ModelBundle, name: string, quantize?: QuantizeMode): object {
+/**
+ * Median over RUNS fresh processes of the time from loading a saved model to its first token, float32 or
+ * `quantize`d as it loads (bench/ttft.ts): one row started as the `inkwell` command starts node (its
+ * launcher's glibc malloc settings, see cli/launcher.ts), one as a plain `node` (a library user's own
+ * process), their processes alternating so that a drift of the machine's speed reaches both.
+ */
+function ttftFromDisk(bundle: ModelBundle, name: string, quantize?: QuantizeMode): object[] {
   const dir = mkdtempSync(join(tmpdir(), 'inkwell-ttft-'));
   try {
     saveModel(dir, bundle);
     const script = join(dirname(fileURLToPath(import.meta.url)), 'ttft.js');
     const prompt = Array.from({ length: PROMPT }, (_, i) => String.fromCharCode(0x21 + (i % (VOCAB - 1)))).join('');
-    const runs = Array.from({ length: RUNS }, () => JSON.parse(execFileSync(process.execPath, [script, dir, prompt, ...(quantize ? [quantize] : [])], { encoding: 'utf8' })) as Record<string, number>);
-    const med = (k: string) => median(runs.map((r) => r[k]!));
-    return {
-      bench: `ttft-from-disk-${name}`,
-      weights: quantize ?? 'float32',
-      prompt_tokens: PROMPT,
-      ttft_ms: med('ttft_ms'),
-      load_ms: med('load_ms'),
-      session_ms: med('session_ms'),
-      first_token_ms: med('first_token_ms'),
-      imports_ms: med('imports_ms'),
-    };
+    const launches = { cli: cliEnvironment(process.env), node: process.env };
+    const runs: Record<string, Record<string, number>[]> = { cli: [], node: [] };
+    for (let r = 0; r < RUNS; r++) {
+      for (const [launch, env] of Object.entries(launches)) {
+        runs[launch]!.push(JSON.parse(execFileSync(process.execPath, [script, dir, prompt, ...(quantize ? [quantize] : [])], { encoding: 'utf8', env })) as Record<string, number>);
+      }
+    }
+    return Object.keys(launches).map((launch) => {
+      const med = (k: string) => median(runs[launch]!.map((r) => r[k]!));
+      return {
+        bench: `ttft-from-disk-${name}`,
+        weights: quantize ?? 'float32',
+        launch,
+        prompt_tokens: PROMPT,
+        ttft_ms: med('ttft_ms'),
+        load_ms: med('load_ms'),
+        session_ms: med('session_ms'),
+        first_token_ms: med('first_token_ms'),
+        imports_ms: med('imports_ms'),
+      };
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,8 @@
  * generate` meets it): loading the model directory, creating the decoder's
  * session (quantizing its matrices first when asked), reading the prompt and
  * sampling one token. `node dist/bench/ttft.js DIR PROMPT [q8|q4]` prints one
- * JSON line; module imports are reported apart.
+ * JSON line; module imports are reported apart. Its environment is the caller's: bench/generate.ts
+ * runs it as the `inkwell` command would start it (GLIBC_TUNABLES, cli/launcher.ts) and as plain node.
  */
 const t0 = performance.now();
 const { loadModel } = await import('../src/io/model-dir.js');

@@ -9,7 +9,8 @@
 # the number of steps; INKWELL_DEMO_OUT the run directory (default runs/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-inkwell() { node dist/src/cli/main.js "$@"; }
+# As `npx inkwell` starts it: through its launcher line (src/cli/launcher.ts).
+inkwell() { sh dist/src/cli/main.js "$@"; }
 started=$SECONDS
 load_before=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 
