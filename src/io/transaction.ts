@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InkwellError, errorMessage } from '../utils/errors.js';
 import { AtomicFileWriter, makeDirs, writeJsonAtomic } from '../utils/fs.js';
-import { readBuffer } from '../utils/float-scan.js';
+import { READ_BYTES, readBuffer } from '../utils/float-scan.js';
 
 const MARKER = '.commit';
 export const MANIFEST = 'manifest.json';
@@ -144,10 +144,10 @@ export function committedManifest(dir: string): Record<string, ManifestEntry> | 
 export type FileScan = (fd: number, file: string) => ((chunk: Uint8Array, position: number) => void) | undefined;
 
 /**
- * Read size of the streamed pass, into float-scan.ts's read buffer (a weights file's finite check then runs
- * where it was read): a multiple of 4, so float32 data at 4-aligned offsets never straddles two chunks.
+ * Read size of the streamed pass: float-scan.ts's read buffer, whole (a weights file's finite check then
+ * runs where it was read); a multiple of 4, so float32 data at 4-aligned offsets never straddles two chunks.
  */
-const CHUNK = 1 << 22;
+const CHUNK = READ_BYTES;
 
 /**
  * Checks the committed versions of `names` (default: every file in the

@@ -63,7 +63,7 @@ test('a model file that does not match config.json fails at load, naming the fil
   fs.rmSync(dir, { recursive: true });
 });
 
-// The manifest's hash and the NaN scan share one chunked pass (4 MiB reads): a bad value past the first chunk is still found.
+// The manifest's hash and the NaN scan share one chunked pass (256 KB reads): a bad value past the first chunk is still found.
 test('one pass over the weights: a NaN several chunks in is refused by index, a flipped byte as corruption', () => {
   const model = new RnnLm({ cell: 'lstm', vocabSize: 10, embeddingDim: 8, hiddenSize: 600, numLayers: 2, dropout: 0, tieWeights: false });
   const weights = initWeights(model.specs, 3);
