@@ -23,10 +23,14 @@ import { quantizeInt8 } from './quantize.js';
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
 
-/** A float constant: its dims and row-major values. */
+/**
+ * A float constant: its dims and its row-major values as the concatenation of `blocks` — views of
+ * initializers' bytes where they can be (read, never written), so that slicing and concatenating gate
+ * blocks copies nothing: the one copy is addInt8's transpose (each fresh page of a copy is a page fault).
+ */
 interface Constant {
   dims: number[];
-  data: Float32Array;
+  blocks: Float32Array[];
 }
 
 /** Rewrites every LSTM node with baked weights in place. */
@@ -56,11 +60,9 @@ export function quantizeLstms(nodes: NodeProto[], initializers: TensorProto[]): 
 }
 
 /** [1, 4H, K] float → int8 [1, K, 4H] with a scale [1, 4H] per gate row and zero points [1, 4H] (quantizeInt8's layout of the transpose); returns their names. */
-function addInt8(name: string, { dims, data }: Constant, initializers: TensorProto[]): string[] {
+function addInt8(name: string, { dims, blocks }: Constant, initializers: TensorProto[]): string[] {
   const [, G, K] = dims as [number, number, number];
-  const transposed = new Float32Array(K * G);
-  for (let g = 0; g < G; g++) for (let k = 0; k < K; k++) transposed[k * G + g] = data[g * K + k]!;
-  const [q, scale] = quantizeInt8({ data: transposed, K, N: G });
+  const [q, scale] = quantizeInt8({ data: transposeRows(blocks, G, K), K, N: G });
   const tensors: TensorProto[] = [
     { ...q!, name: `${name}.q8`, dims: [1, K, G] },
     { ...scale!, name: `${name}.q8.scale`, dims: [1, G] },
@@ -68,6 +70,47 @@ function addInt8(name: string, { dims, data }: Constant, initializers: TensorPro
   ];
   initializers.push(...tensors);
   return tensors.map((t) => t.name!);
+}
+
+/**
+ * The [G, K] matrix that `blocks` hold, row-major, transposed to [K, G], in square tiles (a row-by-row loop
+ * would write a whole column of 4 KB strides for every row it reads). A block not made of whole rows is
+ * joined to its neighbours first.
+ */
+function transposeRows(blocks: Float32Array[], G: number, K: number): Float32Array {
+  const rows = blocks.every((b) => b.length % K === 0) ? blocks : [joined(blocks)];
+  const out = new Float32Array(G * K);
+  const T = 32;
+  let g0 = 0;
+  for (const b of rows) {
+    const n = b.length / K;
+    for (let r0 = 0; r0 < n; r0 += T) {
+      for (let c0 = 0; c0 < K; c0 += T) {
+        const [r1, c1] = [Math.min(n, r0 + T), Math.min(K, c0 + T)];
+        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * G + g0 + r] = b[r * K + c]!;
+      }
+    }
+    g0 += n;
+  }
+  return out;
+}
+
+function joined(blocks: Float32Array[]): Float32Array {
+  const out = new Float32Array(blocks.reduce((s, b) => s + b.length, 0));
+  blocks.reduce((at, b) => (out.set(b, at), at + b.length), 0);
+  return out;
+}
+
+/** Values [start, end) of the concatenation of `blocks`, as views. */
+function sliceBlocks(blocks: Float32Array[], start: number, end: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  let at = 0;
+  for (const b of blocks) {
+    const [s, e] = [Math.max(start, at), Math.min(end, at + b.length)];
+    if (s < e) out.push(b.subarray(s - at, e - at));
+    at += b.length;
+  }
+  return out;
 }
 
 /**
@@ -85,19 +128,17 @@ function constantOf(name: string, inits: Map<string, TensorProto>, producers: Ma
     if (n && !n.domain && n.opType === 'Slice' && n.input!.length === 4 && int64s(inits.get(n.input![3]!))?.join() === '0') {
       const [x, start, end] = [of(0), int64s(inits.get(n.input![1]!)), int64s(inits.get(n.input![2]!))];
       if (x && start?.length === 1 && end?.length === 1 && start[0]! >= 0 && end[0]! <= x.dims[0]! && start[0]! < end[0]!) {
-        const row = x.data.length / x.dims[0]!;
-        value = { dims: [end[0]! - start[0]!, ...x.dims.slice(1)], data: x.data.slice(start[0]! * row, end[0]! * row) };
+        const row = x.dims.slice(1).reduce((a, b) => a * b, 1);
+        value = { dims: [end[0]! - start[0]!, ...x.dims.slice(1)], blocks: sliceBlocks(x.blocks, start[0]! * row, end[0]! * row) };
       }
     } else if (n && !n.domain && n.opType === 'Concat' && n.attribute?.find((a) => a.name === 'axis')?.i?.toString() === '0') {
       const parts = n.input!.map((_, i) => of(i));
       if (parts.every((p) => p && p.dims.length === parts[0]!.dims.length && p.dims.slice(1).join() === parts[0]!.dims.slice(1).join())) {
-        const data = new Float32Array(parts.reduce((s, p) => s + p!.data.length, 0));
-        parts.reduce((at, p) => (data.set(p!.data, at), at + p!.data.length), 0);
-        value = { dims: [parts.reduce((s, p) => s + p!.dims[0]!, 0), ...parts[0]!.dims.slice(1)], data };
+        value = { dims: [parts.reduce((s, p) => s + p!.dims[0]!, 0), ...parts[0]!.dims.slice(1)], blocks: parts.flatMap((p) => p!.blocks) };
       }
     } else if (n && !n.domain && n.opType === 'Unsqueeze' && int64s(inits.get(n.input![1]!))?.join() === '0') {
       const x = of(0);
-      if (x) value = { dims: [1, ...x.dims], data: x.data };
+      if (x) value = { dims: [1, ...x.dims], blocks: x.blocks };
     }
   }
   memo.set(name, value);
@@ -107,10 +148,11 @@ function constantOf(name: string, inits: Map<string, TensorProto>, producers: Ma
 function floatConstant(t: TensorProto): Constant | undefined {
   if (t.dataType !== DT.FLOAT || !t.rawData || !t.dims?.length) return undefined;
   const raw = t.rawData;
-  const data = new Float32Array(raw.slice().buffer);
+  // A view where the bytes are aligned (values are only read); a copy where not.
+  const data = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : new Float32Array(raw.slice().buffer);
   const dims = t.dims.map(Number);
   if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new GraphError(`quantize: initializer '${t.name}' has ${data.length} values for [${dims.join(',')}]`);
-  return { dims, data };
+  return { dims, blocks: [data] };
 }
 
 function int64s(t: TensorProto | undefined): number[] | undefined {

@@ -5,6 +5,7 @@ import onnxProto from 'onnx-proto';
 import { Graph, F } from '../../src/graph/index.js';
 import { quantizeInt4, quantizeInt8, Q4_BLOCK, type QuantizeMode } from '../../src/graph/quantize.js';
 import { toOnnx } from '../../src/graph/onnx.js';
+import { quantizeLstms } from '../../src/graph/quantize-lstm.js';
 import { CompiledGraph } from '../../src/runtime/session.js';
 import { Gpt } from '../../src/models/gpt.js';
 import { RnnLm } from '../../src/models/rnn.js';
@@ -206,6 +207,33 @@ test('q8 and q4: an LSTM with baked weights becomes DynamicQuantizeLSTM over int
       assert.ok(relError(got[k] as Float32Array, exact[k] as Float32Array) > 0, `${mode} ${k}: no different from float32 at all`);
     }
   }
+});
+
+test('an LSTM weight assembled from pieces that split its rows is quantized from the values it assembles', () => {
+  // W [1, 4, 3] = Unsqueeze(Concat of four [1, 3] rows), each row Unsqueeze(Concat(a[0:1], a[1:3])): blocks of 1 and 2 values, rows of 3.
+  const K = 3;
+  const a = Float32Array.of(0.5, -0.25, 1);
+  const f32 = (name: string, dims: number[], v: Float32Array) => ({ name, dataType: DT.FLOAT, dims, rawData: new Uint8Array(v.buffer.slice(0)) });
+  const i64 = (name: string, ...v: number[]) => ({ name, dataType: DT.INT64, dims: [v.length], rawData: new Uint8Array(BigInt64Array.from(v, BigInt).buffer) });
+  const initializers = [f32('a', [K], a), f32('R', [1, 4, 1], Float32Array.of(1, 2, 3, 4)), i64('zero', 0), i64('one', 1), i64('three', 3)];
+  const node = (opType: string, input: string[], output: string, axis?: number) => ({ opType, input, output: [output], attribute: axis === undefined ? [] : [{ name: 'axis', i: axis }] });
+  const nodes = [
+    node('Slice', ['a', 'zero', 'one', 'zero'], 'a0'),
+    node('Slice', ['a', 'one', 'three', 'zero'], 'a1'),
+    node('Concat', ['a0', 'a1'], 'row', 0),
+    node('Unsqueeze', ['row', 'zero'], 'row2'),
+    node('Concat', ['row2', 'row2', 'row2', 'row2'], 'g', 0),
+    node('Unsqueeze', ['g', 'zero'], 'W'),
+    { opType: 'LSTM', input: ['X', 'W', 'R'], output: ['Y'], attribute: [] },
+  ];
+  quantizeLstms(nodes, initializers);
+  assert.equal(nodes.at(-1)!.opType, 'DynamicQuantizeLSTM');
+  const q = initializers.find((t) => t.name === 'W.q8')!;
+  const scale = new Float32Array(initializers.find((t) => t.name === 'W.q8.scale')!.rawData!.slice().buffer);
+  assert.deepEqual(q.dims, [1, K, 4]);
+  const codes = new Int8Array(q.rawData!.buffer, q.rawData!.byteOffset, K * 4);
+  // [k, g] = a[k] for every gate row g, to the int8 step.
+  for (let k = 0; k < K; k++) for (let g = 0; g < 4; g++) assert.ok(Math.abs(codes[k * 4 + g]! * scale[g]! - a[k]!) <= scale[g]! / 2, `[${k},${g}]`);
 });
 
 const tokenizer = trainWordLevel(['abcdefghijklmnopqrstuvwxyz'], 'char', { specialTokens: [] });
