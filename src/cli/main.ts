@@ -1,5 +1,5 @@
 #!/bin/sh
-//bin/true; GLIBC_TUNABLES="glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"; export GLIBC_TUNABLES; exec node "$0" "$@"
+//usr/bin/env true; GLIBC_TUNABLES="glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"; export GLIBC_TUNABLES; exec node "$0" "$@"
 // ^ Run as a program, the shell execs node on this file with glibc malloc settings that start models
 // faster; node reads that line as a comment. Why: launcher.ts, whose CLI_GLIBC_TUNABLES a test keeps equal to these.
 import { Command } from 'commander';
