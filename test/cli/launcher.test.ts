@@ -10,12 +10,12 @@ import { CLI_GLIBC_TUNABLES, cliEnvironment } from '../../src/cli/launcher.js';
 
 const MAIN = path.resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
 
-/** Runs main.js as a program (through /bin/sh, as its #! line does) with `node` on PATH being `nodeDir`'s; returns the status and output. */
+/** Runs main.js as a program — executed itself, as npm's bin link runs it (its #! line names /bin/sh) — with `node` on PATH being `nodeDir`'s; returns the status and output. */
 function launch(nodeDir: string, args: string[], tunables?: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${nodeDir}${path.delimiter}${process.env.PATH ?? ''}` };
   delete env.GLIBC_TUNABLES;
   if (tunables !== undefined) env.GLIBC_TUNABLES = tunables;
-  return spawnSync('/bin/sh', [MAIN, ...args], { encoding: 'utf8', env });
+  return spawnSync(MAIN, args, { encoding: 'utf8', env });
 }
 
 test('the launcher execs node on main.js with the arguments as given and CLI_GLIBC_TUNABLES, the user\'s own GLIBC_TUNABLES after them', () => {
@@ -36,7 +36,8 @@ test('the launcher execs node on main.js with the arguments as given and CLI_GLI
   }
 });
 
-test('run as a program, the launcher starts the real CLI', () => {
+test('the build leaves main.js executable (npm links it as the bin), and run as a program the launcher starts the real CLI', () => {
+  fs.accessSync(MAIN, fs.constants.X_OK);
   const r = launch(path.dirname(process.execPath), ['--help']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^Usage: inkwell/);
