@@ -18,7 +18,7 @@ import type onnxProto from 'onnx-proto';
 import { DATA_TYPE as DT } from './onnx-wire.js';
 import { GraphError } from './tensor.js';
 import { MS_DOMAIN } from './registry.js';
-import { quantizeInt8 } from './quantize.js';
+import { floatsOf, quantizeInt8, transposeRows } from './quantize.js';
 
 type NodeProto = onnxProto.onnx.INodeProto;
 type TensorProto = onnxProto.onnx.ITensorProto;
@@ -72,35 +72,6 @@ function addInt8(name: string, { dims, blocks }: Constant, initializers: TensorP
   return tensors.map((t) => t.name!);
 }
 
-/**
- * The [G, K] matrix that `blocks` hold, row-major, transposed to [K, G], in square tiles (a row-by-row loop
- * would write a whole column of 4 KB strides for every row it reads). A block not made of whole rows is
- * joined to its neighbours first.
- */
-function transposeRows(blocks: Float32Array[], G: number, K: number): Float32Array {
-  const rows = blocks.every((b) => b.length % K === 0) ? blocks : [joined(blocks)];
-  const out = new Float32Array(G * K);
-  const T = 32;
-  let g0 = 0;
-  for (const b of rows) {
-    const n = b.length / K;
-    for (let r0 = 0; r0 < n; r0 += T) {
-      for (let c0 = 0; c0 < K; c0 += T) {
-        const [r1, c1] = [Math.min(n, r0 + T), Math.min(K, c0 + T)];
-        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * G + g0 + r] = b[r * K + c]!;
-      }
-    }
-    g0 += n;
-  }
-  return out;
-}
-
-function joined(blocks: Float32Array[]): Float32Array {
-  const out = new Float32Array(blocks.reduce((s, b) => s + b.length, 0));
-  blocks.reduce((at, b) => (out.set(b, at), at + b.length), 0);
-  return out;
-}
-
 /** Values [start, end) of the concatenation of `blocks`, as views. */
 function sliceBlocks(blocks: Float32Array[], start: number, end: number): Float32Array[] {
   const out: Float32Array[] = [];
@@ -147,9 +118,7 @@ function constantOf(name: string, inits: Map<string, TensorProto>, producers: Ma
 
 function floatConstant(t: TensorProto): Constant | undefined {
   if (t.dataType !== DT.FLOAT || !t.rawData || !t.dims?.length) return undefined;
-  const raw = t.rawData;
-  // A view where the bytes are aligned (values are only read); a copy where not.
-  const data = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : new Float32Array(raw.slice().buffer);
+  const data = floatsOf(t.rawData);
   const dims = t.dims.map(Number);
   if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new GraphError(`quantize: initializer '${t.name}' has ${data.length} values for [${dims.join(',')}]`);
   return { dims, blocks: [data] };

@@ -118,15 +118,12 @@ function matrixOf(name: string, inits: Map<string, TensorProto>, producers: Map<
   const perm = t.attribute?.find((a) => a.name === 'perm')?.ints?.map(Number);
   const src = floatMatrix(inits.get(t.input![0]!));
   if (!src || (perm && !(perm[0] === 1 && perm[1] === 0))) return undefined;
-  const out = new Float32Array(src.data.length);
-  for (let k = 0; k < src.K; k++) for (let n = 0; n < src.N; n++) out[n * src.K + k] = src.data[k * src.N + n]!;
-  return { key: `${t.input![0]}.T`, m: { data: out, K: src.N, N: src.K } };
+  return { key: `${t.input![0]}.T`, m: { data: transposeRows([src.data], src.K, src.N), K: src.N, N: src.K } };
 }
 
 function floatMatrix(t: TensorProto | undefined): Matrix | undefined {
   if (!t || t.dataType !== DT.FLOAT || t.dims?.length !== 2 || !t.rawData) return undefined;
-  const raw = t.rawData;
-  const data = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : new Float32Array(raw.slice().buffer);
+  const data = floatsOf(t.rawData);
   const [K, N] = t.dims.map(Number) as [number, number];
   if (K * N !== data.length) throw new GraphError(`quantize: initializer '${t.name}' has ${data.length} values for [${K},${N}]`);
   return { data, K, N };
@@ -211,6 +208,40 @@ function dropUnused(nodes: NodeProto[], initializers: TensorProto[], keep: Reado
   }
   const stillRead = new Set([...keep, ...nodes.flatMap((n) => n.input!)]);
   for (let i = initializers.length - 1; i >= 0; i--) if (!stillRead.has(initializers[i]!.name!)) initializers.splice(i, 1);
+}
+
+/** An initializer's float32 bytes as values: a view where they are 4-aligned (the values are only read), a copy where not. */
+export function floatsOf(raw: Uint8Array): Float32Array {
+  return raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : new Float32Array(raw.slice().buffer);
+}
+
+/**
+ * The [G, K] matrix that `blocks` hold, row-major, transposed to [K, G], in square tiles (a row-by-row loop
+ * would write a whole column of strides for every row it reads). A block not made of whole rows is
+ * joined to its neighbours first.
+ */
+export function transposeRows(blocks: Float32Array[], G: number, K: number): Float32Array {
+  const rows = blocks.every((b) => b.length % K === 0) ? blocks : [joined(blocks)];
+  const out = new Float32Array(G * K);
+  const T = 32;
+  let g0 = 0;
+  for (const b of rows) {
+    const n = b.length / K;
+    for (let r0 = 0; r0 < n; r0 += T) {
+      for (let c0 = 0; c0 < K; c0 += T) {
+        const [r1, c1] = [Math.min(n, r0 + T), Math.min(K, c0 + T)];
+        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * G + g0 + r] = b[r * K + c]!;
+      }
+    }
+    g0 += n;
+  }
+  return out;
+}
+
+function joined(blocks: Float32Array[]): Float32Array {
+  const out = new Float32Array(blocks.reduce((s, b) => s + b.length, 0));
+  blocks.reduce((at, b) => (out.set(b, at), at + b.length), 0);
+  return out;
 }
 
 /** Rows [k0, k1) of a [K, N] matrix into `rows` from its start, at a row stride of np ≥ N floats. */
