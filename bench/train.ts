@@ -6,7 +6,7 @@
  * own process).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,8 +89,12 @@ export async function runOne(c: TrainBenchConfig): Promise<Record<string, unknow
       },
     },
   });
-  await trainer.run();
-  await trainer.release();
+  try {
+    await trainer.run();
+  } finally {
+    await trainer.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
   const steady = times.slice(2).sort((a, b) => a - b); // the first steps compile the graph and warm up
   const stepMs = steady[Math.floor(steady.length / 2)]!;
   return {

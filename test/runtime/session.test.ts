@@ -78,9 +78,11 @@ test('dropout draws its mask from the given RNG, reproducibly, and requires one'
 
 test('a compiled graph can be dumped as a standalone .onnx file that ORT loads', async () => {
   const { g, y } = tiny();
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-')), 'tiny.onnx');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-'));
+  const file = path.join(dir, 'tiny.onnx');
   await CompiledGraph.compile(g, { y }, { dumpPath: file });
   const bytes = fs.readFileSync(file);
+  fs.rmSync(dir, { recursive: true });
   assert.ok(bytes.length > 50);
   const ort = (await import('onnxruntime-node')).default;
   const s = await ort.InferenceSession.create(bytes);

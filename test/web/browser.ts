@@ -25,9 +25,13 @@ export function skipReason(): string | undefined {
 }
 
 let built: Promise<WebBuild> | undefined;
-/** The app, built once per test process. */
+/** The app, built once per test process into a temp folder (~45 MB with onnxruntime-web's files) that goes when the process exits. */
 export function builtApp(): Promise<WebBuild> {
-  built ??= buildWeb(fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-web-')));
+  if (!built) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkwell-web-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    built = buildWeb(dir);
+  }
   return built;
 }
 
