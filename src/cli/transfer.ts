@@ -12,6 +12,7 @@ interface TransferFlags extends CorpusFlags {
   preset?: string;
   pretrainSteps?: number;
   pretrained?: string;
+  force?: boolean;
   steps: number;
   lr: number;
   evalInterval: number;
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--preset <name>', `pretraining recipe (default transfer-gpt): ${Object.keys(PRESETS).join(', ')}`)
     .option('--pretrain-steps <n>', 'pretraining steps', intOption(1))
     .option('--pretrained <dir>', 'reuse this pretraining run (its best/ and data/) instead of stage 1')
+    .option('--force', 'replace the experiment already in --out (its pretrain/ unless --pretrained, finetune/ and scratch/)')
     .option('--steps <n>', 'fine-tuning steps, and the same number from scratch', intOption(1), 300)
     .option('--lr <x>', 'fine-tuning learning rate (from scratch uses the recipe’s), in (0, 10]', numberOption(0, 10, true), 5e-4)
     .option('--eval-interval <n>', 'evaluate both runs every n steps', intOption(1), 25)
@@ -48,6 +50,7 @@ export function register(program: Command): void {
         outDir: f.out,
         spec,
         pretrained: f.pretrained,
+        force: f.force,
         steps: f.steps,
         finetuneLr: f.lr,
         evalInterval: f.evalInterval,

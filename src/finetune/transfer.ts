@@ -18,7 +18,8 @@ import { Trainer, type TrainConfig, type TrainerEvents, type TrainResult } from 
 import { InkwellError } from '../utils/errors.js';
 import { makeDirs, writeFileAtomic, writeJsonAtomic } from '../utils/fs.js';
 import { finetune, type FinetuneReport } from './finetune.js';
-import { DATA_DIR } from '../train/run-dir.js';
+import { checkOutsideFrom, claimRunDir, DATA_DIR, runSign } from '../train/run-dir.js';
+import { lockRun } from '../io/run-lock.js';
 
 export interface TransferOptions {
   docs: readonly Document[];
@@ -28,6 +29,8 @@ export interface TransferOptions {
   spec: RunSpec;
   /** Reuse this pretraining run (its best/ and data/) instead of pretraining. */
   pretrained?: string;
+  /** Replace the experiment already in outDir (the stages this run writes: pretrain/ unless `pretrained`, finetune/, scratch/); else it is refused. */
+  force?: boolean;
   /** Fine-tuning and from-scratch steps (equal, for a fair comparison). */
   steps: number;
   finetuneLr: number;
@@ -51,6 +54,8 @@ export async function transfer(o: TransferOptions): Promise<TransferReport> {
   if (held.length === 0) throw new InkwellError(`--holdout ${o.holdout} is not in the corpus`, `documents: ${o.docs.map((d) => d.name).join(', ')}`);
   const rest = o.docs.filter((d) => !held.includes(d));
   makeDirs(o.outDir);
+  const [finetuneDir, scratchDir] = [path.join(o.outDir, 'finetune'), path.join(o.outDir, 'scratch')];
+  claimStages(o, [...(o.pretrained ? [] : [path.join(o.outDir, 'pretrain')]), finetuneDir, scratchDir]);
 
   let pretrainDir = o.pretrained;
   let pretrainResult: TrainResult | null = null;
@@ -58,7 +63,7 @@ export async function transfer(o: TransferOptions): Promise<TransferReport> {
     if (rest.length === 0) throw new InkwellError('nothing is left to pretrain on once the held-out document is removed');
     pretrainDir = path.join(o.outDir, 'pretrain');
     stage(`1/3 pretraining on ${rest.length} document(s) in ${pretrainDir}`);
-    const { trainer } = newRun(o.spec, rest, pretrainDir, { events: o.events?.('pretrain'), onStage: stage });
+    const { trainer } = newRun(o.spec, rest, pretrainDir, { events: o.events?.('pretrain'), onStage: stage, force: o.force });
     try {
       pretrainResult = await trainer.run();
     } finally {
@@ -86,28 +91,34 @@ export async function transfer(o: TransferOptions): Promise<TransferReport> {
     seed: t.seed,
     threads: o.threads,
   };
-  const finetuneDir = path.join(o.outDir, 'finetune');
   stage(`2/3 fine-tuning ${from} on ${o.holdout} for ${o.steps} steps`);
-  const ft = await finetune({ from, docs: held, outDir: finetuneDir, train: config, valFraction: 0.1, events: o.events?.('finetune'), onStage: stage });
+  const ft = await finetune({ from, docs: held, outDir: finetuneDir, train: config, valFraction: 0.1, events: o.events?.('finetune'), onStage: stage, force: o.force });
 
   // From scratch: same architecture, tokenizer, data split and steps, with the pretraining recipe's learning rate (what suits random weights).
-  const scratchDir = path.join(o.outDir, 'scratch');
   stage(`3/3 training the same model from scratch on ${o.holdout} for ${o.steps} steps`);
   const dataDir = path.join(finetuneDir, DATA_DIR);
   const model = base.model;
-  const scratch = new Trainer({
-    bundle: { model, weights: initWeights(model.specs, t.seed), tokenizer: base.tokenizer },
-    train: openTokenCacheSplit(dataDir, 'train', base.tokenizer),
-    val: openTokenCacheSplit(dataDir, 'val', base.tokenizer),
-    config: { ...config, schedule: { ...config.schedule, lr: t.schedule.lr, minLr: t.schedule.lr / 10 } },
-    outDir: scratchDir,
-    events: o.events?.('scratch'),
-  });
   let scratchResult: TrainResult;
+  const lock = lockRun(scratchDir);
   try {
-    scratchResult = await scratch.run();
+    // A run left there would have its metrics appended to: its curve and this one's mixed in the report.
+    claimRunDir(scratchDir, o.force ?? false, false);
+    const scratch = new Trainer({
+      bundle: { model, weights: initWeights(model.specs, t.seed), tokenizer: base.tokenizer },
+      train: openTokenCacheSplit(dataDir, 'train', base.tokenizer),
+      val: openTokenCacheSplit(dataDir, 'val', base.tokenizer),
+      config: { ...config, schedule: { ...config.schedule, lr: t.schedule.lr, minLr: t.schedule.lr / 10 } },
+      outDir: scratchDir,
+      events: o.events?.('scratch'),
+      lock,
+    });
+    try {
+      scratchResult = await scratch.run();
+    } finally {
+      await scratch.release();
+    }
   } finally {
-    await scratch.release();
+    lock.release();
   }
 
   const curves = [readRunCurves(finetuneDir, 'pretrained + fine-tuned'), readRunCurves(scratchDir, 'from scratch')];
@@ -145,4 +156,19 @@ export function reportMarkdown(r: TransferReport): string {
     `![curves](${path.basename(r.plots[1]!)})`,
     '',
   ].join('\n');
+}
+
+/**
+ * Before any stage runs: an experiment already in --out is refused unless `force` (else a rerun would pretrain
+ * for minutes and only then be refused), and with `force` a --pretrained run inside a stage it replaces is refused.
+ */
+function claimStages(o: TransferOptions, stages: readonly string[]): void {
+  if (o.pretrained) for (const dir of stages) checkOutsideFrom(dir, o.pretrained);
+  if (o.force) return;
+  for (const dir of stages) {
+    const sign = runSign(dir);
+    if (!sign) continue;
+    const keep = o.pretrained ? '' : `, --pretrained ${path.join(o.outDir, 'pretrain')} --force to keep its pretraining and redo the rest`;
+    throw new InkwellError(`--out ${o.outDir} already holds a transfer experiment (${path.join(dir, sign)})`, `pass --force to replace it${keep}, or choose another --out`);
+  }
 }

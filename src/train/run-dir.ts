@@ -29,12 +29,17 @@ const RUN_ENTRIES = [
 /** Any of these means the directory already holds a run (a checkpoint, a model, a curve or a token cache). */
 const RUN_SIGNS = ['trainer_state.json', 'model.safetensors', 'config.json', 'metrics.jsonl', 'run.json', BEST_DIR, 'checkpoint', path.join(DATA_DIR, 'meta.json')];
 
+/** What shows that `dir` already holds a run (one of RUN_SIGNS), or undefined when it holds none. */
+export function runSign(dir: string): string | undefined {
+  return RUN_SIGNS.find((s) => fs.existsSync(path.join(dir, s)));
+}
+
 /** Refuses an --out that already holds a run, unless `force`: then the old run is removed first (see RUN_ENTRIES). Call it holding the run's lock. */
 export function claimRunDir(dir: string, force: boolean, resumable = true): void {
   if (!fs.existsSync(dir)) return;
   if (!fs.statSync(dir).isDirectory()) throw new InkwellError(`--out ${dir} is a file, not a directory`);
   const names = fs.readdirSync(dir);
-  const sign = RUN_SIGNS.find((s) => fs.existsSync(path.join(dir, s)));
+  const sign = runSign(dir);
   const leftovers = names.filter((n) => n.startsWith('.replaced-'));
   if (sign && !force) {
     throw new InkwellError(
